@@ -1,0 +1,1 @@
+//! Layers with explicit streaming state (TODO).

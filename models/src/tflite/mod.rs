@@ -1,0 +1,1 @@
+//! TFLite flatbuffer reader and int8 interpreter (TODO).
