@@ -1,2 +1,8 @@
-//! The public API of sotto: [`Recognizer`]/`Stream` for captions and transcription, `WakeWord`
+//! The public API of sotto: `Recognizer`/`Stream` for captions and transcription, `WakeWord`
 //! for wake-word detection.
+
+pub mod error;
+pub mod recognizer;
+pub mod wakeword;
+
+pub use error::AsrError;

@@ -1,7 +1,10 @@
 //! The int8 inference core of sotto: quantization, runtime-dispatched kernels, layers with
 //! streaming state, model files (safetensors) and the TFLite reader/interpreter.
 
+pub mod format;
 pub mod kernels;
 pub mod layers;
 pub mod quant;
+pub mod tensor;
 pub mod tflite;
+pub mod transducer;

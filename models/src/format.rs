@@ -1,0 +1,1 @@
+//! Model files: safetensors + JSON metadata (TODO).

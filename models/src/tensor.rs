@@ -1,0 +1,1 @@
+//! Weight storage: owned or memory-mapped (TODO).

@@ -1,0 +1,1 @@
+//! The streaming RNN-T transducer network (TODO).
