@@ -19,7 +19,59 @@ pub fn gemm_i8(w: &[i8], rows: usize, cols: usize, x: &[i8], n: usize, acc: &mut
     assert_eq!(acc.len(), n * rows);
     for (xr, ar) in x.chunks_exact(cols.max(1)).zip(acc.chunks_exact_mut(rows.max(1))) {
         for (wr, out) in w.chunks_exact(cols.max(1)).zip(ar.iter_mut()) {
-            *out = wr.iter().zip(xr).map(|(&a, &b)| a as i32 * b as i32).sum();
+            *out = dot_i8(wr, xr);
         }
     }
+}
+
+/// Strided raw form of [`gemm_f32`] used by the dispatcher (same summation order).
+///
+/// # Safety
+/// See the raw kernel contract in the parent module.
+pub(crate) unsafe fn gemm_f32_raw(
+    w: *const f32,
+    rows: usize,
+    cols: usize,
+    x: *const f32,
+    n: usize,
+    y: *mut f32,
+    ldy: usize,
+) {
+    for j in 0..n {
+        let xr = unsafe { std::slice::from_raw_parts(x.add(j * cols), cols) };
+        for r in 0..rows {
+            let wr = unsafe { std::slice::from_raw_parts(w.add(r * cols), cols) };
+            unsafe { *y.add(j * ldy + r) = wr.iter().zip(xr).map(|(a, b)| a * b).sum() };
+        }
+    }
+}
+
+/// Strided raw form of [`gemm_i8`] used by the dispatcher.
+///
+/// # Safety
+/// See the raw kernel contract in the parent module.
+pub(crate) unsafe fn gemm_i8_raw(
+    w: *const i8,
+    rows: usize,
+    cols: usize,
+    x: *const i8,
+    n: usize,
+    y: *mut i32,
+    ldy: usize,
+) {
+    for j in 0..n {
+        let xr = unsafe { std::slice::from_raw_parts(x.add(j * cols), cols) };
+        for r in 0..rows {
+            let wr = unsafe { std::slice::from_raw_parts(w.add(r * cols), cols) };
+            unsafe { *y.add(j * ldy + r) = dot_i8(wr, xr) };
+        }
+    }
+}
+
+/// Exact int8 dot product (wrapping only beyond the documented `cols` limit).
+#[inline]
+pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .fold(0i32, |s, (&p, &q)| s.wrapping_add(p as i32 * q as i32))
 }
