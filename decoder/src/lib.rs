@@ -1,3 +1,45 @@
 //! Search over transducer network outputs: greedy and modified beam search, hotword biasing,
-//! endpoint rules, timestamps and BPE pieces → words. Knows nothing of audio or model files:
-//! the network is reached through a trait.
+//! LM shallow fusion, endpoint rules, timestamps and BPE pieces → words, and WER scoring.
+//! Knows nothing of audio or model files: the network is reached through the [`Transducer`]
+//! trait.
+//!
+//! # Example
+//!
+//! ```
+//! use sotto_decoder::{toy::TableTransducer, Decoder, DecoderOptions, SearchMethod, Vocab};
+//!
+//! // A toy network whose joiner spells "▁hi ▁there" over 8 frames.
+//! let vocab = Vocab::new(["<blk>", "▁hi", "▁the", "re"].map(String::from).to_vec());
+//! let net = TableTransducer::spelling(4, &[Some(1), None, Some(2), Some(3), None, None, None, None]);
+//! let opts = DecoderOptions { method: SearchMethod::ModifiedBeam { beam: 4 }, ..Default::default() };
+//! let mut dec = Decoder::new(&net, opts)?;
+//! for frame in net.frames().chunks(3 * net.dim()) {
+//!     dec.accept_frames(&net, frame)?; // frames may arrive in any batches
+//!     let _live_caption = dec.partial(&vocab).text;
+//! }
+//! let result = dec.finish(&vocab);
+//! assert_eq!(result.text, "hi there");
+//! assert_eq!(result.words[1].start, 2.0 * 0.04); // "▁the" emitted at frame 2
+//! # Ok::<(), sotto_decoder::DecoderError>(())
+//! ```
+
+mod beam;
+pub mod context;
+mod endpoint;
+mod error;
+mod greedy;
+pub mod lm;
+mod search;
+pub mod toy;
+mod transcript;
+mod transducer;
+pub mod wer;
+
+pub use context::{parse_hotwords, ContextGraph, ContextState, Hotword};
+pub use endpoint::{EndpointConfig, EndpointRule, EndpointRuleConfig};
+pub use error::DecoderError;
+pub use lm::{LanguageModel, NoLm};
+pub use search::{Decoder, DecoderOptions, Hypothesis, SearchMethod, Token};
+pub use transcript::{TokenInfo, Transcript, Vocab, Word, WORD_START};
+pub(crate) use transducer::log_softmax;
+pub use transducer::Transducer;

@@ -1,0 +1,182 @@
+//! Small synthetic transducers for tests, examples and benchmarks (no model file needed).
+
+use crate::Transducer;
+
+/// A deterministic 64-bit generator (SplitMix64), so toy networks need no `rand`.
+#[derive(Debug, Clone)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    /// Next raw value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1).
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+}
+
+/// Table-driven network: each encoder frame *is* the logit vector (encoder width = vocab
+/// size); the prediction output subtracts `repeat_penalty` from the last emitted token, so a
+/// frame can emit several different tokens but never the same one twice in a row.
+#[derive(Debug, Clone)]
+pub struct TableTransducer {
+    vocab_size: usize,
+    frames: Vec<f32>,
+    /// Subtracted from the logit of the previously emitted token.
+    pub repeat_penalty: f32,
+}
+
+impl TableTransducer {
+    /// From per-frame logit rows (each of length `vocab_size`).
+    pub fn new(vocab_size: usize, rows: &[Vec<f32>]) -> Self {
+        assert!(
+            rows.iter().all(|r| r.len() == vocab_size),
+            "every row needs vocab_size logits"
+        );
+        Self {
+            vocab_size,
+            frames: rows.concat(),
+            repeat_penalty: 20.0,
+        }
+    }
+
+    /// Frames that spell a token sequence: a frame with `Some(t)` gives token `t` logit 5 and
+    /// blank 0, a frame with `None` gives blank 5; all other tokens get -5.
+    pub fn spelling(vocab_size: usize, frames: &[Option<usize>]) -> Self {
+        let rows: Vec<Vec<f32>> = frames
+            .iter()
+            .map(|f| {
+                let mut row = vec![-5.0; vocab_size];
+                row[0] = if f.is_some() { 0.0 } else { 5.0 };
+                if let Some(t) = *f {
+                    row[t] = 5.0;
+                }
+                row
+            })
+            .collect();
+        Self::new(vocab_size, &rows)
+    }
+
+    /// All encoder frames, concatenated.
+    pub fn frames(&self) -> &[f32] {
+        &self.frames
+    }
+
+    /// Encoder width (= vocabulary size).
+    pub fn dim(&self) -> usize {
+        self.vocab_size
+    }
+}
+
+impl Transducer for TableTransducer {
+    /// The last emitted token (blank at the start).
+    type PredState = usize;
+
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    fn encoder_dim(&self) -> usize {
+        self.vocab_size
+    }
+
+    fn pred_init(&self) -> (usize, Vec<f32>) {
+        (0, vec![0.0; self.vocab_size])
+    }
+
+    fn pred_step(&self, state: &mut usize, token: usize, out: &mut Vec<f32>) {
+        *state = token;
+        out.clear();
+        out.resize(self.vocab_size, 0.0);
+        out[token] = -self.repeat_penalty;
+    }
+
+    fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]) {
+        for ((l, e), p) in logits.iter_mut().zip(enc).zip(pred) {
+            *l = e + p;
+        }
+    }
+}
+
+/// A random network shaped like a real one: stateless prediction network (sum of embeddings
+/// of the last two tokens), joiner `W_out · tanh(enc + pred) + b` with a blank bias.
+#[derive(Debug, Clone)]
+pub struct RandomTransducer {
+    vocab_size: usize,
+    dim: usize,
+    embed: Vec<f32>,
+    w_out: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl RandomTransducer {
+    /// A network with `vocab_size` symbols and hidden/encoder width `dim`, weights drawn
+    /// from `seed`. `blank_bias` is added to the blank logit (higher → sparser output).
+    pub fn new(vocab_size: usize, dim: usize, blank_bias: f32, seed: u64) -> Self {
+        let mut rng = SplitMix(seed);
+        let mut draw =
+            |n: usize, scale: f32| (0..n).map(|_| rng.uniform() * scale).collect::<Vec<_>>();
+        let embed = draw(vocab_size * dim, 1.0);
+        let w_out = draw(vocab_size * dim, 3.0 / (dim as f32).sqrt());
+        let mut bias = draw(vocab_size, 0.5);
+        bias[0] += blank_bias;
+        Self {
+            vocab_size,
+            dim,
+            embed,
+            w_out,
+            bias,
+        }
+    }
+
+    /// `n` random encoder frames drawn from `seed`, concatenated.
+    pub fn random_frames(&self, n: usize, seed: u64) -> Vec<f32> {
+        let mut rng = SplitMix(seed);
+        (0..n * self.dim).map(|_| rng.uniform() * 2.0).collect()
+    }
+}
+
+impl Transducer for RandomTransducer {
+    /// The last two tokens (blank-padded at the start).
+    type PredState = [usize; 2];
+
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    fn encoder_dim(&self) -> usize {
+        self.dim
+    }
+
+    fn pred_init(&self) -> ([usize; 2], Vec<f32>) {
+        let mut out = Vec::new();
+        let mut state = [0, 0];
+        // Stateless networks start from a blank-padded context.
+        self.pred_step(&mut state, 0, &mut out);
+        (state, out)
+    }
+
+    fn pred_step(&self, state: &mut [usize; 2], token: usize, out: &mut Vec<f32>) {
+        *state = [state[1], token];
+        let d = self.dim;
+        out.clear();
+        out.extend(
+            (0..d).map(|i| self.embed[state[0] * d + i] * 0.5 + self.embed[state[1] * d + i]),
+        );
+    }
+
+    fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]) {
+        let h: Vec<f32> = enc.iter().zip(pred).map(|(e, p)| (e + p).tanh()).collect();
+        for (v, l) in logits.iter_mut().enumerate() {
+            let w = &self.w_out[v * self.dim..(v + 1) * self.dim];
+            *l = self.bias[v] + w.iter().zip(&h).map(|(a, b)| a * b).sum::<f32>();
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Vocabulary pieces → words, timestamps and confidences.
+
+use crate::{DecoderError, Token};
+use std::collections::HashMap;
+
+/// The word-start marker of sentencepiece pieces (U+2581).
+pub const WORD_START: char = '\u{2581}';
+
+/// The BPE vocabulary: piece strings by token id.
+#[derive(Debug, Clone)]
+pub struct Vocab {
+    pieces: Vec<String>,
+    ids: HashMap<String, usize>,
+    max_piece_chars: usize,
+}
+
+impl Vocab {
+    /// From pieces indexed by token id (`pieces[0]` is usually `<blk>`).
+    pub fn new(pieces: Vec<String>) -> Self {
+        let ids = pieces
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.clone(), i))
+            .rev()
+            .collect();
+        let max_piece_chars = pieces.iter().map(|p| p.chars().count()).max().unwrap_or(0);
+        Self {
+            pieces,
+            ids,
+            max_piece_chars,
+        }
+    }
+
+    /// Parse a sherpa/icefall `tokens.txt`: one `piece id` per line, ids `0..n` each once.
+    pub fn from_tokens_txt(text: &str) -> Result<Self, DecoderError> {
+        let mut pieces: Vec<Option<String>> = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let err = |message: String| DecoderError::TokenTable {
+                line: i + 1,
+                message,
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let (piece, id) = line
+                .trim_end()
+                .rsplit_once(|c: char| c == ' ' || c == '\t')
+                .ok_or_else(|| err(format!("expected `piece id`, got {line:?}")))?;
+            let id: usize = id.parse().map_err(|_| err(format!("bad id {id:?}")))?;
+            if id > 1_000_000 {
+                return Err(err(format!("id {id} is implausibly large")));
+            }
+            if pieces.len() <= id {
+                pieces.resize(id + 1, None);
+            }
+            if pieces[id].replace(piece.to_string()).is_some() {
+                return Err(err(format!("id {id} listed twice")));
+            }
+        }
+        if pieces.is_empty() {
+            return Err(DecoderError::TokenTable {
+                line: 0,
+                message: "no tokens".into(),
+            });
+        }
+        let pieces = pieces
+            .into_iter()
+            .enumerate()
+            .map(|(id, p)| {
+                p.ok_or_else(|| DecoderError::TokenTable {
+                    line: 0,
+                    message: format!("id {id} missing"),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self::new(pieces))
+    }
+
+    /// Number of pieces.
+    pub fn len(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// Whether the vocabulary is empty.
+    pub fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// The piece of a token id, if any.
+    pub fn piece(&self, id: usize) -> Option<&str> {
+        self.pieces.get(id).map(String::as_str)
+    }
+
+    /// The id of a piece, if any.
+    pub fn id(&self, piece: &str) -> Option<usize> {
+        self.ids.get(piece).copied()
+    }
+
+    /// Split text into pieces by greedy longest match, each whitespace-separated word
+    /// starting with `▁` (a simple stand-in for sentencepiece, good enough for hotwords when
+    /// the real tokenizer is not at hand). The text must use the vocabulary's case.
+    pub fn encode(&self, text: &str) -> Result<Vec<usize>, DecoderError> {
+        let mut ids = Vec::new();
+        for word in text.split_whitespace() {
+            let marked: Vec<char> = std::iter::once(WORD_START).chain(word.chars()).collect();
+            let mut pos = 0;
+            while pos < marked.len() {
+                let longest = (pos + 1..=marked.len().min(pos + self.max_piece_chars))
+                    .rev()
+                    .find_map(|end| {
+                        self.id(&marked[pos..end].iter().collect::<String>())
+                            .map(|id| (end, id))
+                    });
+                match longest {
+                    Some((end, id)) => {
+                        ids.push(id);
+                        pos = end;
+                    }
+                    None => {
+                        return Err(DecoderError::Tokenize {
+                            word: word.to_string(),
+                            rest: marked[pos..].iter().collect(),
+                        })
+                    }
+                }
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// One recognized word.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Word {
+    /// The word text (pieces joined, `▁` removed).
+    pub word: String,
+    /// Start time in seconds: emission frame of its first token × frame duration.
+    pub start: f32,
+    /// End time in seconds: emission frame of its last token + 1, × frame duration.
+    pub end: f32,
+    /// Geometric mean of its tokens' probabilities, `exp(mean log p)`, in (0, 1].
+    pub confidence: f32,
+}
+
+/// One token of a transcript.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TokenInfo {
+    /// Vocabulary id.
+    pub id: usize,
+    /// The piece (`<unk:ID>` for an id outside the vocabulary).
+    pub piece: String,
+    /// Emission time in seconds (emission frame × frame duration).
+    pub time: f32,
+    /// Acoustic probability at emission.
+    pub prob: f32,
+}
+
+/// A recognition result: text, words with times and confidence, and the tokens.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Transcript {
+    /// Words separated by single spaces.
+    pub text: String,
+    /// The words.
+    pub words: Vec<Word>,
+    /// The tokens.
+    pub tokens: Vec<TokenInfo>,
+}
+
+impl Transcript {
+    /// Assemble a transcript from emitted tokens: pieces are concatenated and split into
+    /// words at `▁`. `frame_duration` is the encoder frame duration in seconds.
+    pub fn from_tokens(tokens: &[Token], vocab: &Vocab, frame_duration: f32) -> Self {
+        let time = |frame: usize| (frame as f64 * frame_duration as f64) as f32;
+        let mut words = Vec::new();
+        // Current word: text, first frame, last frame, sum of log-probs, token count.
+        let mut cur: Option<(String, usize, usize, f32, usize)> = None;
+        let mut flush = |cur: &mut Option<(String, usize, usize, f32, usize)>| {
+            if let Some((word, first, last, sum, n)) = cur.take() {
+                if !word.is_empty() {
+                    let confidence = (sum / n as f32).exp();
+                    words.push(Word {
+                        word,
+                        start: time(first),
+                        end: time(last + 1),
+                        confidence,
+                    });
+                }
+            }
+        };
+        let mut infos = Vec::with_capacity(tokens.len());
+        for t in tokens {
+            let piece = vocab
+                .piece(t.id)
+                .map_or_else(|| format!("<unk:{}>", t.id), str::to_string);
+            let mut counted = false;
+            for ch in piece.chars() {
+                if ch == WORD_START || ch.is_whitespace() {
+                    flush(&mut cur);
+                    cur = Some((String::new(), t.frame, t.frame, t.logprob, 1));
+                    counted = true;
+                    continue;
+                }
+                let w = cur.get_or_insert_with(|| (String::new(), t.frame, t.frame, 0.0, 0));
+                if !counted {
+                    w.2 = t.frame;
+                    w.3 += t.logprob;
+                    w.4 += 1;
+                    counted = true;
+                }
+                w.0.push(ch);
+            }
+            infos.push(TokenInfo {
+                id: t.id,
+                piece,
+                time: time(t.frame),
+                prob: t.logprob.exp(),
+            });
+        }
+        flush(&mut cur);
+        let text = words
+            .iter()
+            .map(|w| w.word.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Self {
+            text,
+            words,
+            tokens: infos,
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The interface between the search and a transducer (RNN-T) network.
+
+/// A transducer network as seen by the search: prediction network plus joiner.
+///
+/// The encoder is *not* part of this trait: the caller runs it and feeds its output frames
+/// (one vector of [`encoder_dim`](Transducer::encoder_dim) values per subsampled frame) to a
+/// [`Decoder`](crate::Decoder).
+///
+/// Contract:
+/// * token ids are `0..vocab_size()`, [`blank_id`](Transducer::blank_id) (0 by default) is the
+///   blank symbol, which the search never passes to [`pred_step`](Transducer::pred_step);
+/// * the prediction output is opaque to the search: an implementation may return it already
+///   projected for the joiner (e.g. `W_pred · pred`), so that [`join`](Transducer::join) only
+///   adds, applies the activation and the output layer;
+/// * the prediction output must depend only on the token sequence fed since
+///   [`pred_init`](Transducer::pred_init) — beam search merges hypotheses with equal token
+///   sequences and keeps one prediction state for them. Both an LSTM prediction network and a
+///   stateless one (embedding + causal conv over the last `context_size` tokens, whose state is
+///   simply those tokens) satisfy this.
+pub trait Transducer {
+    /// Prediction-network state of one hypothesis (LSTM cells, or the last tokens).
+    type PredState: Clone;
+
+    /// Number of output symbols, blank included.
+    fn vocab_size(&self) -> usize;
+
+    /// Width of one encoder output frame.
+    fn encoder_dim(&self) -> usize;
+
+    /// Id of the blank symbol.
+    fn blank_id(&self) -> usize {
+        0
+    }
+
+    /// Initial prediction-network state and output, as if fed the blank/start token.
+    fn pred_init(&self) -> (Self::PredState, Vec<f32>);
+
+    /// Feed one emitted (non-blank) token: updates `state` and writes the new prediction
+    /// output into `out` (resized as needed).
+    fn pred_step(&self, state: &mut Self::PredState, token: usize, out: &mut Vec<f32>);
+
+    /// Joiner: writes unnormalized logits over the vocabulary (`logits.len() == vocab_size()`)
+    /// for one encoder frame and one prediction output.
+    fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]);
+
+    /// Joiner for several prediction outputs against the same encoder frame (one per beam
+    /// hypothesis); `logits` holds `preds.len() * vocab_size()` values, row per prediction.
+    /// Override it to share the encoder-side projection or to batch the output layer.
+    fn join_batch(&self, enc: &[f32], preds: &[&[f32]], logits: &mut [f32]) {
+        let v = self.vocab_size();
+        for (pred, out) in preds.iter().zip(logits.chunks_exact_mut(v)) {
+            self.join(enc, pred, out);
+        }
+    }
+}
+
+/// In-place log-softmax. Returns `false` if the logits contain NaN or `+inf` (then the
+/// contents are unspecified); `-inf` entries are allowed and get probability 0.
+pub(crate) fn log_softmax(x: &mut [f32]) -> bool {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !max.is_finite() {
+        // All -inf, or a +inf; NaNs are skipped by f32::max and caught below.
+        return false;
+    }
+    let sum: f32 = x.iter().map(|&v| (v - max).exp()).sum();
+    let lse = max + sum.ln();
+    if !lse.is_finite() {
+        return false;
+    }
+    for v in x.iter_mut() {
+        *v -= lse;
+    }
+    true
+}
