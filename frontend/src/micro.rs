@@ -249,8 +249,14 @@ impl MicroFrontend {
                     cfg.noise_smoothing_bits
                 )));
             }
-            if !(cfg.pcan_strength.is_finite() && cfg.pcan_offset.is_finite()) {
-                return Err(invalid("pcan_strength and pcan_offset must be finite"));
+            if !(cfg.pcan_strength.is_finite()
+                && cfg.pcan_offset.is_finite()
+                && cfg.pcan_offset >= 0.0)
+            {
+                return Err(invalid(format!(
+                    "pcan_strength {} must be finite and pcan_offset {} finite and >= 0",
+                    cfg.pcan_strength, cfg.pcan_offset
+                )));
             }
             Some(Pcan::new(
                 cfg.pcan_strength,
