@@ -1,1 +1,71 @@
-//! Layers with explicit streaming state (TODO).
+//! Layers with explicit streaming state.
+//!
+//! Every layer is immutable after construction (`Send + Sync`, shareable between streams); layers
+//! that look at the past keep it in a separate per-stream state object:
+//!
+//! ```text
+//! let mut st = layer.new_state();       // or XState::new(&layer)
+//! layer.step(&mut st, new_frames, &mut out)?;   // appends the frames it can produce
+//! st.reset();                           // start a new utterance
+//! ```
+//!
+//! Data layout: a sequence of `T` frames of dimension `D` is a row-major `[T, D]` slice; `step`
+//! accepts any number of whole frames (including zero) and feeding a sequence in any chunking gives
+//! bit-identical output to feeding it at once. Matrices come in f32 or int8 ([`Weight`]), so one
+//! layer type serves both precisions.
+
+mod activation;
+mod conv1d;
+mod conv2d;
+mod embedding;
+mod gru;
+mod linear;
+mod load;
+pub use load::join;
+mod lstm;
+mod norm;
+mod stack;
+mod weight;
+mod window;
+
+pub use activation::{gelu_erf, gelu_tanh, log_softmax, sigmoid, silu, Activation};
+pub use conv1d::{Conv1d, Conv1dConfig, Conv1dState};
+pub use conv2d::{Conv2d, Conv2dConfig, Conv2dState};
+pub use embedding::Embedding;
+pub use gru::{Gru, GruState};
+pub use linear::Linear;
+pub use lstm::{Lstm, LstmState};
+pub use norm::LayerNorm;
+pub use stack::{FrameStack, FrameStackState};
+pub use weight::Weight;
+
+/// Misuse of a layer: wrong slice lengths, inconsistent configuration, out-of-range ids.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LayerError {
+    /// A slice does not have the length the layer needs.
+    #[error("{layer}: {what} has {got} values, expected {expected}")]
+    Shape { layer: &'static str, what: &'static str, expected: String, got: usize },
+    /// Hyperparameters that do not fit together (e.g. channels not divisible by groups).
+    #[error("{layer}: invalid configuration: {msg}")]
+    Config { layer: &'static str, msg: String },
+    /// An embedding lookup with an id outside the table.
+    #[error("embedding: token id {id} out of range for a table of {num} rows")]
+    TokenOutOfRange { id: u32, num: usize },
+}
+
+pub(crate) fn shape_err(layer: &'static str, what: &'static str, expected: impl ToString, got: usize) -> LayerError {
+    LayerError::Shape { layer, what, expected: expected.to_string(), got }
+}
+
+/// `Ok(len / frame)` when `len` is a whole number of frames, else a shape error.
+pub(crate) fn frames(layer: &'static str, len: usize, frame: usize) -> Result<usize, LayerError> {
+    if frame == 0 || len % frame != 0 {
+        return Err(shape_err(layer, "input", format!("a multiple of {frame}"), len));
+    }
+    Ok(len / frame)
+}
+
+/// Bytes held by a `Vec` (its capacity), for per-stream memory accounting.
+pub(crate) fn vec_bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
