@@ -1,0 +1,183 @@
+//! Random-weight model files in the v1 format, for tests and benchmarks of code that needs a
+//! model of a given size but not a trained one.
+
+use super::{Hyperparameters, ARCHITECTURE};
+use safetensors::{tensor::TensorView, Dtype};
+use std::collections::HashMap;
+
+/// Small deterministic generator (xorshift64*), so test models are reproducible everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self, k: f32) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let u = (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32 / (1u64 << 24) as f32;
+        (2.0 * u - 1.0) * k
+    }
+}
+
+/// Hyperparameters of a tiny model (fast in tests): F 80, S 4, L 2, H 32, P 16, E 16, C 2,
+/// J 24, V 12.
+pub fn tiny_hyperparameters() -> Hyperparameters {
+    Hyperparameters {
+        feat_dim: 80,
+        stack: 4,
+        num_layers: 2,
+        hidden: 32,
+        proj: 16,
+        pred_dim: 16,
+        context_size: 2,
+        joiner_dim: 24,
+        vocab_size: 12,
+        blank_id: 0,
+        ctc: false,
+    }
+}
+
+/// Token pieces for a random model: blank, then word-initial and word-internal letters.
+fn tokens(v: usize) -> Vec<String> {
+    (0..v)
+        .map(|i| match i {
+            0 => "<blk>".to_string(),
+            i if i % 3 == 1 => format!("▁{}", (b'a' + (i % 26) as u8) as char),
+            i => ((b'a' + (i % 26) as u8) as char).to_string(),
+        })
+        .collect()
+}
+
+/// A complete model file (safetensors bytes) with PyTorch-like uniform random weights; weight
+/// matrices are quantized to int8 when `int8`. The CMVN statistics roughly match Kaldi fbank
+/// of speech-level audio so that activations stay in a realistic range.
+pub fn random_model_bytes(hp: &Hyperparameters, seed: u64, int8: bool) -> Vec<u8> {
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut f32s: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
+    let mut mat = |name: String, shape: Vec<usize>, k: f32, rng: &mut Rng| {
+        let n = shape.iter().product();
+        f32s.push((name, shape, (0..n).map(|_| rng.uniform(k)).collect()));
+    };
+    let (f, h, p, e, c, j, v) = (
+        hp.feat_dim,
+        hp.hidden,
+        hp.enc_dim(),
+        hp.pred_dim,
+        hp.context_size,
+        hp.joiner_dim,
+        hp.vocab_size,
+    );
+    let kh = 1.0 / (h as f32).sqrt();
+    for l in 0..hp.num_layers {
+        let inp = if l == 0 { hp.stack * f } else { p };
+        mat(
+            format!("encoder.lstm.{l}.weight_ih_l0"),
+            vec![4 * h, inp],
+            kh,
+            &mut rng,
+        );
+        mat(
+            format!("encoder.lstm.{l}.weight_hh_l0"),
+            vec![4 * h, p],
+            kh,
+            &mut rng,
+        );
+        mat(
+            format!("encoder.lstm.{l}.bias_ih_l0"),
+            vec![4 * h],
+            kh,
+            &mut rng,
+        );
+        mat(
+            format!("encoder.lstm.{l}.bias_hh_l0"),
+            vec![4 * h],
+            kh,
+            &mut rng,
+        );
+        if hp.proj > 0 {
+            mat(
+                format!("encoder.lstm.{l}.weight_hr_l0"),
+                vec![p, h],
+                kh,
+                &mut rng,
+            );
+        }
+    }
+    mat("decoder.embedding.weight".into(), vec![v, e], 1.0, &mut rng);
+    if c > 1 {
+        mat(
+            "decoder.conv.weight".into(),
+            vec![e, 1, c],
+            1.0 / (c as f32).sqrt(),
+            &mut rng,
+        );
+    }
+    for (name, rows, cols) in [("enc_proj", j, p), ("pred_proj", j, e), ("output", v, j)] {
+        let k = 1.0 / (cols as f32).sqrt();
+        mat(
+            format!("joiner.{name}.weight"),
+            vec![rows, cols],
+            k,
+            &mut rng,
+        );
+        mat(format!("joiner.{name}.bias"), vec![rows], k, &mut rng);
+    }
+    if hp.ctc {
+        mat(
+            "ctc.weight".into(),
+            vec![v, p],
+            1.0 / (p as f32).sqrt(),
+            &mut rng,
+        );
+        mat("ctc.bias".into(), vec![v], 0.1, &mut rng);
+    }
+    f32s.push(("encoder.cmvn_mean".into(), vec![f], vec![-8.0; f]));
+    f32s.push(("encoder.cmvn_istd".into(), vec![f], vec![0.25; f]));
+
+    // Serialize: f32 tensors as little-endian bytes; quantizable matrices as I8 + scales.
+    let mut stored: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (name, shape, data) in f32s {
+        let quantize = int8 && shape.len() == 2 && !name.starts_with("decoder.");
+        if quantize {
+            let (mut q, mut s) = (Vec::new(), Vec::new());
+            super::matrix::quantize_rows(&data, shape[1], &mut q, &mut s);
+            stored.push((
+                format!("{name}.scale"),
+                Dtype::F32,
+                vec![shape[0]],
+                le_bytes(&s),
+            ));
+            stored.push((name, Dtype::I8, shape, q.iter().map(|&b| b as u8).collect()));
+        } else {
+            stored.push((name, Dtype::F32, shape, le_bytes(&data)));
+        }
+    }
+    let mut meta = serde_json::json!({
+        "format_version": 1,
+        "architecture": ARCHITECTURE,
+        "hyperparameters": hp,
+        "features": {"sample_rate": 16000, "frame_length_ms": 25.0, "frame_shift_ms": 10.0,
+                     "num_mel_bins": f, "low_freq": 20.0, "high_freq": 0.0, "preemph_coeff": 0.97,
+                     "window": "povey", "remove_dc_offset": true, "snip_edges": false, "dither": 0.0},
+        "tokens": tokens(v),
+        "license": "CC0-1.0",
+        "provenance": {"recipe": "sotto_models::transducer::random_model_bytes", "notes": "random weights"},
+    });
+    if int8 {
+        meta["quantized"] = "int8".into();
+    }
+    let views: Vec<(String, TensorView)> = stored
+        .iter()
+        .map(|(n, d, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(*d, s.clone(), b).expect("consistent tensor"),
+            )
+        })
+        .collect();
+    let info = HashMap::from([("sotto".to_string(), meta.to_string())]);
+    safetensors::serialize(views, &Some(info)).expect("serializing in-memory tensors")
+}
+
+fn le_bytes(x: &[f32]) -> Vec<u8> {
+    x.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
