@@ -27,7 +27,11 @@ use crate::tensor::Buffer;
 pub enum QuantError {
     /// Data length does not match `rows * cols`.
     #[error("int8 data has {got} values, expected {rows} x {cols} = {}", rows * cols)]
-    DataLen { rows: usize, cols: usize, got: usize },
+    DataLen {
+        rows: usize,
+        cols: usize,
+        got: usize,
+    },
     /// Scale count does not match `rows`.
     #[error("{got} scales for {rows} rows")]
     ScalesLen { rows: usize, got: usize },
@@ -39,7 +43,11 @@ pub enum QuantError {
     NonFinite { row: usize, col: usize, value: f32 },
     /// `rows * cols` overflows or the f32 input has the wrong length.
     #[error("f32 weights have {got} values, expected {rows} x {cols}")]
-    Shape { rows: usize, cols: usize, got: usize },
+    Shape {
+        rows: usize,
+        cols: usize,
+        got: usize,
+    },
 }
 
 /// int8 weight matrix `[rows, cols]`, symmetric per-output-channel (row) scales:
@@ -72,9 +80,9 @@ fn quantize_with(row: &[f32], inv: f32, out: &mut [i8]) {
 
 /// max |v| over the slice; NaN if any element is NaN.
 fn max_abs(x: &[f32]) -> f32 {
-    let (m, nan) = x
-        .iter()
-        .fold((0.0f32, false), |(m, nan), &v| (m.max(v.abs()), nan | v.is_nan()));
+    let (m, nan) = x.iter().fold((0.0f32, false), |(m, nan), &v| {
+        (m.max(v.abs()), nan | v.is_nan())
+    });
     if nan {
         f32::NAN
     } else {

@@ -122,7 +122,8 @@ impl<T: Element> Deref for Buffer<T> {
             Buffer::Mapped { map, offset, len } => {
                 // Re-checked here (a few compares) so that no code path, even inside this crate,
                 // can turn an unchecked `Mapped` into undefined behaviour.
-                check_range::<T>(map, *offset, *len).expect("Buffer::Mapped built without Buffer::mapped");
+                check_range::<T>(map, *offset, *len)
+                    .expect("Buffer::Mapped built without Buffer::mapped");
                 // SAFETY: the range is inside the live map (kept alive by the Arc) and aligned for T;
                 // T is plain-old-data (sealed `Element`), so any bytes are a valid T; the map is
                 // read-only, so no one mutates it while borrowed.

@@ -22,6 +22,12 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 pub mod scalar;
 
 /// A kernel implementation, selectable for tests and benchmarks.
@@ -39,7 +45,12 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, slowest first.
-    pub const ALL: [Variant; 4] = [Variant::Scalar, Variant::Avx2, Variant::Avx512Vnni, Variant::Neon];
+    pub const ALL: [Variant; 4] = [
+        Variant::Scalar,
+        Variant::Avx2,
+        Variant::Avx512Vnni,
+        Variant::Neon,
+    ];
 
     /// Whether this CPU can run the variant.
     pub fn is_available(self) -> bool {
@@ -79,13 +90,20 @@ impl std::fmt::Display for Variant {
 
 /// The variants this CPU supports, slowest (scalar) first.
 pub fn available_variants() -> Vec<Variant> {
-    Variant::ALL.into_iter().filter(|v| v.is_available()).collect()
+    Variant::ALL
+        .into_iter()
+        .filter(|v| v.is_available())
+        .collect()
 }
 
 /// The variant the dispatching entry points use: the fastest available, detected once.
 pub fn best_variant() -> Variant {
     static BEST: OnceLock<Variant> = OnceLock::new();
-    *BEST.get_or_init(|| *available_variants().last().expect("scalar is always available"))
+    *BEST.get_or_init(|| {
+        *available_variants()
+            .last()
+            .expect("scalar is always available")
+    })
 }
 
 /// Raw f32 kernel: `y[j*ldy + r] = Σ_c x[j*cols + c] · w[r*cols + c]` for `j < n`, `r < rows`.
@@ -102,12 +120,22 @@ fn kernels_for(v: Variant) -> (F32Kernel, I8Kernel) {
         "kernel variant {v} is not supported by this CPU"
     );
     match v {
+        #[cfg(target_arch = "x86_64")]
+        Variant::Avx2 => (avx2::gemm_f32, avx2::gemm_i8),
+        #[cfg(target_arch = "x86_64")]
+        Variant::Avx512Vnni => (avx512::gemm_f32, avx512::gemm_i8),
+        #[cfg(target_arch = "aarch64")]
+        Variant::Neon => (neon::gemm_f32, neon::gemm_i8),
         _ => (scalar::gemm_f32_raw, scalar::gemm_i8_raw),
     }
 }
 
 fn check_shapes(wl: usize, rows: usize, cols: usize, xl: usize, n: usize, yl: usize) {
-    assert_eq!(Some(wl), rows.checked_mul(cols), "gemm: w length != rows * cols");
+    assert_eq!(
+        Some(wl),
+        rows.checked_mul(cols),
+        "gemm: w length != rows * cols"
+    );
     assert_eq!(Some(xl), n.checked_mul(cols), "gemm: x length != n * cols");
     assert_eq!(Some(yl), n.checked_mul(rows), "gemm: y length != n * rows");
 }
@@ -157,7 +185,17 @@ pub fn gemm_i8_with(
     check_shapes(w.len(), rows, cols, x.len(), n, acc.len());
     let k = kernels_for(variant).1;
     // SAFETY: lengths checked above, variant availability checked in `kernels_for`.
-    unsafe { k(w.as_ptr(), rows, cols, x.as_ptr(), n, acc.as_mut_ptr(), rows) }
+    unsafe {
+        k(
+            w.as_ptr(),
+            rows,
+            cols,
+            x.as_ptr(),
+            n,
+            acc.as_mut_ptr(),
+            rows,
+        )
+    }
 }
 
 /// [`gemm_f32`] split over rayon's thread pool (by blocks of weight rows) for large batched
@@ -244,11 +282,13 @@ unsafe fn par_rows<W: Sync, X: Sync, Y: Send>(
     }
     let block = rows.div_ceil(threads * 4).next_multiple_of(4);
     let (w, x, y) = (SendConst(w), SendConst(x), SendPtr(y));
-    (0..rows.div_ceil(block)).into_par_iter().for_each(move |b| {
-        let (w, x, y) = (w, x, y);
-        let r0 = b * block;
-        let r1 = (r0 + block).min(rows);
-        // SAFETY: rows r0..r1 of w are in bounds; outputs (j, r0..r1) are disjoint across blocks.
-        unsafe { k(w.0.add(r0 * cols), r1 - r0, cols, x.0, n, y.0.add(r0), rows) }
-    });
+    (0..rows.div_ceil(block))
+        .into_par_iter()
+        .for_each(move |b| {
+            let (w, x, y) = (w, x, y);
+            let r0 = b * block;
+            let r1 = (r0 + block).min(rows);
+            // SAFETY: rows r0..r1 of w are in bounds; outputs (j, r0..r1) are disjoint across blocks.
+            unsafe { k(w.0.add(r0 * cols), r1 - r0, cols, x.0, n, y.0.add(r0), rows) }
+        });
 }

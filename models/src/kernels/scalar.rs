@@ -5,7 +5,10 @@ pub fn gemm_f32(w: &[f32], rows: usize, cols: usize, x: &[f32], n: usize, y: &mu
     assert_eq!(w.len(), rows * cols);
     assert_eq!(x.len(), n * cols);
     assert_eq!(y.len(), n * rows);
-    for (xr, yr) in x.chunks_exact(cols.max(1)).zip(y.chunks_exact_mut(rows.max(1))) {
+    for (xr, yr) in x
+        .chunks_exact(cols.max(1))
+        .zip(y.chunks_exact_mut(rows.max(1)))
+    {
         for (wr, out) in w.chunks_exact(cols.max(1)).zip(yr.iter_mut()) {
             *out = wr.iter().zip(xr).map(|(a, b)| a * b).sum();
         }
@@ -17,7 +20,10 @@ pub fn gemm_i8(w: &[i8], rows: usize, cols: usize, x: &[i8], n: usize, acc: &mut
     assert_eq!(w.len(), rows * cols);
     assert_eq!(x.len(), n * cols);
     assert_eq!(acc.len(), n * rows);
-    for (xr, ar) in x.chunks_exact(cols.max(1)).zip(acc.chunks_exact_mut(rows.max(1))) {
+    for (xr, ar) in x
+        .chunks_exact(cols.max(1))
+        .zip(acc.chunks_exact_mut(rows.max(1)))
+    {
         for (wr, out) in w.chunks_exact(cols.max(1)).zip(ar.iter_mut()) {
             *out = dot_i8(wr, xr);
         }

@@ -1,0 +1,242 @@
+//! x86_64 AVX-512 kernels (F + BW + VNNI).
+//!
+//! int8: `vpdpbusd` multiplies *unsigned* by signed bytes, so weights are offset into u8 on the
+//! fly (`w ^ 0x80 = w + 128`) and the surplus `128·Σx` (one value per input row, computed once)
+//! is subtracted after the reduction. Each 4-byte group sums to at most 4·255·128 without
+//! saturation, so the result is exactly the scalar one. Column tails use masked loads (masked
+//! lanes read as 0, and `0 ^ 0x80` times a zero x byte adds nothing).
+//!
+//! Blocking: 4 weight rows × up to 4 input rows per micro-kernel, sharing every load; each output
+//! element has its own accumulator, so its summation order never depends on the blocking.
+
+use std::arch::x86_64::*;
+
+const MR: usize = 4;
+const NR: usize = 4;
+/// Input rows whose correction sums are kept on the stack at a time.
+const NCHUNK: usize = 64;
+
+/// Calls `$block::<M, N>` over the full grid of row/input blocks (remainders one at a time).
+macro_rules! drive {
+    ($block:ident, $w:expr, $rows:expr, $cols:expr, $x:expr, $n:expr, $y:expr, $ldy:expr, $extra:expr) => {{
+        let (w, rows, cols, x, n, y, ldy) = ($w, $rows, $cols, $x, $n, $y, $ldy);
+        let mut r = 0;
+        while r + MR <= rows {
+            let mut j = 0;
+            while j + NR <= n {
+                $block::<MR, NR>(
+                    w.add(r * cols),
+                    cols,
+                    x.add(j * cols),
+                    $extra(j),
+                    y.add(j * ldy + r),
+                    ldy,
+                );
+                j += NR;
+            }
+            while j < n {
+                $block::<MR, 1>(
+                    w.add(r * cols),
+                    cols,
+                    x.add(j * cols),
+                    $extra(j),
+                    y.add(j * ldy + r),
+                    ldy,
+                );
+                j += 1;
+            }
+            r += MR;
+        }
+        while r < rows {
+            let mut j = 0;
+            while j + NR <= n {
+                $block::<1, NR>(
+                    w.add(r * cols),
+                    cols,
+                    x.add(j * cols),
+                    $extra(j),
+                    y.add(j * ldy + r),
+                    ldy,
+                );
+                j += NR;
+            }
+            while j < n {
+                $block::<1, 1>(
+                    w.add(r * cols),
+                    cols,
+                    x.add(j * cols),
+                    $extra(j),
+                    y.add(j * ldy + r),
+                    ldy,
+                );
+                j += 1;
+            }
+            r += 1;
+        }
+    }};
+}
+
+/// f32 kernel; raw contract in the parent module.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemm_f32(
+    w: *const f32,
+    rows: usize,
+    cols: usize,
+    x: *const f32,
+    n: usize,
+    y: *mut f32,
+    ldy: usize,
+) {
+    unsafe { drive!(f32_block, w, rows, cols, x, n, y, ldy, |_| ()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn f32_block<const M: usize, const N: usize>(
+    w: *const f32,
+    cols: usize,
+    x: *const f32,
+    _: (),
+    y: *mut f32,
+    ldy: usize,
+) {
+    unsafe {
+        let mut acc = [[_mm512_setzero_ps(); N]; M];
+        let mut k = 0;
+        while k + 16 <= cols {
+            let mut xv = [_mm512_setzero_ps(); N];
+            for (j, v) in xv.iter_mut().enumerate() {
+                *v = _mm512_loadu_ps(x.add(j * cols + k));
+            }
+            for (i, a) in acc.iter_mut().enumerate() {
+                let wv = _mm512_loadu_ps(w.add(i * cols + k));
+                for (a, v) in a.iter_mut().zip(&xv) {
+                    *a = _mm512_fmadd_ps(wv, *v, *a);
+                }
+            }
+            k += 16;
+        }
+        if k < cols {
+            let m: __mmask16 = (1u32 << (cols - k)) as u16 - 1;
+            let mut xv = [_mm512_setzero_ps(); N];
+            for (j, v) in xv.iter_mut().enumerate() {
+                *v = _mm512_maskz_loadu_ps(m, x.add(j * cols + k));
+            }
+            for (i, a) in acc.iter_mut().enumerate() {
+                let wv = _mm512_maskz_loadu_ps(m, w.add(i * cols + k));
+                for (a, v) in a.iter_mut().zip(&xv) {
+                    *a = _mm512_fmadd_ps(wv, *v, *a);
+                }
+            }
+        }
+        for (i, a) in acc.iter().enumerate() {
+            for (j, a) in a.iter().enumerate() {
+                *y.add(j * ldy + i) = _mm512_reduce_add_ps(*a);
+            }
+        }
+    }
+}
+
+/// Mask of the first `len` (< 64) byte lanes.
+#[inline(always)]
+fn tail_mask(len: usize) -> __mmask64 {
+    (1u64 << len) - 1
+}
+
+/// Σx of each input row, for the unsigned-offset correction.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn row_sum(x: *const i8, cols: usize) -> i32 {
+    unsafe {
+        let ones = _mm512_set1_epi8(1);
+        let mut acc = _mm512_setzero_si512();
+        let mut k = 0;
+        while k + 64 <= cols {
+            acc = _mm512_dpbusd_epi32(acc, ones, _mm512_loadu_si512(x.add(k).cast()));
+            k += 64;
+        }
+        if k < cols {
+            acc = _mm512_dpbusd_epi32(
+                acc,
+                ones,
+                _mm512_maskz_loadu_epi8(tail_mask(cols - k), x.add(k)),
+            );
+        }
+        _mm512_reduce_add_epi32(acc)
+    }
+}
+
+/// int8 kernel; raw contract in the parent module.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(super) unsafe fn gemm_i8(
+    w: *const i8,
+    rows: usize,
+    cols: usize,
+    x: *const i8,
+    n: usize,
+    y: *mut i32,
+    ldy: usize,
+) {
+    unsafe {
+        let mut j0 = 0;
+        while j0 < n {
+            let nb = (n - j0).min(NCHUNK);
+            let (xb, yb) = (x.add(j0 * cols), y.add(j0 * ldy));
+            let mut corr = [0i32; NCHUNK];
+            for (j, c) in corr[..nb].iter_mut().enumerate() {
+                *c = row_sum(xb.add(j * cols), cols).wrapping_mul(128);
+            }
+            drive!(i8_block, w, rows, cols, xb, nb, yb, ldy, |j: usize| &corr
+                [j..]);
+            j0 += nb;
+        }
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn i8_block<const M: usize, const N: usize>(
+    w: *const i8,
+    cols: usize,
+    x: *const i8,
+    corr: &[i32],
+    y: *mut i32,
+    ldy: usize,
+) {
+    unsafe {
+        let flip = _mm512_set1_epi8(i8::MIN);
+        let mut acc = [[_mm512_setzero_si512(); N]; M];
+        let mut k = 0;
+        while k + 64 <= cols {
+            let mut xv = [_mm512_setzero_si512(); N];
+            for (j, v) in xv.iter_mut().enumerate() {
+                *v = _mm512_loadu_si512(x.add(j * cols + k).cast());
+            }
+            for (i, a) in acc.iter_mut().enumerate() {
+                let wv = _mm512_xor_si512(_mm512_loadu_si512(w.add(i * cols + k).cast()), flip);
+                for (a, v) in a.iter_mut().zip(&xv) {
+                    *a = _mm512_dpbusd_epi32(*a, wv, *v);
+                }
+            }
+            k += 64;
+        }
+        if k < cols {
+            let m = tail_mask(cols - k);
+            let mut xv = [_mm512_setzero_si512(); N];
+            for (j, v) in xv.iter_mut().enumerate() {
+                *v = _mm512_maskz_loadu_epi8(m, x.add(j * cols + k));
+            }
+            for (i, a) in acc.iter_mut().enumerate() {
+                let wv = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, w.add(i * cols + k)), flip);
+                for (a, v) in a.iter_mut().zip(&xv) {
+                    *a = _mm512_dpbusd_epi32(*a, wv, *v);
+                }
+            }
+        }
+        for (i, a) in acc.iter().enumerate() {
+            for (j, a) in a.iter().enumerate() {
+                *y.add(j * ldy + i) = _mm512_reduce_add_epi32(*a).wrapping_sub(corr[j]);
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Every kernel variant this CPU supports against the scalar reference.
+
+use proptest::prelude::*;
+use sotto_models::kernels::{self, scalar, Variant};
+
+/// A product shape with data: rows, cols in 1..300 (odd sizes and tails), n in 1..64.
+fn shape() -> impl Strategy<Value = (usize, usize, usize)> {
+    (1usize..300, 1usize..300, 1usize..64)
+}
+
+/// int8 data biased towards the extremes -128 and 127 (worst case for saturation bugs).
+fn i8_data(len: usize) -> impl Strategy<Value = Vec<i8>> {
+    prop::collection::vec(
+        prop_oneof![3 => any::<i8>(), 1 => Just(i8::MIN), 1 => Just(i8::MAX)],
+        len,
+    )
+}
+
+fn i8_case() -> impl Strategy<Value = (usize, usize, usize, Vec<i8>, Vec<i8>)> {
+    shape().prop_flat_map(|(r, c, n)| (Just(r), Just(c), Just(n), i8_data(r * c), i8_data(n * c)))
+}
+
+fn f32_case() -> impl Strategy<Value = (usize, usize, usize, Vec<f32>, Vec<f32>)> {
+    shape().prop_flat_map(|(r, c, n)| {
+        let v = |len| prop::collection::vec(-4.0f32..4.0, len);
+        (Just(r), Just(c), Just(n), v(r * c), v(n * c))
+    })
+}
+
+/// Bound on the difference of two f32 dot products summed in different orders:
+/// each is within `cols·ε·Σ|w·x|` of the exact value.
+fn f32_bound(w: &[f32], x: &[f32]) -> f32 {
+    let mag: f32 = w.iter().zip(x).map(|(a, b)| (a * b).abs()).sum();
+    2.0 * w.len() as f32 * f32::EPSILON * mag * 1.01 + 1e-30
+}
+
+fn check_f32(
+    v: Variant,
+    w: &[f32],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    n: usize,
+) -> Result<(), TestCaseError> {
+    let mut want = vec![0.0; n * rows];
+    let mut got = vec![f32::NAN; n * rows];
+    scalar::gemm_f32(w, rows, cols, x, n, &mut want);
+    kernels::gemm_f32_with(v, w, rows, cols, x, n, &mut got);
+    for j in 0..n {
+        for r in 0..rows {
+            let (a, b) = (want[j * rows + r], got[j * rows + r]);
+            let tol = f32_bound(&w[r * cols..][..cols], &x[j * cols..][..cols]);
+            prop_assert!((a - b).abs() <= tol, "{v} [{j},{r}] {a} vs {b} (tol {tol})");
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn i8_variants_equal_scalar((rows, cols, n, w, x) in i8_case()) {
+        let mut want = vec![0; n * rows];
+        scalar::gemm_i8(&w, rows, cols, &x, n, &mut want);
+        for v in kernels::available_variants() {
+            let mut got = vec![i32::MIN; n * rows];
+            kernels::gemm_i8_with(v, &w, rows, cols, &x, n, &mut got);
+            prop_assert_eq!(&got, &want, "variant {}", v);
+        }
+    }
+
+    #[test]
+    fn f32_variants_match_scalar((rows, cols, n, w, x) in f32_case()) {
+        for v in kernels::available_variants() {
+            check_f32(v, &w, rows, cols, &x, n)?;
+        }
+    }
+}
+
+/// Hand-checked values, so the reference itself is tested, including the extremes.
+#[test]
+fn scalar_reference_known_values() {
+    let w = [1i8, -2, 3, i8::MIN, i8::MAX, 0];
+    let x = [i8::MIN, 1, 2, 3, i8::MIN, -1];
+    let mut acc = [0; 4];
+    scalar::gemm_i8(&w, 2, 3, &x, 2, &mut acc);
+    // row0·x0 = -128 - 2 + 6; row1·x0 = 16384 + 127 + 0; row0·x1 = 3 + 256 - 3; row1·x1 = -384 - 16256.
+    assert_eq!(acc, [-124, 16511, 256, -16640]);
+    let mut y = [0.0; 1];
+    scalar::gemm_f32(&[0.5, -1.0, 2.0], 1, 3, &[2.0, 3.0, 0.25], 1, &mut y);
+    assert_eq!(y, [-1.5]);
+}
+
+/// Worst-case magnitudes on every variant: all -128 × -128 over a long row (no saturation).
+#[test]
+fn i8_extremes_long_rows() {
+    for cols in [1, 15, 16, 17, 63, 64, 65, 1000, 4099] {
+        for (wv, xv) in [(i8::MIN, i8::MIN), (i8::MIN, i8::MAX), (i8::MAX, i8::MAX)] {
+            let (rows, n) = (5, 3);
+            let w = vec![wv; rows * cols];
+            let x = vec![xv; n * cols];
+            for v in kernels::available_variants() {
+                let mut got = vec![0; n * rows];
+                kernels::gemm_i8_with(v, &w, rows, cols, &x, n, &mut got);
+                assert!(
+                    got.iter()
+                        .all(|&a| a == wv as i32 * xv as i32 * cols as i32),
+                    "{v} cols {cols}"
+                );
+            }
+        }
+    }
+}
+
+/// Degenerate shapes: zero rows, columns or inputs must not touch memory out of bounds.
+#[test]
+fn empty_shapes() {
+    for v in kernels::available_variants() {
+        for (rows, cols, n) in [(0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 0, 0)] {
+            let mut y = vec![7.0f32; n * rows];
+            kernels::gemm_f32_with(
+                v,
+                &vec![1.0; rows * cols],
+                rows,
+                cols,
+                &vec![1.0; n * cols],
+                n,
+                &mut y,
+            );
+            assert!(y.iter().all(|&a| a == cols as f32), "{v}");
+            let mut acc = vec![7i32; n * rows];
+            kernels::gemm_i8_with(
+                v,
+                &vec![1; rows * cols],
+                rows,
+                cols,
+                &vec![1; n * cols],
+                n,
+                &mut acc,
+            );
+            assert!(acc.iter().all(|&a| a == cols as i32), "{v}");
+        }
+    }
+}
+
+/// The rayon path splits over weight rows; results must be bit-identical to the sequential
+/// kernel of the same variant. Sizes are large enough to actually split.
+#[test]
+fn parallel_is_bit_identical() {
+    let (rows, cols, n) = (301, 517, 19);
+    let w: Vec<f32> = (0..rows * cols)
+        .map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 77.0)
+        .collect();
+    let x: Vec<f32> = (0..n * cols)
+        .map(|i| ((i * 104729 % 997) as f32 - 498.0) / 31.0)
+        .collect();
+    let wq: Vec<i8> = (0..rows * cols)
+        .map(|i| (i * 7919 % 256) as u8 as i8)
+        .collect();
+    let xq: Vec<i8> = (0..n * cols)
+        .map(|i| (i * 104729 % 256) as u8 as i8)
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    for v in kernels::available_variants() {
+        let (mut a, mut b) = (vec![0.0; n * rows], vec![0.0; n * rows]);
+        kernels::gemm_f32_with(v, &w, rows, cols, &x, n, &mut a);
+        pool.install(|| kernels::gemm_f32_par_with(v, &w, rows, cols, &x, n, &mut b));
+        assert!(
+            a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()),
+            "{v} f32"
+        );
+        let (mut a, mut b) = (vec![0; n * rows], vec![0; n * rows]);
+        kernels::gemm_i8_with(v, &wq, rows, cols, &xq, n, &mut a);
+        pool.install(|| kernels::gemm_i8_par_with(v, &wq, rows, cols, &xq, n, &mut b));
+        assert_eq!(a, b, "{v} i8");
+    }
+}
+
+/// An output element's value must not depend on n or on its block position (this is what makes
+/// the parallel split bit-identical).
+#[test]
+fn f32_result_independent_of_batch() {
+    let (rows, cols, n) = (13, 37, 7);
+    let w: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.37).sin()).collect();
+    let x: Vec<f32> = (0..n * cols).map(|i| (i as f32 * 0.11).cos()).collect();
+    for v in kernels::available_variants() {
+        let mut all = vec![0.0; n * rows];
+        kernels::gemm_f32_with(v, &w, rows, cols, &x, n, &mut all);
+        for j in 0..n {
+            let mut one = vec![0.0; rows];
+            kernels::gemm_f32_with(v, &w, rows, cols, &x[j * cols..][..cols], 1, &mut one);
+            assert_eq!(one, all[j * rows..][..rows], "{v} row {j}");
+        }
+    }
+}
+
+#[test]
+fn dispatch_uses_an_available_variant() {
+    let v = kernels::best_variant();
+    assert!(v.is_available());
+    assert_eq!(Some(&v), kernels::available_variants().last());
+    assert_eq!(kernels::available_variants()[0], Variant::Scalar);
+    eprintln!("kernel variants: {:?}", kernels::available_variants());
+}
+
+#[test]
+#[should_panic(expected = "x length")]
+fn shape_mismatch_panics_cleanly() {
+    let mut y = [0.0; 2];
+    kernels::gemm_f32(&[0.0; 6], 2, 3, &[0.0; 4], 1, &mut y);
+}
