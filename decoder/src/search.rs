@@ -302,6 +302,18 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
         }
     }
 
+    /// All live hypotheses (the beam; one for greedy search), best first, with their
+    /// current scores.
+    pub fn hypotheses(&self) -> Vec<Hypothesis> {
+        let mut all: Vec<Hypothesis> = self
+            .hyps
+            .iter()
+            .map(|h| Hypothesis { tokens: h.tokens.clone(), score: h.score })
+            .collect();
+        all.sort_by(|a, b| b.score.total_cmp(&a.score));
+        all
+    }
+
     /// The best hypothesis at the end of the utterance: unfinished hotword matches lose their
     /// tentative bonus and the LM's final score is added before choosing. Does not change the
     /// decoder; call [`reset`](Self::reset) to go on with a new segment.

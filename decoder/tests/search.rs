@@ -1,0 +1,237 @@
+//! Greedy and modified beam search on toy networks.
+
+use proptest::prelude::*;
+use sotto_decoder::toy::{RandomTransducer, TableTransducer};
+use sotto_decoder::{
+    ContextGraph, Decoder, DecoderError, DecoderOptions, Hypothesis, SearchMethod, Transducer,
+};
+use std::sync::Arc;
+
+fn greedy(max: usize) -> DecoderOptions {
+    DecoderOptions {
+        method: SearchMethod::Greedy {
+            max_symbols_per_frame: max,
+        },
+        ..Default::default()
+    }
+}
+
+fn beam(k: usize) -> DecoderOptions {
+    DecoderOptions {
+        method: SearchMethod::ModifiedBeam { beam: k },
+        ..Default::default()
+    }
+}
+
+fn decode<N: Transducer>(net: &N, frames: &[f32], opts: DecoderOptions) -> Hypothesis {
+    let mut dec = Decoder::new(net, opts).unwrap();
+    dec.accept_frames(net, frames).unwrap();
+    dec.finish_hypothesis()
+}
+
+/// Log-softmax in f64, written out independently of the crate.
+fn log_probs(row: &[f32]) -> Vec<f64> {
+    let lse = row.iter().map(|&x| (x as f64).exp()).sum::<f64>().ln();
+    row.iter().map(|&x| x as f64 - lse).collect()
+}
+
+#[test]
+fn greedy_spells_the_table() {
+    let spell = [Some(3), None, Some(5), Some(2), None, None, Some(7), None];
+    let net = TableTransducer::spelling(8, &spell);
+    for opts in [greedy(1), greedy(3), beam(1), beam(4)] {
+        let hyp = decode(&net, net.frames(), opts.clone());
+        assert_eq!(hyp.ids(), vec![3, 5, 2, 7], "{:?}", opts.method);
+        let frames: Vec<usize> = hyp.tokens.iter().map(|t| t.frame).collect();
+        assert_eq!(frames, vec![0, 2, 3, 6], "{:?}", opts.method);
+    }
+}
+
+#[test]
+fn greedy_max_symbols_limit() {
+    // Frame 0 wants 1, then 2 (1 is penalized right after itself), then 1 again, ...
+    let mut row0 = vec![-5.0; 4];
+    row0[0] = 3.0;
+    row0[1] = 5.0;
+    row0[2] = 4.5;
+    let quiet = vec![5.0, -5.0, -5.0, -5.0];
+    let net = TableTransducer::new(4, &[row0.clone(), quiet.clone(), quiet]);
+    for (max, want) in [
+        (1, vec![1]),
+        (2, vec![1, 2]),
+        (3, vec![1, 2, 1]),
+        (4, vec![1, 2, 1, 2]),
+    ] {
+        let hyp = decode(&net, net.frames(), greedy(max));
+        assert_eq!(hyp.ids(), want, "max {max}");
+        assert!(hyp.tokens.iter().all(|t| t.frame == 0));
+    }
+    // Path score with max 1: log p(1) at frame 0 (no blank term: the limit ended the frame),
+    // then blank at frames 1 and 2, where token 1's logit carries the repeat penalty of 20.
+    let hyp = decode(&net, net.frames(), greedy(1));
+    let want = log_probs(&row0)[1] + 2.0 * log_probs(&[5.0, -25.0, -5.0, -5.0])[0];
+    assert!(
+        (hyp.score as f64 - want).abs() < 1e-4,
+        "{} vs {want}",
+        hyp.score
+    );
+    assert!((hyp.tokens[0].logprob as f64 - log_probs(&row0)[1]).abs() < 1e-5);
+    // Max 2: "1" then "2" (with 1 penalized), again no blank term at frame 0.
+    let hyp2 = decode(&net, net.frames(), greedy(2));
+    let mut row0_after1 = row0.clone();
+    row0_after1[1] -= 20.0;
+    let want2 = log_probs(&row0)[1]
+        + log_probs(&row0_after1)[2]
+        + 2.0 * log_probs(&[5.0, -5.0, -25.0, -5.0])[0];
+    assert!(
+        (hyp2.score as f64 - want2).abs() < 1e-4,
+        "{} vs {want2}",
+        hyp2.score
+    );
+}
+
+#[test]
+fn beam_one_equals_greedy_with_one_symbol() {
+    for seed in 0..6 {
+        let net = RandomTransducer::new(20, 8, 1.0, seed);
+        let frames = net.random_frames(80, seed + 100);
+        let g = decode(&net, &frames, greedy(1));
+        let b = decode(&net, &frames, beam(1));
+        assert!(
+            !g.tokens.is_empty(),
+            "seed {seed}: toy net should emit something"
+        );
+        assert_eq!(g, b, "seed {seed}");
+    }
+}
+
+#[test]
+fn beam_score_not_below_greedy() {
+    let mut better = 0;
+    for seed in 0..8 {
+        let net = RandomTransducer::new(20, 8, 1.0, seed);
+        let frames = net.random_frames(80, seed + 200);
+        let g = decode(&net, &frames, greedy(1));
+        let b = decode(&net, &frames, beam(4));
+        assert!(
+            b.score >= g.score - 1e-4,
+            "seed {seed}: beam {} < greedy {}",
+            b.score,
+            g.score
+        );
+        better += (b.score > g.score + 1e-3) as usize;
+    }
+    assert!(
+        better > 0,
+        "beam search never beat greedy: the test nets are too easy"
+    );
+}
+
+#[test]
+fn beam_merges_equal_token_sequences() {
+    // Two frames that each slightly prefer token 1 over blank: "1" is reachable as
+    // (1, blank) and (blank, 1); "1 1" is suppressed by the toy's repeat penalty.
+    let row = vec![0.0f32, 0.5];
+    let net = TableTransducer::new(2, &[row.clone(), row.clone()]);
+    let mut dec = Decoder::new(&net, beam(4)).unwrap();
+    dec.accept_frames(&net, net.frames()).unwrap();
+    let hyps = dec.hypotheses();
+    let seqs: Vec<Vec<usize>> = hyps.iter().map(|h| h.ids()).collect();
+    assert_eq!(
+        seqs.iter().filter(|s| **s == vec![1]).count(),
+        1,
+        "{seqs:?}"
+    );
+    let lp = log_probs(&row);
+    let lp_after = log_probs(&[0.0, 0.5 - 20.0]);
+    let want = ((lp[1] + lp_after[0]).exp() + (lp[0] + lp[1]).exp()).ln();
+    let one = hyps.iter().find(|h| h.ids() == vec![1]).unwrap();
+    assert!(
+        (one.score as f64 - want).abs() < 1e-5,
+        "{} vs {want}",
+        one.score
+    );
+    // The better path (emission at frame 0) supplies the timestamp.
+    assert_eq!(one.tokens[0].frame, 0);
+    assert_eq!(hyps[0].ids(), vec![1]);
+}
+
+#[test]
+fn rejects_bad_frames_and_options() {
+    let net = RandomTransducer::new(10, 4, 0.0, 1);
+    let mut dec = Decoder::new(&net, beam(2)).unwrap();
+    assert_eq!(
+        dec.accept_frames(&net, &[0.0; 6]),
+        Err(DecoderError::FrameSize {
+            expected: 4,
+            got: 6
+        })
+    );
+    let mut frames = net.random_frames(3, 1);
+    frames[5] = f32::NAN;
+    assert_eq!(
+        dec.accept_frames(&net, &frames),
+        Err(DecoderError::NonFiniteLogits { frame: 1 })
+    );
+    for opts in [
+        beam(0),
+        greedy(0),
+        DecoderOptions {
+            frame_duration: 0.0,
+            ..Default::default()
+        },
+        DecoderOptions {
+            hotwords: Some(Arc::new(ContextGraph::new(&[(vec![3, 10], 1.0)]).unwrap())),
+            ..Default::default()
+        },
+        DecoderOptions {
+            hotwords: Some(Arc::new(ContextGraph::new(&[(vec![3, 0], 1.0)]).unwrap())),
+            ..Default::default()
+        },
+    ] {
+        assert!(matches!(
+            Decoder::new(&net, opts),
+            Err(DecoderError::InvalidOption(_))
+        ));
+    }
+}
+
+fn chunked(
+    net: &RandomTransducer,
+    frames: &[f32],
+    cuts: &[usize],
+    opts: DecoderOptions,
+) -> Hypothesis {
+    let mut dec = Decoder::new(net, opts).unwrap();
+    let d = net.encoder_dim();
+    let mut start = 0;
+    for &n in cuts {
+        let end = (start + n * d).min(frames.len());
+        dec.accept_frames(net, &frames[start..end]).unwrap();
+        let _ = dec.partial_hypothesis(); // reading partials must not disturb anything
+        start = end;
+    }
+    dec.accept_frames(net, &frames[start..]).unwrap();
+    dec.finish_hypothesis()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn batching_does_not_change_the_result(
+        seed in 0u64..1000,
+        cuts in proptest::collection::vec(0usize..9, 0..12),
+        method in 0usize..3,
+    ) {
+        let net = RandomTransducer::new(16, 6, 1.0, seed);
+        let frames = net.random_frames(50, seed ^ 0xabc);
+        let graph = Arc::new(ContextGraph::new(&[(vec![3, 4], 1.5), (vec![5], 0.5)]).unwrap());
+        let opts = match method {
+            0 => greedy(2),
+            1 => beam(3),
+            _ => DecoderOptions { hotwords: Some(graph), ..beam(4) },
+        };
+        let whole = decode(&net, &frames, opts.clone());
+        prop_assert_eq!(chunked(&net, &frames, &cuts, opts), whole);
+    }
+}
