@@ -6,4 +6,53 @@ pub enum AsrError {
     /// Audio frontend failure (bad audio, unsupported rate, ...).
     #[error(transparent)]
     Frontend(#[from] sotto_frontend::FrontendError),
+    /// The transducer model file is unreadable, corrupt, of another architecture, or a tensor
+    /// is missing / misshapen (the message names file and tensor).
+    #[error(transparent)]
+    Model(#[from] sotto_models::transducer::TransducerError),
+    /// The model file does not exist.
+    #[error("{0}: model file not found")]
+    ModelNotFound(std::path::PathBuf),
+    /// No model was given and none was found in the default places.
+    #[error("no default model found (set SOTTO_MODEL or pass a model path); searched: {searched:?}")]
+    NoDefaultModel {
+        /// The folders searched.
+        searched: Vec<std::path::PathBuf>,
+    },
+    /// The model's metadata describes features this recognizer cannot compute.
+    #[error("{path}: unsupported model configuration: {msg}")]
+    ModelConfig {
+        /// The model file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
+    /// The hotwords file is unreadable or a phrase cannot be tokenized.
+    #[error("{path}: hotwords: {msg}")]
+    Hotwords {
+        /// The hotwords file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
+    /// Search failure (bad option, non-finite network output).
+    #[error(transparent)]
+    Decoder(#[from] sotto_decoder::DecoderError),
+    /// A stream ended without any audio.
+    #[error("audio is empty (0 samples)")]
+    EmptyAudio,
+    /// The sample rate changed within one stream.
+    #[error("sample rate changed from {from} Hz to {to} Hz within one stream (reset the stream first)")]
+    RateChanged {
+        /// The stream's rate.
+        from: u32,
+        /// The new chunk's rate.
+        to: u32,
+    },
+    /// A NaN or infinite input sample.
+    #[error("non-finite sample (NaN or infinity) at index {index}")]
+    NonFinite {
+        /// Sample index since the stream start.
+        index: u64,
+    },
 }
