@@ -42,7 +42,10 @@ pub const SCALE_SUFFIX: &str = ".scale";
 pub enum FormatError {
     /// The file could not be read or mapped.
     #[error("{file}: {source}")]
-    Io { file: String, source: std::io::Error },
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
     /// Not a valid safetensors file (truncated, corrupt header, bad offsets).
     #[error("{file}: not a valid safetensors model file: {msg}")]
     Corrupt { file: String, msg: String },
@@ -51,28 +54,58 @@ pub enum FormatError {
     Metadata { file: String, msg: String },
     /// A required metadata key (or hyperparameter) is missing or has the wrong type.
     #[error("{file}: metadata: missing or invalid key `{key}`{detail}")]
-    MissingKey { file: String, key: String, detail: String },
+    MissingKey {
+        file: String,
+        key: String,
+        detail: String,
+    },
     /// The architecture needs a tensor the file does not have.
     #[error("{file}: missing tensor `{name}`")]
     MissingTensor { file: String, name: String },
     /// The file has a tensor the architecture does not use.
     #[error("{file}: unexpected tensor `{name}` (not used by architecture `{arch}`)")]
-    UnexpectedTensor { file: String, name: String, arch: String },
+    UnexpectedTensor {
+        file: String,
+        name: String,
+        arch: String,
+    },
     /// A tensor has the wrong dtype.
     #[error("{file}: tensor `{name}`: dtype {found:?}, expected {expected}")]
-    Dtype { file: String, name: String, expected: String, found: Dtype },
+    Dtype {
+        file: String,
+        name: String,
+        expected: String,
+        found: Dtype,
+    },
     /// A tensor has the wrong shape.
     #[error("{file}: tensor `{name}`: shape {found:?}, expected {expected:?}")]
-    Shape { file: String, name: String, expected: Vec<usize>, found: Vec<usize> },
+    Shape {
+        file: String,
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
     /// Tensor data could not be viewed.
     #[error("{file}: tensor `{name}`: {source}")]
-    Tensor { file: String, name: String, source: TensorError },
+    Tensor {
+        file: String,
+        name: String,
+        source: TensorError,
+    },
     /// Tensors load but do not form a valid layer.
     #[error("{file}: layer `{name}`: {source}")]
-    Layer { file: String, name: String, source: LayerError },
+    Layer {
+        file: String,
+        name: String,
+        source: LayerError,
+    },
     /// The architecture is not the one the caller can load.
     #[error("{file}: architecture `{found}`, expected `{expected}`")]
-    Architecture { file: String, expected: String, found: String },
+    Architecture {
+        file: String,
+        expected: String,
+        found: String,
+    },
     /// Writing a model file failed.
     #[error("{file}: cannot write model file: {msg}")]
     Write { file: String, msg: String },
@@ -141,7 +174,10 @@ impl ModelFile {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, FormatError> {
         let path = path.as_ref().to_path_buf();
         let file_name = path.display().to_string();
-        let io = |source| FormatError::Io { file: file_name.clone(), source };
+        let io = |source| FormatError::Io {
+            file: file_name.clone(),
+            source,
+        };
         let file = File::open(&path).map_err(io)?;
         // SAFETY: the map is read-only; model files are not expected to change while open (as with
         // any mmap-based loader, truncating the file under a running process is not supported).
@@ -151,38 +187,74 @@ impl ModelFile {
 
     fn from_map(path: PathBuf, map: Arc<Mmap>) -> Result<Self, FormatError> {
         let file = path.display().to_string();
-        let corrupt = |msg: String| FormatError::Corrupt { file: file.clone(), msg };
-        let (n, header) = safetensors::SafeTensors::read_metadata(&map).map_err(|e| corrupt(format!("{e:?}")))?;
+        let corrupt = |msg: String| FormatError::Corrupt {
+            file: file.clone(),
+            msg,
+        };
+        let (n, header) =
+            safetensors::SafeTensors::read_metadata(&map).map_err(|e| corrupt(format!("{e:?}")))?;
         let data_start = 8 + n;
         let mut tensors = BTreeMap::new();
         for (name, info) in header.tensors() {
             let (s, e) = info.data_offsets;
-            let t = TensorInfo { dtype: info.dtype, shape: info.shape.clone(), offset: data_start + s, bytes: e - s };
+            let t = TensorInfo {
+                dtype: info.dtype,
+                shape: info.shape.clone(),
+                offset: data_start + s,
+                bytes: e - s,
+            };
             // read_metadata already checked contiguity, sizes and the total length; re-check the
             // bounds we rely on for mapping rather than trusting that.
-            if t.offset.checked_add(t.bytes).map_or(true, |end| end > map.len()) {
-                return Err(corrupt(format!("tensor `{name}` data lies outside the file")));
+            if t.offset
+                .checked_add(t.bytes)
+                .map_or(true, |end| end > map.len())
+            {
+                return Err(corrupt(format!(
+                    "tensor `{name}` data lies outside the file"
+                )));
             }
             tensors.insert(name, t);
         }
-        let meta_err = |msg: String| FormatError::Metadata { file: file.clone(), msg };
+        let meta_err = |msg: String| FormatError::Metadata {
+            file: file.clone(),
+            msg,
+        };
         let raw = header
             .metadata()
             .as_ref()
             .and_then(|m| m.get(METADATA_KEY))
-            .ok_or_else(|| meta_err(format!("no `{METADATA_KEY}` entry in the safetensors __metadata__")))?;
-        let metadata: Metadata = serde_json::from_str(raw).map_err(|e| meta_err(format!("invalid JSON: {e}")))?;
-        let missing = |key: &str, detail: String| FormatError::MissingKey { file: file.clone(), key: key.into(), detail };
+            .ok_or_else(|| {
+                meta_err(format!(
+                    "no `{METADATA_KEY}` entry in the safetensors __metadata__"
+                ))
+            })?;
+        let metadata: Metadata =
+            serde_json::from_str(raw).map_err(|e| meta_err(format!("invalid JSON: {e}")))?;
+        let missing = |key: &str, detail: String| FormatError::MissingKey {
+            file: file.clone(),
+            key: key.into(),
+            detail,
+        };
         if metadata.format_version == 0 {
             return Err(missing("format_version", String::new()));
         }
         if metadata.format_version > FORMAT_VERSION {
-            return Err(meta_err(format!("format_version {} is newer than supported {FORMAT_VERSION}", metadata.format_version)));
+            return Err(meta_err(format!(
+                "format_version {} is newer than supported {FORMAT_VERSION}",
+                metadata.format_version
+            )));
         }
         if metadata.architecture.is_empty() {
             return Err(missing("architecture", String::new()));
         }
-        Ok(ModelFile { path, map, tensors, metadata, used: Mutex::default(), copied: Mutex::default() })
+        Ok(ModelFile {
+            path,
+            map,
+            tensors,
+            metadata,
+            used: Mutex::default(),
+            copied: Mutex::default(),
+        })
     }
 
     /// The file path.
@@ -225,13 +297,34 @@ impl ModelFile {
     }
 
     /// Checks that tensor `name` exists with `dtype` and `shape`, marks it used and returns its entry.
-    pub fn expect(&self, name: &str, dtype: Dtype, shape: &[usize]) -> Result<&TensorInfo, FormatError> {
-        let info = self.tensors.get(name).ok_or_else(|| FormatError::MissingTensor { file: self.file(), name: name.into() })?;
+    pub fn expect(
+        &self,
+        name: &str,
+        dtype: Dtype,
+        shape: &[usize],
+    ) -> Result<&TensorInfo, FormatError> {
+        let info = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| FormatError::MissingTensor {
+                file: self.file(),
+                name: name.into(),
+            })?;
         if info.dtype != dtype {
-            return Err(FormatError::Dtype { file: self.file(), name: name.into(), expected: format!("{dtype:?}"), found: info.dtype });
+            return Err(FormatError::Dtype {
+                file: self.file(),
+                name: name.into(),
+                expected: format!("{dtype:?}"),
+                found: info.dtype,
+            });
         }
         if info.shape != shape {
-            return Err(FormatError::Shape { file: self.file(), name: name.into(), expected: shape.to_vec(), found: info.shape.clone() });
+            return Err(FormatError::Shape {
+                file: self.file(),
+                name: name.into(),
+                expected: shape.to_vec(),
+                found: info.shape.clone(),
+            });
         }
         if let Ok(mut used) = self.used.lock() {
             used.insert(name.to_string());
@@ -239,20 +332,32 @@ impl ModelFile {
         Ok(info)
     }
 
-    fn view<T: Element>(&self, name: &str, info: &TensorInfo, from_le: fn([u8; 4]) -> T) -> Result<Buffer<T>, FormatError> {
+    fn view<T: Element>(
+        &self,
+        name: &str,
+        info: &TensorInfo,
+        from_le: fn([u8; 4]) -> T,
+    ) -> Result<Buffer<T>, FormatError> {
         let size = std::mem::size_of::<T>();
         match Buffer::mapped(self.map.clone(), info.offset, info.bytes / size) {
             Ok(b) => Ok(b),
             Err(TensorError::Misaligned { .. }) if size == 4 => {
                 // Copy rather than refuse: valid safetensors need not align (e.g. hand-written).
                 let bytes = &self.map[info.offset..info.offset + info.bytes];
-                let v: Vec<T> = bytes.chunks_exact(4).map(|c| from_le([c[0], c[1], c[2], c[3]])).collect();
+                let v: Vec<T> = bytes
+                    .chunks_exact(4)
+                    .map(|c| from_le([c[0], c[1], c[2], c[3]]))
+                    .collect();
                 if let Ok(mut c) = self.copied.lock() {
                     c.push(name.to_string());
                 }
                 Ok(Buffer::Owned(v))
             }
-            Err(source) => Err(FormatError::Tensor { file: self.file(), name: name.into(), source }),
+            Err(source) => Err(FormatError::Tensor {
+                file: self.file(),
+                name: name.into(),
+                source,
+            }),
         }
     }
 
@@ -273,8 +378,10 @@ impl ModelFile {
         let data = self.tensor_i8(name, &[rows, cols])?;
         let scale_name = format!("{name}{SCALE_SUFFIX}");
         let scales = self.tensor_f32(&scale_name, &[rows])?;
-        QMatrix::from_parts(rows, cols, data, scales)
-            .map_err(|e| FormatError::Corrupt { file: self.file(), msg: format!("tensor `{name}`: {e}") })
+        QMatrix::from_parts(rows, cols, data, scales).map_err(|e| FormatError::Corrupt {
+            file: self.file(),
+            msg: format!("tensor `{name}`: {e}"),
+        })
     }
 
     /// A weight matrix of `rows` outputs stored either as f32 with shape `[rows, inner...]`
@@ -285,7 +392,8 @@ impl ModelFile {
         match self.tensors.get(name).map(|t| t.dtype) {
             Some(Dtype::I8) => Ok(Weight::I8(self.qmatrix(name, rows, cols)?)),
             _ => {
-                let shape: Vec<usize> = std::iter::once(rows).chain(inner.iter().copied()).collect();
+                let shape: Vec<usize> =
+                    std::iter::once(rows).chain(inner.iter().copied()).collect();
                 let data = self.tensor_f32(name, &shape)?;
                 Weight::f32(data, rows, cols).map_err(|source| self.layer_err(name, source))
             }
@@ -294,21 +402,37 @@ impl ModelFile {
 
     /// Wraps a [`LayerError`] with this file and the layer's name.
     pub fn layer_err(&self, name: &str, source: LayerError) -> FormatError {
-        FormatError::Layer { file: self.file(), name: name.into(), source }
+        FormatError::Layer {
+            file: self.file(),
+            name: name.into(),
+            source,
+        }
     }
 
     /// Fails if the metadata's architecture is not `expected`.
     pub fn require_architecture(&self, expected: &str) -> Result<(), FormatError> {
         if self.metadata.architecture != expected {
-            return Err(FormatError::Architecture { file: self.file(), expected: expected.into(), found: self.metadata.architecture.clone() });
+            return Err(FormatError::Architecture {
+                file: self.file(),
+                expected: expected.into(),
+                found: self.metadata.architecture.clone(),
+            });
         }
         Ok(())
     }
 
     /// Hyperparameter `key` deserialized as `T`; a missing or mistyped key is an error naming it.
     pub fn hyper<T: DeserializeOwned>(&self, key: &str) -> Result<T, FormatError> {
-        let missing = |detail: String| FormatError::MissingKey { file: self.file(), key: format!("hyperparameters.{key}"), detail };
-        let v = self.metadata.hyperparameters.get(key).ok_or_else(|| missing(String::new()))?;
+        let missing = |detail: String| FormatError::MissingKey {
+            file: self.file(),
+            key: format!("hyperparameters.{key}"),
+            detail,
+        };
+        let v = self
+            .metadata
+            .hyperparameters
+            .get(key)
+            .ok_or_else(|| missing(String::new()))?;
         serde_json::from_value(v.clone()).map_err(|e| missing(format!(": {e}")))
     }
 
@@ -317,7 +441,11 @@ impl ModelFile {
     pub fn finish(&self) -> Result<(), FormatError> {
         let used = self.used.lock().map(|u| u.clone()).unwrap_or_default();
         match self.tensors.keys().find(|k| !used.contains(*k)) {
-            Some(name) => Err(FormatError::UnexpectedTensor { file: self.file(), name: name.clone(), arch: self.metadata.architecture.clone() }),
+            Some(name) => Err(FormatError::UnexpectedTensor {
+                file: self.file(),
+                name: name.clone(),
+                arch: self.metadata.architecture.clone(),
+            }),
             None => Ok(()),
         }
     }
@@ -370,7 +498,10 @@ impl ModelWriter {
         if metadata.format_version == 0 {
             metadata.format_version = FORMAT_VERSION;
         }
-        ModelWriter { metadata, tensors: BTreeMap::new() }
+        ModelWriter {
+            metadata,
+            tensors: BTreeMap::new(),
+        }
     }
 
     /// The metadata to be written (editable).
@@ -378,20 +509,50 @@ impl ModelWriter {
         &mut self.metadata
     }
 
-    fn add(&mut self, name: &str, dtype: Dtype, shape: &[usize], numel: usize, data: Vec<u8>) -> &mut Self {
-        assert_eq!(shape.iter().product::<usize>(), numel, "tensor `{name}`: data does not match shape {shape:?}");
-        self.tensors.insert(name.to_string(), RawTensor { dtype, shape: shape.to_vec(), data });
+    fn add(
+        &mut self,
+        name: &str,
+        dtype: Dtype,
+        shape: &[usize],
+        numel: usize,
+        data: Vec<u8>,
+    ) -> &mut Self {
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            numel,
+            "tensor `{name}`: data does not match shape {shape:?}"
+        );
+        self.tensors.insert(
+            name.to_string(),
+            RawTensor {
+                dtype,
+                shape: shape.to_vec(),
+                data,
+            },
+        );
         self
     }
 
     /// Adds an f32 tensor. Panics if `data.len()` does not match `shape` (a caller bug).
     pub fn add_f32(&mut self, name: &str, shape: &[usize], data: &[f32]) -> &mut Self {
-        self.add(name, Dtype::F32, shape, data.len(), data.iter().flat_map(|v| v.to_le_bytes()).collect())
+        self.add(
+            name,
+            Dtype::F32,
+            shape,
+            data.len(),
+            data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        )
     }
 
     /// Adds an i8 tensor. Panics if `data.len()` does not match `shape`.
     pub fn add_i8(&mut self, name: &str, shape: &[usize], data: &[i8]) -> &mut Self {
-        self.add(name, Dtype::I8, shape, data.len(), data.iter().map(|&v| v as u8).collect())
+        self.add(
+            name,
+            Dtype::I8,
+            shape,
+            data.len(),
+            data.iter().map(|&v| v as u8).collect(),
+        )
     }
 
     /// Adds an int8 matrix as `name` (`I8 [rows, cols]`) and `name.scale` (`F32 [rows]`).
@@ -402,19 +563,38 @@ impl ModelWriter {
 
     /// Copies tensor `name` unchanged from `file` (any dtype).
     pub fn copy_from(&mut self, file: &ModelFile, name: &str) -> Result<&mut Self, FormatError> {
-        let info = file.info(name).ok_or_else(|| FormatError::MissingTensor { file: file.file(), name: name.into() })?;
+        let info = file.info(name).ok_or_else(|| FormatError::MissingTensor {
+            file: file.file(),
+            name: name.into(),
+        })?;
         let data = file.map[info.offset..info.offset + info.bytes].to_vec();
-        self.tensors.insert(name.to_string(), RawTensor { dtype: info.dtype, shape: info.shape.clone(), data });
+        self.tensors.insert(
+            name.to_string(),
+            RawTensor {
+                dtype: info.dtype,
+                shape: info.shape.clone(),
+                data,
+            },
+        );
         Ok(self)
     }
 
     /// The complete file as bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>, FormatError> {
-        let json = serde_json::to_string(&self.metadata).map_err(|e| FormatError::Write { file: "<memory>".into(), msg: e.to_string() })?;
+        let json = serde_json::to_string(&self.metadata).map_err(|e| FormatError::Write {
+            file: "<memory>".into(),
+            msg: e.to_string(),
+        })?;
         let meta: HashMap<String, String> = [(METADATA_KEY.to_string(), json)].into();
         // safetensors orders tensors by decreasing alignment, so f32 data is 4-byte aligned.
-        safetensors::serialize(self.tensors.iter().map(|(k, v)| (k.as_str(), v)), &Some(meta))
-            .map_err(|e| FormatError::Write { file: "<memory>".into(), msg: format!("{e:?}") })
+        safetensors::serialize(
+            self.tensors.iter().map(|(k, v)| (k.as_str(), v)),
+            &Some(meta),
+        )
+        .map_err(|e| FormatError::Write {
+            file: "<memory>".into(),
+            msg: format!("{e:?}"),
+        })
     }
 
     /// Writes the file to `path` (via a temporary file renamed into place).
@@ -422,7 +602,10 @@ impl ModelWriter {
         let path = path.as_ref();
         let file = path.display().to_string();
         let bytes = self.to_bytes().map_err(|e| match e {
-            FormatError::Write { msg, .. } => FormatError::Write { file: file.clone(), msg },
+            FormatError::Write { msg, .. } => FormatError::Write {
+                file: file.clone(),
+                msg,
+            },
             e => e,
         })?;
         let tmp = path.with_extension("tmp-write");

@@ -32,8 +32,12 @@ impl ToyLstm {
     /// Loads and validates every tensor (and rejects unused ones).
     pub fn load(file: &ModelFile) -> Result<Self, FormatError> {
         file.require_architecture(ARCHITECTURE)?;
-        let (i, h, p, v): (usize, usize, usize, usize) =
-            (file.hyper("input_dim")?, file.hyper("hidden")?, file.hyper("proj")?, file.hyper("vocab_size")?);
+        let (i, h, p, v): (usize, usize, usize, usize) = (
+            file.hyper("input_dim")?,
+            file.hyper("hidden")?,
+            file.hyper("proj")?,
+            file.hyper("vocab_size")?,
+        );
         let lstm = Lstm::load(file, "lstm", 0, i, h, p, true)?;
         let out = Linear::load(file, "out", lstm.output_size(), v, true)?;
         file.finish()?;
@@ -42,11 +46,19 @@ impl ToyLstm {
 
     /// A fresh stream state.
     pub fn new_state(&self) -> ToyState {
-        ToyState { lstm: self.lstm.new_state(), hidden: Vec::new() }
+        ToyState {
+            lstm: self.lstm.new_state(),
+            hidden: Vec::new(),
+        }
     }
 
     /// Features `[T, I]` → log-probabilities `[T, V]` appended to `out`; returns `T`.
-    pub fn step(&self, st: &mut ToyState, x: &[f32], out: &mut Vec<f32>) -> Result<usize, LayerError> {
+    pub fn step(
+        &self,
+        st: &mut ToyState,
+        x: &[f32],
+        out: &mut Vec<f32>,
+    ) -> Result<usize, LayerError> {
         st.hidden.clear();
         let t = self.lstm.step(&mut st.lstm, x, &mut st.hidden)?;
         let base = out.len();

@@ -26,7 +26,15 @@ pub struct Conv1dConfig {
 impl Conv1dConfig {
     /// A causal, stride-1, undilated, ungrouped convolution.
     pub fn causal(in_channels: usize, out_channels: usize, kernel: usize) -> Self {
-        Conv1dConfig { in_channels, out_channels, kernel, stride: 1, dilation: 1, groups: 1, left_pad: kernel.saturating_sub(1) }
+        Conv1dConfig {
+            in_channels,
+            out_channels,
+            kernel,
+            stride: 1,
+            dilation: 1,
+            groups: 1,
+            left_pad: kernel.saturating_sub(1),
+        }
     }
 
     /// Frames one output looks at: `(kernel - 1) · dilation + 1`.
@@ -54,18 +62,43 @@ pub struct Conv1dState {
 
 impl Conv1d {
     /// Validates the configuration against the weight and bias shapes.
-    pub fn new(cfg: Conv1dConfig, weight: Weight, bias: Option<Buffer<f32>>) -> Result<Self, LayerError> {
+    pub fn new(
+        cfg: Conv1dConfig,
+        weight: Weight,
+        bias: Option<Buffer<f32>>,
+    ) -> Result<Self, LayerError> {
         let c = &cfg;
-        let bad = |msg: String| Err(LayerError::Config { layer: "conv1d", msg });
-        if c.kernel == 0 || c.stride == 0 || c.dilation == 0 || c.groups == 0 || c.in_channels == 0 || c.out_channels == 0 {
-            return bad(format!("kernel, stride, dilation, groups and channels must be > 0: {c:?}"));
+        let bad = |msg: String| {
+            Err(LayerError::Config {
+                layer: "conv1d",
+                msg,
+            })
+        };
+        if c.kernel == 0
+            || c.stride == 0
+            || c.dilation == 0
+            || c.groups == 0
+            || c.in_channels == 0
+            || c.out_channels == 0
+        {
+            return bad(format!(
+                "kernel, stride, dilation, groups and channels must be > 0: {c:?}"
+            ));
         }
         if c.in_channels % c.groups != 0 || c.out_channels % c.groups != 0 {
-            return bad(format!("channels {} -> {} not divisible by groups {}", c.in_channels, c.out_channels, c.groups));
+            return bad(format!(
+                "channels {} -> {} not divisible by groups {}",
+                c.in_channels, c.out_channels, c.groups
+            ));
         }
         let cols = c.in_channels / c.groups * c.kernel;
         if weight.rows() != c.out_channels || weight.cols() != cols {
-            return Err(shape_err("conv1d", "weight", format!("{} x {cols}", c.out_channels), weight.rows() * weight.cols()));
+            return Err(shape_err(
+                "conv1d",
+                "weight",
+                format!("{} x {cols}", c.out_channels),
+                weight.rows() * weight.cols(),
+            ));
         }
         if let Some(b) = &bias {
             if b.len() != c.out_channels {
@@ -87,7 +120,11 @@ impl Conv1d {
 
     /// This layer with int8 weights.
     pub fn quantized(&self) -> Result<Self, LayerError> {
-        Ok(Conv1d { cfg: self.cfg, weight: self.weight.quantized()?, bias: self.bias.clone() })
+        Ok(Conv1d {
+            cfg: self.cfg,
+            weight: self.weight.quantized()?,
+            bias: self.bias.clone(),
+        })
     }
 
     /// A fresh state.
@@ -97,7 +134,12 @@ impl Conv1d {
 
     /// Consumes frames `[T, in]`, appends the outputs `[T', out]` that became computable to `out`
     /// and returns `T'`.
-    pub fn step(&self, st: &mut Conv1dState, x: &[f32], out: &mut Vec<f32>) -> Result<usize, LayerError> {
+    pub fn step(
+        &self,
+        st: &mut Conv1dState,
+        x: &[f32],
+        out: &mut Vec<f32>,
+    ) -> Result<usize, LayerError> {
         let c = &self.cfg;
         frames("conv1d", x.len(), c.in_channels)?;
         let n = st.win.push(x, c.span(), c.stride).len();
@@ -119,7 +161,8 @@ impl Conv1d {
                         }
                     }
                 }
-                self.weight.matmul_rows(g * og, (g + 1) * og, &st.cols, n, &mut st.y);
+                self.weight
+                    .matmul_rows(g * og, (g + 1) * og, &st.cols, n, &mut st.y);
                 for i in 0..n {
                     let dst = &mut out[base + i * c.out_channels + g * og..][..og];
                     dst.copy_from_slice(&st.y[i * og..(i + 1) * og]);
@@ -139,7 +182,11 @@ impl Conv1d {
 impl Conv1dState {
     /// A fresh state for `layer` (left context = `left_pad` zero frames).
     pub fn new(layer: &Conv1d) -> Self {
-        Conv1dState { win: Window::new(layer.cfg.in_channels, layer.cfg.left_pad), cols: Vec::new(), y: Vec::new() }
+        Conv1dState {
+            win: Window::new(layer.cfg.in_channels, layer.cfg.left_pad),
+            cols: Vec::new(),
+            y: Vec::new(),
+        }
     }
 
     /// Back to the start-of-stream state.

@@ -65,21 +65,53 @@ pub struct Conv2dState {
 
 impl Conv2d {
     /// Validates the configuration against the weight and bias shapes.
-    pub fn new(cfg: Conv2dConfig, weight: Weight, bias: Option<Buffer<f32>>) -> Result<Self, LayerError> {
+    pub fn new(
+        cfg: Conv2dConfig,
+        weight: Weight,
+        bias: Option<Buffer<f32>>,
+    ) -> Result<Self, LayerError> {
         let c = &cfg;
-        let bad = |msg: String| Err(LayerError::Config { layer: "conv2d", msg });
-        if [c.in_channels, c.out_channels, c.freq, c.kernel.0, c.kernel.1, c.stride.0, c.stride.1, c.groups].contains(&0) {
+        let bad = |msg: String| {
+            Err(LayerError::Config {
+                layer: "conv2d",
+                msg,
+            })
+        };
+        if [
+            c.in_channels,
+            c.out_channels,
+            c.freq,
+            c.kernel.0,
+            c.kernel.1,
+            c.stride.0,
+            c.stride.1,
+            c.groups,
+        ]
+        .contains(&0)
+        {
             return bad(format!("sizes must be > 0: {c:?}"));
         }
         if c.in_channels % c.groups != 0 || c.out_channels % c.groups != 0 {
-            return bad(format!("channels {} -> {} not divisible by groups {}", c.in_channels, c.out_channels, c.groups));
+            return bad(format!(
+                "channels {} -> {} not divisible by groups {}",
+                c.in_channels, c.out_channels, c.groups
+            ));
         }
         if c.freq + 2 * c.freq_pad < c.kernel.1 {
-            return bad(format!("frequency kernel {} exceeds padded input {}", c.kernel.1, c.freq + 2 * c.freq_pad));
+            return bad(format!(
+                "frequency kernel {} exceeds padded input {}",
+                c.kernel.1,
+                c.freq + 2 * c.freq_pad
+            ));
         }
         let cols = c.in_channels / c.groups * c.kernel.0 * c.kernel.1;
         if weight.rows() != c.out_channels || weight.cols() != cols {
-            return Err(shape_err("conv2d", "weight", format!("{} x {cols}", c.out_channels), weight.rows() * weight.cols()));
+            return Err(shape_err(
+                "conv2d",
+                "weight",
+                format!("{} x {cols}", c.out_channels),
+                weight.rows() * weight.cols(),
+            ));
         }
         if let Some(b) = &bias {
             if b.len() != c.out_channels {
@@ -96,7 +128,11 @@ impl Conv2d {
 
     /// This layer with int8 weights.
     pub fn quantized(&self) -> Result<Self, LayerError> {
-        Ok(Conv2d { cfg: self.cfg, weight: self.weight.quantized()?, bias: self.bias.clone() })
+        Ok(Conv2d {
+            cfg: self.cfg,
+            weight: self.weight.quantized()?,
+            bias: self.bias.clone(),
+        })
     }
 
     /// A fresh state.
@@ -105,7 +141,12 @@ impl Conv2d {
     }
 
     /// Consumes frames `[T, in, freq]`, appends outputs `[T', out, freq_out]` to `out`, returns `T'`.
-    pub fn step(&self, st: &mut Conv2dState, x: &[f32], out: &mut Vec<f32>) -> Result<usize, LayerError> {
+    pub fn step(
+        &self,
+        st: &mut Conv2dState,
+        x: &[f32],
+        out: &mut Vec<f32>,
+    ) -> Result<usize, LayerError> {
         let c = &self.cfg;
         frames("conv2d", x.len(), c.in_frame())?;
         let n = st.win.push(x, c.kernel.0, c.stride.0).len();
@@ -131,13 +172,15 @@ impl Conv2d {
                                 for b in 0..kf {
                                     // Padded frequency index; outside the input is zero padding.
                                     let fi = (f * c.stride.1 + b).wrapping_sub(c.freq_pad);
-                                    col[(ch * kt + a) * kf + b] = plane.get(fi).copied().unwrap_or(0.0);
+                                    col[(ch * kt + a) * kf + b] =
+                                        plane.get(fi).copied().unwrap_or(0.0);
                                 }
                             }
                         }
                     }
                 }
-                self.weight.matmul_rows(g * og, (g + 1) * og, &st.cols, rows, &mut st.y);
+                self.weight
+                    .matmul_rows(g * og, (g + 1) * og, &st.cols, rows, &mut st.y);
                 for i in 0..n {
                     let frame = &mut out[base + i * c.out_frame()..][..c.out_frame()];
                     for f in 0..fo {
@@ -163,7 +206,11 @@ impl Conv2d {
 impl Conv2dState {
     /// A fresh state for `layer`.
     pub fn new(layer: &Conv2d) -> Self {
-        Conv2dState { win: Window::new(layer.cfg.in_frame(), layer.cfg.left_pad), cols: Vec::new(), y: Vec::new() }
+        Conv2dState {
+            win: Window::new(layer.cfg.in_frame(), layer.cfg.left_pad),
+            cols: Vec::new(),
+            y: Vec::new(),
+        }
     }
 
     /// Back to the start-of-stream state.

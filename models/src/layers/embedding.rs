@@ -16,7 +16,12 @@ impl Embedding {
     pub fn new(table: impl Into<Buffer<f32>>, num: usize, dim: usize) -> Result<Self, LayerError> {
         let table = table.into();
         if table.len() != num * dim {
-            return Err(shape_err("embedding", "table", format!("{num} x {dim}"), table.len()));
+            return Err(shape_err(
+                "embedding",
+                "table",
+                format!("{num} x {dim}"),
+                table.len(),
+            ));
         }
         Ok(Embedding { table, num, dim })
     }

@@ -28,20 +28,42 @@ pub struct GruState {
 
 impl Gru {
     /// `w_ih [3H, I]`, `w_hh [3H, H]`, optional biases `[3H]`.
-    pub fn new(w_ih: Weight, w_hh: Weight, b_ih: Option<&[f32]>, b_hh: Option<&[f32]>) -> Result<Self, LayerError> {
+    pub fn new(
+        w_ih: Weight,
+        w_hh: Weight,
+        b_ih: Option<&[f32]>,
+        b_hh: Option<&[f32]>,
+    ) -> Result<Self, LayerError> {
         if w_ih.rows() % 3 != 0 || w_ih.rows() == 0 {
-            return Err(shape_err("gru", "weight_ih rows", "a positive multiple of 3", w_ih.rows()));
+            return Err(shape_err(
+                "gru",
+                "weight_ih rows",
+                "a positive multiple of 3",
+                w_ih.rows(),
+            ));
         }
         let hidden = w_ih.rows() / 3;
         if w_hh.rows() != 3 * hidden || w_hh.cols() != hidden {
-            return Err(shape_err("gru", "weight_hh", format!("{} x {hidden}", 3 * hidden), w_hh.rows() * w_hh.cols()));
+            return Err(shape_err(
+                "gru",
+                "weight_hh",
+                format!("{} x {hidden}", 3 * hidden),
+                w_hh.rows() * w_hh.cols(),
+            ));
         }
         let bias = |what, b: Option<&[f32]>| match b {
             Some(b) if b.len() != 3 * hidden => Err(shape_err("gru", what, 3 * hidden, b.len())),
             Some(b) => Ok(b.to_vec()),
             None => Ok(vec![0.0; 3 * hidden]),
         };
-        Ok(Gru { b_ih: bias("bias_ih", b_ih)?, b_hh: bias("bias_hh", b_hh)?, input: w_ih.cols(), w_ih, w_hh, hidden })
+        Ok(Gru {
+            b_ih: bias("bias_ih", b_ih)?,
+            b_hh: bias("bias_hh", b_hh)?,
+            input: w_ih.cols(),
+            w_ih,
+            w_hh,
+            hidden,
+        })
     }
 
     /// Input dimension.
@@ -56,7 +78,11 @@ impl Gru {
 
     /// This layer with int8 matrices.
     pub fn quantized(&self) -> Result<Self, LayerError> {
-        Ok(Gru { w_ih: self.w_ih.quantized()?, w_hh: self.w_hh.quantized()?, ..self.clone() })
+        Ok(Gru {
+            w_ih: self.w_ih.quantized()?,
+            w_hh: self.w_hh.quantized()?,
+            ..self.clone()
+        })
     }
 
     /// A zero state.
@@ -65,7 +91,12 @@ impl Gru {
     }
 
     /// Runs frames `[T, I]`, appending outputs `[T, H]` to `out`; returns `T`.
-    pub fn step(&self, st: &mut GruState, x: &[f32], out: &mut Vec<f32>) -> Result<usize, LayerError> {
+    pub fn step(
+        &self,
+        st: &mut GruState,
+        x: &[f32],
+        out: &mut Vec<f32>,
+    ) -> Result<usize, LayerError> {
         let t = frames("gru", x.len(), self.input)?;
         let hd = self.hidden;
         if st.h.len() != hd {
@@ -80,7 +111,9 @@ impl Gru {
                 let (bi, bh) = (&self.b_ih, &self.b_hh);
                 let r = sigmoid(gx[j] + bi[j] + st.gh[j] + bh[j]);
                 let z = sigmoid(gx[hd + j] + bi[hd + j] + st.gh[hd + j] + bh[hd + j]);
-                let n = (gx[2 * hd + j] + bi[2 * hd + j] + r * (st.gh[2 * hd + j] + bh[2 * hd + j])).tanh();
+                let n =
+                    (gx[2 * hd + j] + bi[2 * hd + j] + r * (st.gh[2 * hd + j] + bh[2 * hd + j]))
+                        .tanh();
                 st.h[j] = (1.0 - z) * n + z * st.h[j];
             }
             out.extend_from_slice(&st.h);
@@ -92,7 +125,11 @@ impl Gru {
 impl GruState {
     /// A zero state for `layer`.
     pub fn new(layer: &Gru) -> Self {
-        GruState { h: vec![0.0; layer.hidden], gx: Vec::new(), gh: Vec::new() }
+        GruState {
+            h: vec![0.0; layer.hidden],
+            gx: Vec::new(),
+            gh: Vec::new(),
+        }
     }
 
     /// Zeroes `h`.

@@ -58,6 +58,9 @@ impl Linear {
 
     /// This layer with int8 weights.
     pub fn quantized(&self) -> Result<Self, LayerError> {
-        Ok(Linear { weight: self.weight.quantized()?, bias: self.bias.clone() })
+        Ok(Linear {
+            weight: self.weight.quantized()?,
+            bias: self.bias.clone(),
+        })
     }
 }

@@ -3,7 +3,9 @@
 //! `prefix` is the module path (`"encoder.lstm.0"`, or `""` at the top level). Every loader checks
 //! names, dtypes and shapes through the file, so a mismatch names the offending tensor.
 
-use super::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, Embedding, Gru, LayerNorm, Linear, Lstm, Weight};
+use super::{
+    Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, Embedding, Gru, LayerNorm, Linear, Lstm, Weight,
+};
 use crate::format::{FormatError, ModelFile};
 
 /// `prefix.name`, or `name` for an empty prefix.
@@ -17,16 +19,31 @@ pub fn join(prefix: &str, name: &str) -> String {
 
 impl Linear {
     /// `nn.Linear(in_dim, out_dim, bias)`: `{prefix}.weight` `[out, in]` (f32 or int8), `{prefix}.bias`.
-    pub fn load(file: &ModelFile, prefix: &str, in_dim: usize, out_dim: usize, bias: bool) -> Result<Self, FormatError> {
+    pub fn load(
+        file: &ModelFile,
+        prefix: &str,
+        in_dim: usize,
+        out_dim: usize,
+        bias: bool,
+    ) -> Result<Self, FormatError> {
         let w = file.weight(&join(prefix, "weight"), out_dim, &[in_dim])?;
-        let b = if bias { Some(file.tensor_f32(&join(prefix, "bias"), &[out_dim])?) } else { None };
+        let b = if bias {
+            Some(file.tensor_f32(&join(prefix, "bias"), &[out_dim])?)
+        } else {
+            None
+        };
         Linear::new(w, b).map_err(|e| file.layer_err(prefix, e))
     }
 }
 
 impl Embedding {
     /// `nn.Embedding(num, dim)`: `{prefix}.weight` `[num, dim]` f32.
-    pub fn load(file: &ModelFile, prefix: &str, num: usize, dim: usize) -> Result<Self, FormatError> {
+    pub fn load(
+        file: &ModelFile,
+        prefix: &str,
+        num: usize,
+        dim: usize,
+    ) -> Result<Self, FormatError> {
         let t = file.tensor_f32(&join(prefix, "weight"), &[num, dim])?;
         Embedding::new(t, num, dim).map_err(|e| file.layer_err(prefix, e))
     }
@@ -34,9 +51,18 @@ impl Embedding {
 
 impl LayerNorm {
     /// `nn.LayerNorm(dim, eps, elementwise_affine=affine)`: `{prefix}.weight`, `{prefix}.bias`.
-    pub fn load(file: &ModelFile, prefix: &str, dim: usize, eps: f32, affine: bool) -> Result<Self, FormatError> {
+    pub fn load(
+        file: &ModelFile,
+        prefix: &str,
+        dim: usize,
+        eps: f32,
+        affine: bool,
+    ) -> Result<Self, FormatError> {
         let (g, b) = if affine {
-            (Some(file.tensor_f32(&join(prefix, "weight"), &[dim])?), Some(file.tensor_f32(&join(prefix, "bias"), &[dim])?))
+            (
+                Some(file.tensor_f32(&join(prefix, "weight"), &[dim])?),
+                Some(file.tensor_f32(&join(prefix, "bias"), &[dim])?),
+            )
         } else {
             (None, None)
         };
@@ -47,20 +73,42 @@ impl LayerNorm {
 impl Conv1d {
     /// `nn.Conv1d`: `{prefix}.weight` `[out, in/groups, kernel]` (int8: `[out, in/groups·kernel]`),
     /// `{prefix}.bias` `[out]`.
-    pub fn load(file: &ModelFile, prefix: &str, cfg: Conv1dConfig, bias: bool) -> Result<Self, FormatError> {
+    pub fn load(
+        file: &ModelFile,
+        prefix: &str,
+        cfg: Conv1dConfig,
+        bias: bool,
+    ) -> Result<Self, FormatError> {
         let ig = cfg.in_channels / cfg.groups.max(1);
         let w = file.weight(&join(prefix, "weight"), cfg.out_channels, &[ig, cfg.kernel])?;
-        let b = if bias { Some(file.tensor_f32(&join(prefix, "bias"), &[cfg.out_channels])?) } else { None };
+        let b = if bias {
+            Some(file.tensor_f32(&join(prefix, "bias"), &[cfg.out_channels])?)
+        } else {
+            None
+        };
         Conv1d::new(cfg, w, b).map_err(|e| file.layer_err(prefix, e))
     }
 }
 
 impl Conv2d {
     /// `nn.Conv2d`: `{prefix}.weight` `[out, in/groups, kt, kf]` (int8: 2-D), `{prefix}.bias`.
-    pub fn load(file: &ModelFile, prefix: &str, cfg: Conv2dConfig, bias: bool) -> Result<Self, FormatError> {
+    pub fn load(
+        file: &ModelFile,
+        prefix: &str,
+        cfg: Conv2dConfig,
+        bias: bool,
+    ) -> Result<Self, FormatError> {
         let ig = cfg.in_channels / cfg.groups.max(1);
-        let w = file.weight(&join(prefix, "weight"), cfg.out_channels, &[ig, cfg.kernel.0, cfg.kernel.1])?;
-        let b = if bias { Some(file.tensor_f32(&join(prefix, "bias"), &[cfg.out_channels])?) } else { None };
+        let w = file.weight(
+            &join(prefix, "weight"),
+            cfg.out_channels,
+            &[ig, cfg.kernel.0, cfg.kernel.1],
+        )?;
+        let b = if bias {
+            Some(file.tensor_f32(&join(prefix, "bias"), &[cfg.out_channels])?)
+        } else {
+            None
+        };
         Conv2d::new(cfg, w, b).map_err(|e| file.layer_err(prefix, e))
     }
 }
@@ -69,33 +117,60 @@ impl Lstm {
     /// Layer `layer` of `nn.LSTM(input, hidden, proj_size=proj, bias=bias)` (`proj = 0`: none):
     /// `{prefix}.weight_ih_l{layer}` `[4H, I]`, `weight_hh_l{layer}` `[4H, P]`, `bias_ih_l{layer}`,
     /// `bias_hh_l{layer}` `[4H]`, `weight_hr_l{layer}` `[P, H]`.
-    pub fn load(file: &ModelFile, prefix: &str, layer: usize, input: usize, hidden: usize, proj: usize, bias: bool) -> Result<Self, FormatError> {
+    pub fn load(
+        file: &ModelFile,
+        prefix: &str,
+        layer: usize,
+        input: usize,
+        hidden: usize,
+        proj: usize,
+        bias: bool,
+    ) -> Result<Self, FormatError> {
         let name = |n: &str| join(prefix, &format!("{n}_l{layer}"));
         let out = if proj > 0 { proj } else { hidden };
         let w_ih = file.weight(&name("weight_ih"), 4 * hidden, &[input])?;
         let w_hh = file.weight(&name("weight_hh"), 4 * hidden, &[out])?;
         let (b_ih, b_hh) = if bias {
-            (Some(file.tensor_f32(&name("bias_ih"), &[4 * hidden])?), Some(file.tensor_f32(&name("bias_hh"), &[4 * hidden])?))
+            (
+                Some(file.tensor_f32(&name("bias_ih"), &[4 * hidden])?),
+                Some(file.tensor_f32(&name("bias_hh"), &[4 * hidden])?),
+            )
         } else {
             (None, None)
         };
-        let w_hr: Option<Weight> = if proj > 0 { Some(file.weight(&name("weight_hr"), proj, &[hidden])?) } else { None };
-        Lstm::new(w_ih, w_hh, b_ih.as_deref(), b_hh.as_deref(), w_hr).map_err(|e| file.layer_err(prefix, e))
+        let w_hr: Option<Weight> = if proj > 0 {
+            Some(file.weight(&name("weight_hr"), proj, &[hidden])?)
+        } else {
+            None
+        };
+        Lstm::new(w_ih, w_hh, b_ih.as_deref(), b_hh.as_deref(), w_hr)
+            .map_err(|e| file.layer_err(prefix, e))
     }
 }
 
 impl Gru {
     /// Layer `layer` of `nn.GRU(input, hidden, bias=bias)`: `{prefix}.weight_ih_l{layer}` `[3H, I]`,
     /// `weight_hh_l{layer}` `[3H, H]`, `bias_ih_l{layer}`, `bias_hh_l{layer}` `[3H]`.
-    pub fn load(file: &ModelFile, prefix: &str, layer: usize, input: usize, hidden: usize, bias: bool) -> Result<Self, FormatError> {
+    pub fn load(
+        file: &ModelFile,
+        prefix: &str,
+        layer: usize,
+        input: usize,
+        hidden: usize,
+        bias: bool,
+    ) -> Result<Self, FormatError> {
         let name = |n: &str| join(prefix, &format!("{n}_l{layer}"));
         let w_ih = file.weight(&name("weight_ih"), 3 * hidden, &[input])?;
         let w_hh = file.weight(&name("weight_hh"), 3 * hidden, &[hidden])?;
         let (b_ih, b_hh) = if bias {
-            (Some(file.tensor_f32(&name("bias_ih"), &[3 * hidden])?), Some(file.tensor_f32(&name("bias_hh"), &[3 * hidden])?))
+            (
+                Some(file.tensor_f32(&name("bias_ih"), &[3 * hidden])?),
+                Some(file.tensor_f32(&name("bias_hh"), &[3 * hidden])?),
+            )
         } else {
             (None, None)
         };
-        Gru::new(w_ih, w_hh, b_ih.as_deref(), b_hh.as_deref()).map_err(|e| file.layer_err(prefix, e))
+        Gru::new(w_ih, w_hh, b_ih.as_deref(), b_hh.as_deref())
+            .map_err(|e| file.layer_err(prefix, e))
     }
 }

@@ -34,18 +34,36 @@ pub struct LstmState {
 impl Lstm {
     /// `w_ih [4H, I]`, `w_hh [4H, P]`, optional biases `[4H]` (PyTorch `bias_ih_l0`, `bias_hh_l0`),
     /// optional `w_hr [P, H]`.
-    pub fn new(w_ih: Weight, w_hh: Weight, b_ih: Option<&[f32]>, b_hh: Option<&[f32]>, w_hr: Option<Weight>) -> Result<Self, LayerError> {
+    pub fn new(
+        w_ih: Weight,
+        w_hh: Weight,
+        b_ih: Option<&[f32]>,
+        b_hh: Option<&[f32]>,
+        w_hr: Option<Weight>,
+    ) -> Result<Self, LayerError> {
         if w_ih.rows() % 4 != 0 || w_ih.rows() == 0 {
-            return Err(shape_err("lstm", "weight_ih rows", "a positive multiple of 4", w_ih.rows()));
+            return Err(shape_err(
+                "lstm",
+                "weight_ih rows",
+                "a positive multiple of 4",
+                w_ih.rows(),
+            ));
         }
         let hidden = w_ih.rows() / 4;
         let out = match &w_hr {
-            Some(w) if w.cols() != hidden => return Err(shape_err("lstm", "weight_hr cols", hidden, w.cols())),
+            Some(w) if w.cols() != hidden => {
+                return Err(shape_err("lstm", "weight_hr cols", hidden, w.cols()))
+            }
             Some(w) => w.rows(),
             None => hidden,
         };
         if w_hh.rows() != 4 * hidden || w_hh.cols() != out {
-            return Err(shape_err("lstm", "weight_hh", format!("{} x {out}", 4 * hidden), w_hh.rows() * w_hh.cols()));
+            return Err(shape_err(
+                "lstm",
+                "weight_hh",
+                format!("{} x {out}", 4 * hidden),
+                w_hh.rows() * w_hh.cols(),
+            ));
         }
         let mut bias = vec![0.0; 4 * hidden];
         for (what, b) in [("bias_ih", b_ih), ("bias_hh", b_hh)] {
@@ -56,7 +74,15 @@ impl Lstm {
                 bias.iter_mut().zip(b).for_each(|(s, b)| *s += b);
             }
         }
-        Ok(Lstm { input: w_ih.cols(), w_ih, w_hh, w_hr, bias, hidden, out })
+        Ok(Lstm {
+            input: w_ih.cols(),
+            w_ih,
+            w_hh,
+            w_hr,
+            bias,
+            hidden,
+            out,
+        })
     }
 
     /// Input dimension `I`.
@@ -76,13 +102,21 @@ impl Lstm {
 
     /// Weight bytes (all matrices; biases are small and f32).
     pub fn weight_bytes(&self) -> usize {
-        self.w_ih.bytes() + self.w_hh.bytes() + self.w_hr.as_ref().map_or(0, Weight::bytes) + self.bias.len() * 4
+        self.w_ih.bytes()
+            + self.w_hh.bytes()
+            + self.w_hr.as_ref().map_or(0, Weight::bytes)
+            + self.bias.len() * 4
     }
 
     /// This layer with int8 matrices.
     pub fn quantized(&self) -> Result<Self, LayerError> {
         let w_hr = self.w_hr.as_ref().map(Weight::quantized).transpose()?;
-        Ok(Lstm { w_ih: self.w_ih.quantized()?, w_hh: self.w_hh.quantized()?, w_hr, ..self.clone() })
+        Ok(Lstm {
+            w_ih: self.w_ih.quantized()?,
+            w_hh: self.w_hh.quantized()?,
+            w_hr,
+            ..self.clone()
+        })
     }
 
     /// A zero state.
@@ -91,7 +125,12 @@ impl Lstm {
     }
 
     /// Runs frames `[T, I]`, appending outputs `[T, P]` to `out`; returns `T`.
-    pub fn step(&self, st: &mut LstmState, x: &[f32], out: &mut Vec<f32>) -> Result<usize, LayerError> {
+    pub fn step(
+        &self,
+        st: &mut LstmState,
+        x: &[f32],
+        out: &mut Vec<f32>,
+    ) -> Result<usize, LayerError> {
         let t = frames("lstm", x.len(), self.input)?;
         let h4 = 4 * self.hidden;
         if st.c.len() != self.hidden || st.h.len() != self.out {
@@ -125,7 +164,13 @@ impl Lstm {
 impl LstmState {
     /// A zero state for `layer`.
     pub fn new(layer: &Lstm) -> Self {
-        LstmState { h: vec![0.0; layer.out], c: vec![0.0; layer.hidden], gx: Vec::new(), gh: Vec::new(), hfull: Vec::new() }
+        LstmState {
+            h: vec![0.0; layer.out],
+            c: vec![0.0; layer.hidden],
+            gx: Vec::new(),
+            gh: Vec::new(),
+            hfull: Vec::new(),
+        }
     }
 
     /// Zeroes `h` and `c`.
@@ -136,6 +181,10 @@ impl LstmState {
 
     /// Bytes held (state and scratch; scratch grows with the largest chunk seen).
     pub fn bytes(&self) -> usize {
-        vec_bytes(&self.h) + vec_bytes(&self.c) + vec_bytes(&self.gx) + vec_bytes(&self.gh) + vec_bytes(&self.hfull)
+        vec_bytes(&self.h)
+            + vec_bytes(&self.c)
+            + vec_bytes(&self.gx)
+            + vec_bytes(&self.gh)
+            + vec_bytes(&self.hfull)
     }
 }

@@ -44,7 +44,12 @@ pub use weight::Weight;
 pub enum LayerError {
     /// A slice does not have the length the layer needs.
     #[error("{layer}: {what} has {got} values, expected {expected}")]
-    Shape { layer: &'static str, what: &'static str, expected: String, got: usize },
+    Shape {
+        layer: &'static str,
+        what: &'static str,
+        expected: String,
+        got: usize,
+    },
     /// Hyperparameters that do not fit together (e.g. channels not divisible by groups).
     #[error("{layer}: invalid configuration: {msg}")]
     Config { layer: &'static str, msg: String },
@@ -53,14 +58,29 @@ pub enum LayerError {
     TokenOutOfRange { id: u32, num: usize },
 }
 
-pub(crate) fn shape_err(layer: &'static str, what: &'static str, expected: impl ToString, got: usize) -> LayerError {
-    LayerError::Shape { layer, what, expected: expected.to_string(), got }
+pub(crate) fn shape_err(
+    layer: &'static str,
+    what: &'static str,
+    expected: impl ToString,
+    got: usize,
+) -> LayerError {
+    LayerError::Shape {
+        layer,
+        what,
+        expected: expected.to_string(),
+        got,
+    }
 }
 
 /// `Ok(len / frame)` when `len` is a whole number of frames, else a shape error.
 pub(crate) fn frames(layer: &'static str, len: usize, frame: usize) -> Result<usize, LayerError> {
     if frame == 0 || len % frame != 0 {
-        return Err(shape_err(layer, "input", format!("a multiple of {frame}"), len));
+        return Err(shape_err(
+            layer,
+            "input",
+            format!("a multiple of {frame}"),
+            len,
+        ));
     }
     Ok(len / frame)
 }

@@ -14,7 +14,12 @@ pub struct LayerNorm {
 
 impl LayerNorm {
     /// `gamma`/`beta` are `[dim]` (absent for `elementwise_affine=False`).
-    pub fn new(dim: usize, eps: f32, gamma: Option<Buffer<f32>>, beta: Option<Buffer<f32>>) -> Result<Self, LayerError> {
+    pub fn new(
+        dim: usize,
+        eps: f32,
+        gamma: Option<Buffer<f32>>,
+        beta: Option<Buffer<f32>>,
+    ) -> Result<Self, LayerError> {
         for (what, p) in [("weight", &gamma), ("bias", &beta)] {
             if let Some(p) = p {
                 if p.len() != dim {
@@ -22,7 +27,12 @@ impl LayerNorm {
                 }
             }
         }
-        Ok(LayerNorm { dim, eps, gamma, beta })
+        Ok(LayerNorm {
+            dim,
+            eps,
+            gamma,
+            beta,
+        })
     }
 
     /// Normalized dimension.

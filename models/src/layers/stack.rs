@@ -23,7 +23,10 @@ impl FrameStack {
     /// Errors unless `dim`, `stack` and `stride` are positive.
     pub fn new(dim: usize, stack: usize, stride: usize) -> Result<Self, LayerError> {
         if dim == 0 || stack == 0 || stride == 0 {
-            return Err(LayerError::Config { layer: "frame_stack", msg: format!("dim {dim}, stack {stack}, stride {stride} must be > 0") });
+            return Err(LayerError::Config {
+                layer: "frame_stack",
+                msg: format!("dim {dim}, stack {stack}, stride {stride} must be > 0"),
+            });
         }
         Ok(FrameStack { dim, stack, stride })
     }
@@ -40,7 +43,12 @@ impl FrameStack {
 
     /// Consumes new frames `[T, dim]`, appends every completed stacked frame to `out`; returns
     /// the number of frames appended.
-    pub fn step(&self, st: &mut FrameStackState, x: &[f32], out: &mut Vec<f32>) -> Result<usize, LayerError> {
+    pub fn step(
+        &self,
+        st: &mut FrameStackState,
+        x: &[f32],
+        out: &mut Vec<f32>,
+    ) -> Result<usize, LayerError> {
         frames("frame_stack", x.len(), self.dim)?;
         let n = st.win.push(x, self.stack, self.stride).len();
         for i in 0..n {
@@ -55,7 +63,9 @@ impl FrameStack {
 impl FrameStackState {
     /// A fresh state for `layer`.
     pub fn new(layer: &FrameStack) -> Self {
-        FrameStackState { win: Window::new(layer.dim, 0) }
+        FrameStackState {
+            win: Window::new(layer.dim, 0),
+        }
     }
 
     /// Forgets buffered frames (start of a new stream).

@@ -14,7 +14,11 @@ use crate::tensor::Buffer;
 #[derive(Debug, Clone)]
 pub enum Weight {
     /// Plain f32 weights.
-    F32 { data: Buffer<f32>, rows: usize, cols: usize },
+    F32 {
+        data: Buffer<f32>,
+        rows: usize,
+        cols: usize,
+    },
     /// int8 weights with per-row scales.
     I8(QMatrix),
 }
@@ -30,7 +34,12 @@ impl Weight {
     pub fn f32(data: impl Into<Buffer<f32>>, rows: usize, cols: usize) -> Result<Self, LayerError> {
         let data = data.into();
         if data.len() != rows * cols {
-            return Err(shape_err("weight", "data", format!("{rows} x {cols}"), data.len()));
+            return Err(shape_err(
+                "weight",
+                "data",
+                format!("{rows} x {cols}"),
+                data.len(),
+            ));
         }
         Ok(Weight::F32 { data, rows, cols })
     }
@@ -70,7 +79,10 @@ impl Weight {
         match self {
             Weight::F32 { data, rows, cols } => QMatrix::try_quantize(data, *rows, *cols)
                 .map(Weight::I8)
-                .map_err(|e| LayerError::Config { layer: "weight", msg: format!("cannot quantize: {e}") }),
+                .map_err(|e| LayerError::Config {
+                    layer: "weight",
+                    msg: format!("cannot quantize: {e}"),
+                }),
             Weight::I8(q) => Ok(Weight::I8(q.clone())),
         }
     }
@@ -96,20 +108,29 @@ impl Weight {
         let m = r1 - r0;
         assert!(r0 <= r1 && r1 <= self.rows() && x.len() == n * cols && y.len() == n * m);
         match self {
-            Weight::F32 { data, .. } => kernels::gemm_f32(&data[r0 * cols..r1 * cols], m, cols, x, n, y),
+            Weight::F32 { data, .. } => {
+                kernels::gemm_f32(&data[r0 * cols..r1 * cols], m, cols, x, n, y)
+            }
             Weight::I8(q) if r0 == 0 && r1 == q.rows => q.matmul(x, n, y),
             Weight::I8(q) => SCRATCH.with(|s| {
                 let (xq, acc, xs) = &mut *s.borrow_mut();
                 xq.resize(n * cols, 0);
                 acc.resize(n * m, 0);
                 xs.clear();
-                for (xr, qr) in x.chunks_exact(cols.max(1)).zip(xq.chunks_exact_mut(cols.max(1))) {
+                for (xr, qr) in x
+                    .chunks_exact(cols.max(1))
+                    .zip(xq.chunks_exact_mut(cols.max(1)))
+                {
                     xs.push(quantize_row(xr, qr));
                 }
                 xs.resize(n, 0.0);
                 kernels::gemm_i8(&q.data[r0 * cols..r1 * cols], m, cols, xq, n, acc);
                 let ws = &q.scales[r0..r1];
-                for ((yr, ar), &sx) in y.chunks_exact_mut(m.max(1)).zip(acc.chunks_exact(m.max(1))).zip(xs.iter()) {
+                for ((yr, ar), &sx) in y
+                    .chunks_exact_mut(m.max(1))
+                    .zip(acc.chunks_exact(m.max(1)))
+                    .zip(xs.iter())
+                {
                     for ((yv, &a), &sw) in yr.iter_mut().zip(ar).zip(ws) {
                         *yv = a as f32 * sw * sx;
                     }

@@ -15,7 +15,12 @@ pub(crate) struct Window {
 
 impl Window {
     pub fn new(frame: usize, left_pad: usize) -> Self {
-        let mut w = Window { buf: Vec::new(), frame, left_pad, next: 0 };
+        let mut w = Window {
+            buf: Vec::new(),
+            frame,
+            left_pad,
+            next: 0,
+        };
         w.reset();
         w
     }
@@ -31,7 +36,11 @@ impl Window {
     pub fn push(&mut self, x: &[f32], span: usize, stride: usize) -> std::ops::Range<usize> {
         self.buf.extend_from_slice(x);
         let have = self.buf.len() / self.frame.max(1);
-        let count = if have >= self.next + span { (have - self.next - span) / stride + 1 } else { 0 };
+        let count = if have >= self.next + span {
+            (have - self.next - span) / stride + 1
+        } else {
+            0
+        };
         // Returned as a range of window indices; start of window i is next + i * stride.
         0..count
     }
