@@ -1,1 +1,466 @@
-//! Streaming speech recognizer (TODO).
+//! Streaming speech recognizer: a shared, immutable [`Recognizer`] (model, search options) and
+//! one [`Stream`] per audio stream (resampler, fbank, encoder state, search).
+//!
+//! ```no_run
+//! use sotto_asr::recognizer::{Recognizer, RecognizerConfig};
+//! let rec = Recognizer::new(RecognizerConfig::new(Recognizer::default_model()?))?;
+//! let mut stream = rec.stream();
+//! let samples = vec![0.0f32; 16000]; // one second of audio at 16 kHz
+//! for chunk in samples.chunks(1600) {
+//!     stream.accept_waveform(16000, chunk)?;
+//!     stream.decode()?;
+//!     println!("{}", stream.partial());
+//! }
+//! println!("{}", stream.finish()?.text);
+//! # Ok::<(), sotto_asr::AsrError>(())
+//! ```
+
+mod net;
+mod resample;
+
+use crate::AsrError;
+use net::Net;
+use resample::Resampler;
+use sotto_decoder::{ContextGraph, Decoder, DecoderOptions, SearchMethod, Vocab};
+use sotto_frontend::fbank::{Fbank, FbankConfig};
+use sotto_models::transducer::{EncoderState, Transducer};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use sotto_decoder::{EndpointConfig, EndpointRule, Transcript, Word};
+
+/// Sample rate of the model's features; other rates are resampled to it.
+pub const MODEL_SAMPLE_RATE: u32 = 16000;
+
+/// Environment variable that overrides the default model path.
+pub const MODEL_ENV: &str = "SOTTO_MODEL";
+
+/// File names tried, in order, in a `models/zoo` folder before any other `.safetensors` there.
+pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-en.safetensors"];
+
+/// How a [`Recognizer`] is built.
+#[derive(Debug, Clone)]
+pub struct RecognizerConfig {
+    /// Model file (`docs/model-format.md`).
+    pub model: PathBuf,
+    /// Beam size of modified beam search; 1 (or 0) selects greedy search (one symbol per
+    /// frame), the fastest.
+    pub beam: usize,
+    /// Hotwords file (one phrase per line, optional ` :boost`), if any.
+    pub hotwords: Option<PathBuf>,
+    /// Per-token boost of hotwords that do not give their own.
+    pub hotword_boost: f32,
+    /// Endpoint rules checked by [`Stream::is_endpoint`].
+    pub endpoint: EndpointConfig,
+}
+
+impl RecognizerConfig {
+    /// Defaults for a model: beam 4, no hotwords, sherpa-onnx endpoint rules.
+    pub fn new(model: impl Into<PathBuf>) -> Self {
+        Self {
+            model: model.into(),
+            beam: 4,
+            hotwords: None,
+            hotword_boost: 1.5,
+            endpoint: EndpointConfig::default(),
+        }
+    }
+}
+
+struct Inner {
+    net: Net,
+    vocab: Vocab,
+    fbank: FbankConfig,
+    opts: DecoderOptions,
+    endpoint: EndpointConfig,
+    model_path: PathBuf,
+}
+
+/// The immutable recognizer: one loaded model and search configuration, shared by any number
+/// of [`Stream`]s (cheap to clone; `Send + Sync`).
+#[derive(Clone)]
+pub struct Recognizer {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Recognizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recognizer")
+            .field("model", &self.inner.model_path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The model's `features` metadata as an [`FbankConfig`] (missing keys keep their defaults).
+fn fbank_config(path: &Path, features: &serde_json::Value) -> Result<FbankConfig, AsrError> {
+    let bad = |msg: String| AsrError::ModelConfig {
+        path: path.into(),
+        msg,
+    };
+    let mut c = FbankConfig::default();
+    let obj = features
+        .as_object()
+        .ok_or_else(|| bad("`features` is not an object".into()))?;
+    for (k, v) in obj {
+        let num = || {
+            v.as_f64()
+                .ok_or_else(|| bad(format!("features.{k} is not a number")))
+        };
+        let flag = || {
+            v.as_bool()
+                .ok_or_else(|| bad(format!("features.{k} is not a boolean")))
+        };
+        match k.as_str() {
+            "sample_rate" => c.sample_rate = num()? as f32,
+            "frame_length_ms" => c.frame_length_ms = num()? as f32,
+            "frame_shift_ms" => c.frame_shift_ms = num()? as f32,
+            "num_mel_bins" => c.num_mel_bins = num()? as usize,
+            "low_freq" => c.low_freq = num()? as f32,
+            "high_freq" => c.high_freq = num()? as f32,
+            "preemph_coeff" => c.preemph_coeff = num()? as f32,
+            "dither" => c.dither = num()? as f32,
+            "remove_dc_offset" => c.remove_dc_offset = flag()?,
+            "snip_edges" => c.snip_edges = flag()?,
+            "round_to_power_of_two" => c.round_to_power_of_two = flag()?,
+            "use_energy" => c.use_energy = flag()?,
+            "window" => {
+                let w = v
+                    .as_str()
+                    .ok_or_else(|| bad("features.window is not a string".into()))?;
+                c.window = w
+                    .parse()
+                    .map_err(|e| bad(format!("features.window: {e}")))?;
+            }
+            _ => {} // unknown keys are ignored (format rule)
+        }
+    }
+    if c.sample_rate != MODEL_SAMPLE_RATE as f32 {
+        return Err(bad(format!(
+            "features.sample_rate {} (only {MODEL_SAMPLE_RATE} is supported)",
+            c.sample_rate
+        )));
+    }
+    Ok(c)
+}
+
+impl Recognizer {
+    /// Load the model and prepare the search (hotwords are parsed and tokenized here).
+    pub fn new(config: RecognizerConfig) -> Result<Self, AsrError> {
+        let path = config.model.clone();
+        if !path.exists() {
+            return Err(AsrError::ModelNotFound(path));
+        }
+        let model = Transducer::load(&path)?;
+        Self::from_transducer(model, config)
+    }
+
+    /// Build around an already loaded network (`config.model` is only used in messages).
+    pub fn from_transducer(model: Transducer, config: RecognizerConfig) -> Result<Self, AsrError> {
+        let path = config.model.clone();
+        let info = model.info();
+        let fbank = fbank_config(&path, &info.features)?;
+        if fbank.dim() != model.hyper().feat_dim {
+            let msg = format!(
+                "{} fbank bins but feat_dim {}",
+                fbank.dim(),
+                model.hyper().feat_dim
+            );
+            return Err(AsrError::ModelConfig { path, msg });
+        }
+        let vocab = Vocab::new(info.tokens.clone());
+        let method = if config.beam <= 1 {
+            SearchMethod::Greedy {
+                max_symbols_per_frame: 1,
+            }
+        } else {
+            SearchMethod::ModifiedBeam { beam: config.beam }
+        };
+        let hotwords = match &config.hotwords {
+            None => None,
+            Some(p) => {
+                let hw_err = |msg: String| AsrError::Hotwords {
+                    path: p.clone(),
+                    msg,
+                };
+                let text = std::fs::read_to_string(p).map_err(|e| hw_err(e.to_string()))?;
+                let list =
+                    sotto_decoder::parse_hotwords(&text).map_err(|e| hw_err(e.to_string()))?;
+                // Model pieces are upper-case (recipe normalization); match hotwords likewise.
+                let upper = vocab.id("▁THE").is_some()
+                    || info.tokens.iter().all(|t| t.to_uppercase() == *t);
+                let graph = ContextGraph::from_hotwords(&list, config.hotword_boost, |phrase| {
+                    vocab.encode(&if upper {
+                        phrase.to_uppercase()
+                    } else {
+                        phrase.to_string()
+                    })
+                })
+                .map_err(|e| hw_err(e.to_string()))?;
+                Some(Arc::new(graph))
+            }
+        };
+        let frame_duration = model.hyper().stack as f32 * fbank.frame_shift_ms / 1000.0;
+        let opts = DecoderOptions {
+            method,
+            frame_duration,
+            hotwords,
+            ..Default::default()
+        };
+        let net = Net(model);
+        Decoder::new(&net, opts.clone())?; // validates the options once, here
+        Ok(Self {
+            inner: Arc::new(Inner {
+                net,
+                vocab,
+                fbank,
+                opts,
+                endpoint: config.endpoint,
+                model_path: path,
+            }),
+        })
+    }
+
+    /// The default model: `$SOTTO_MODEL` if set; otherwise the first of
+    /// [`DEFAULT_MODEL_NAMES`] (then any `.safetensors`, int8 preferred) found in `models/zoo`
+    /// next to the executable (or up to three folders above it), then in this workspace's
+    /// `models/zoo`.
+    pub fn default_model() -> Result<PathBuf, AsrError> {
+        if let Some(p) = std::env::var_os(MODEL_ENV) {
+            return Ok(PathBuf::from(p));
+        }
+        let mut dirs = Vec::new();
+        if let Some(exe_dir) = std::env::current_exe()
+            .ok()
+            .as_deref()
+            .and_then(Path::parent)
+        {
+            for dir in exe_dir.ancestors().take(4) {
+                dirs.push(dir.join("models/zoo"));
+            }
+        }
+        dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/zoo"));
+        for dir in &dirs {
+            if let Some(p) = find_in_zoo(dir) {
+                return Ok(p);
+            }
+        }
+        Err(AsrError::NoDefaultModel { searched: dirs })
+    }
+
+    /// A new, independent audio stream.
+    pub fn stream(&self) -> Stream {
+        let inner = &self.inner;
+        Stream {
+            rec: self.clone(),
+            fbank: Fbank::new(inner.fbank.clone()).expect("fbank config validated at load"),
+            rate: None,
+            resampler: None,
+            enc_state: inner.net.0.new_state(),
+            decoder: Decoder::new(&inner.net, inner.opts.clone())
+                .expect("options validated at load"),
+            feats: Vec::new(),
+            enc: Vec::new(),
+            samples: 0,
+            input_frames: 0,
+        }
+    }
+
+    /// The network.
+    pub fn model(&self) -> &Transducer {
+        &self.inner.net.0
+    }
+
+    /// Path of the model file.
+    pub fn model_path(&self) -> &Path {
+        &self.inner.model_path
+    }
+
+    /// Duration of one encoder frame in seconds (the time resolution of word timestamps).
+    pub fn frame_duration(&self) -> f32 {
+        self.inner.opts.frame_duration
+    }
+}
+
+fn find_in_zoo(dir: &Path) -> Option<PathBuf> {
+    if let Some(p) = DEFAULT_MODEL_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+    {
+        return Some(p);
+    }
+    let mut all: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    all.sort_by_key(|p| (!p.to_string_lossy().contains("int8"), p.clone()));
+    all.into_iter().next()
+}
+
+/// One audio stream: feed samples, decode, read partial results, detect endpoints, finish.
+/// Owns all per-stream state; the model is shared through its [`Recognizer`].
+pub struct Stream {
+    rec: Recognizer,
+    fbank: Fbank,
+    /// Input rate fixed by the first chunk.
+    rate: Option<u32>,
+    resampler: Option<Resampler>,
+    enc_state: EncoderState,
+    decoder: Decoder<Net>,
+    /// Fbank frames not yet run through the encoder.
+    feats: Vec<f32>,
+    enc: Vec<f32>,
+    /// Input samples since the last reset.
+    samples: u64,
+    /// Feature frames given directly since the last reset.
+    input_frames: u64,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("samples", &self.samples)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream {
+    /// Feed samples in `[-1, 1)` at `sample_rate` (resampled to 16 kHz when different; the rate
+    /// must stay the same until [`reset`](Self::reset)). Computes features only; the network
+    /// runs in [`decode`](Self::decode).
+    pub fn accept_waveform(&mut self, sample_rate: u32, samples: &[f32]) -> Result<(), AsrError> {
+        match self.rate {
+            Some(r) if r != sample_rate => {
+                return Err(AsrError::RateChanged {
+                    from: r,
+                    to: sample_rate,
+                })
+            }
+            Some(_) => {}
+            None => {
+                if sample_rate != MODEL_SAMPLE_RATE {
+                    self.resampler = Some(Resampler::new(sample_rate, MODEL_SAMPLE_RATE)?);
+                }
+                self.rate = Some(sample_rate);
+            }
+        }
+        if let Some(i) = samples.iter().position(|s| !s.is_finite()) {
+            return Err(AsrError::NonFinite {
+                index: self.samples + i as u64,
+            });
+        }
+        self.samples += samples.len() as u64;
+        match &mut self.resampler {
+            None => self.fbank.accept(samples, &mut self.feats)?,
+            Some(rs) => {
+                let mut out = Vec::new();
+                rs.process(samples, &mut out)?;
+                self.fbank.accept(&out, &mut self.feats)?
+            }
+        };
+        Ok(())
+    }
+
+    /// Feed precomputed fbank frames (`[n, F]` row-major, computed with the model's `features`
+    /// configuration) instead of audio. Do not mix with [`accept_waveform`](Self::accept_waveform)
+    /// in one stream.
+    pub fn accept_features(&mut self, feats: &[f32]) -> Result<(), AsrError> {
+        let f = self.rec.model().hyper().feat_dim;
+        if feats.len() % f != 0 {
+            let msg = format!(
+                "{} values is not a whole number of {f}-dim frames",
+                feats.len()
+            );
+            return Err(sotto_models::transducer::TransducerError::Input(msg).into());
+        }
+        self.feats.extend_from_slice(feats);
+        self.input_frames += (feats.len() / f) as u64;
+        Ok(())
+    }
+
+    /// Run the encoder and the search over all features accepted so far.
+    pub fn decode(&mut self) -> Result<(), AsrError> {
+        let net = &self.rec.inner.net;
+        self.enc.clear();
+        let n = net
+            .0
+            .encode(&mut self.enc_state, &self.feats, &mut self.enc)?;
+        self.feats.clear();
+        if n > 0 {
+            // The decoder sees joiner-projected frames, computed for the whole batch at once.
+            let projected = net.0.project_encoder(&self.enc, n);
+            self.decoder.accept_frames(net, &projected)?;
+        }
+        Ok(())
+    }
+
+    /// Text of the current best hypothesis of this segment.
+    pub fn partial(&self) -> String {
+        self.partial_transcript().text
+    }
+
+    /// Current best hypothesis of this segment with words and times.
+    pub fn partial_transcript(&self) -> Transcript {
+        self.decoder.partial(&self.rec.inner.vocab)
+    }
+
+    /// Whether an endpoint rule fires (trailing silence after speech, long silence, or a long
+    /// segment). Take the segment's text with [`finish_segment`](Self::finish_segment).
+    pub fn is_endpoint(&self) -> bool {
+        self.endpoint_rule().is_some()
+    }
+
+    /// Which endpoint rule fires, if any.
+    pub fn endpoint_rule(&self) -> Option<EndpointRule> {
+        self.decoder.endpoint(&self.rec.inner.endpoint)
+    }
+
+    /// Final result of the current segment; the search starts a new segment while the audio
+    /// goes on (timestamps keep counting from the stream start).
+    pub fn finish_segment(&mut self) -> Transcript {
+        let t = self.decoder.finish(&self.rec.inner.vocab);
+        self.decoder.reset(&self.rec.inner.net);
+        t
+    }
+
+    /// End of audio: flush the resampler and the fbank, decode the rest and return the final
+    /// transcript of the current segment. The stream is then reset for new audio. Trailing
+    /// audio shorter than one encoder frame (40 ms) is dropped, as in training.
+    pub fn finish(&mut self) -> Result<Transcript, AsrError> {
+        if self.samples == 0 && self.input_frames == 0 {
+            self.reset();
+            return Err(AsrError::EmptyAudio);
+        }
+        if let Some(rs) = &mut self.resampler {
+            let mut out = Vec::new();
+            rs.finish(&mut out)?;
+            self.fbank.accept(&out, &mut self.feats)?;
+        }
+        self.fbank.finish(&mut self.feats);
+        let result = self
+            .decode()
+            .map(|()| self.decoder.finish(&self.rec.inner.vocab));
+        self.reset();
+        result
+    }
+
+    /// Forget all audio and results: the stream is as new.
+    pub fn reset(&mut self) {
+        let net = &self.rec.inner.net;
+        self.fbank.reset();
+        self.rate = None;
+        self.resampler = None;
+        self.enc_state = net.0.new_state();
+        self.decoder =
+            Decoder::new(net, self.rec.inner.opts.clone()).expect("options validated at load");
+        self.feats.clear();
+        self.samples = 0;
+        self.input_frames = 0;
+    }
+
+    /// Seconds of input audio since the last reset.
+    pub fn duration(&self) -> f64 {
+        self.rate.map_or(0.0, |r| self.samples as f64 / r as f64)
+    }
+}

@@ -1,0 +1,313 @@
+//! Recognizer / Stream: parity of greedy tokens with PyTorch (features and audio in), streaming
+//! = one-shot for any chunking, many streams on one model, endpoints, errors.
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::NpzReader;
+use proptest::prelude::*;
+use sotto_asr::recognizer::{EndpointConfig, Recognizer, RecognizerConfig, Transcript};
+use sotto_asr::AsrError;
+use sotto_models::transducer::{random_model_bytes, tiny_hyperparameters, Transducer};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/tests/data/transducer")
+}
+
+/// The PyTorch tiny model, or `None` (skip) when the golden files are absent.
+fn golden_recognizer(beam: usize) -> Option<(Recognizer, Array2<f32>, Vec<usize>)> {
+    let dir = golden_dir();
+    let (model, npz) = (dir.join("tiny.safetensors"), dir.join("tiny_golden.npz"));
+    if !model.exists() || !npz.exists() {
+        eprintln!("skipping: golden files absent in {}", dir.display());
+        return None;
+    }
+    let mut z = NpzReader::new(std::fs::File::open(npz).unwrap()).unwrap();
+    let feats: Array2<f32> = z.by_name("features").unwrap();
+    let tokens: Array1<i64> = z.by_name("greedy_tokens").unwrap();
+    let rec = Recognizer::new(RecognizerConfig {
+        beam,
+        ..RecognizerConfig::new(model)
+    })
+    .unwrap();
+    Some((rec, feats, tokens.iter().map(|&t| t as usize).collect()))
+}
+
+fn ids(t: &Transcript) -> Vec<usize> {
+    t.tokens.iter().map(|t| t.id).collect()
+}
+
+#[test]
+fn greedy_tokens_match_pytorch_from_features() {
+    let Some((rec, feats, golden)) = golden_recognizer(1) else {
+        return;
+    };
+    let mut s = rec.stream();
+    s.accept_features(feats.as_slice().unwrap()).unwrap();
+    assert_eq!(ids(&s.finish().unwrap()), golden);
+}
+
+/// Minimal reader for the 16-bit mono WAV of the golden clip (the frontend owns real decoding).
+fn read_wav_s16(path: &Path) -> (u32, Vec<f32>) {
+    let b = std::fs::read(path).unwrap();
+    let rate = u32::from_le_bytes(b[24..28].try_into().unwrap());
+    let mut i = 12;
+    while &b[i..i + 4] != b"data" {
+        i += 8 + u32::from_le_bytes(b[i + 4..i + 8].try_into().unwrap()) as usize;
+    }
+    let n = u32::from_le_bytes(b[i + 4..i + 8].try_into().unwrap()) as usize;
+    let pcm = &b[i + 8..i + 8 + n];
+    (
+        rate,
+        pcm.chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32768.0)
+            .collect(),
+    )
+}
+
+/// Audio → fbank → encoder → greedy search end to end gives PyTorch's tokens (the golden
+/// features are kaldi-native-fbank of this clip; the argmax margins are ≥ 0.02).
+#[test]
+fn greedy_tokens_match_pytorch_from_audio_in_chunks() {
+    let Some((rec, _, golden)) = golden_recognizer(1) else {
+        return;
+    };
+    let (rate, audio) = read_wav_s16(&golden_dir().join("espeak_hello.wav"));
+    assert_eq!(rate, 16000);
+    let mut s = rec.stream();
+    for chunk in audio.chunks(1234) {
+        s.accept_waveform(rate, chunk).unwrap();
+        s.decode().unwrap();
+    }
+    assert_eq!(ids(&s.finish().unwrap()), golden);
+}
+
+#[test]
+fn beam_search_runs_on_golden_model() {
+    let Some((rec, feats, _)) = golden_recognizer(4) else {
+        return;
+    };
+    let mut s = rec.stream();
+    s.accept_features(feats.as_slice().unwrap()).unwrap();
+    let t = s.finish().unwrap();
+    assert!(!t.tokens.is_empty());
+    assert!(t
+        .words
+        .iter()
+        .all(|w| w.start <= w.end && w.confidence > 0.0 && w.confidence <= 1.0));
+}
+
+/// A random-weight tiny model shared by the tests below.
+fn random_recognizer(beam: usize) -> Recognizer {
+    static MODEL: OnceLock<Transducer> = OnceLock::new();
+    let t = MODEL.get_or_init(|| {
+        Transducer::from_bytes(
+            &random_model_bytes(&tiny_hyperparameters(), 5, true),
+            "tiny-random",
+        )
+        .unwrap()
+    });
+    Recognizer::from_transducer(
+        t.clone(),
+        RecognizerConfig {
+            beam,
+            ..RecognizerConfig::new("tiny-random")
+        },
+    )
+    .unwrap()
+}
+
+/// Speech-like synthetic audio: a few gliding tones with amplitude bursts.
+fn synth(seconds: f32, seed: u32) -> Vec<f32> {
+    let n = (seconds * 16000.0) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / 16000.0;
+            let env = (0.5 + 0.5 * (t * 3.0 + seed as f32).sin()).powi(2);
+            let f = 200.0 + 150.0 * (t * 1.3 + seed as f32 * 0.7).sin();
+            env * 0.3
+                * ((2.0 * std::f32::consts::PI * f * t).sin()
+                    + 0.3 * (2.0 * std::f32::consts::PI * 3.1 * f * t).sin())
+        })
+        .collect()
+}
+
+fn one_shot(rec: &Recognizer, audio: &[f32]) -> Transcript {
+    let mut s = rec.stream();
+    s.accept_waveform(16000, audio).unwrap();
+    s.finish().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// Any chunking (with or without intermediate decode calls) gives the one-shot transcript.
+    #[test]
+    fn any_chunking_equals_one_shot(cuts in proptest::collection::vec(1usize..4000, 1..12), beam in 1usize..4, decode_each in any::<bool>()) {
+        let rec = random_recognizer(beam);
+        let audio = synth(1.5, 1);
+        let want = one_shot(&rec, &audio);
+        let mut s = rec.stream();
+        let mut rest = &audio[..];
+        for c in cuts.iter().cycle() {
+            if rest.is_empty() { break; }
+            let (a, b) = rest.split_at((*c).min(rest.len()));
+            s.accept_waveform(16000, a).unwrap();
+            if decode_each { s.decode().unwrap(); let _ = s.partial(); }
+            rest = b;
+        }
+        prop_assert_eq!(s.finish().unwrap(), want);
+    }
+}
+
+#[test]
+fn random_model_emits_words_with_times() {
+    let t = one_shot(&random_recognizer(4), &synth(2.0, 2));
+    assert!(
+        !t.text.is_empty(),
+        "the random model should emit something on 2 s of audio"
+    );
+    assert_eq!(
+        t.text,
+        t.words
+            .iter()
+            .map(|w| w.word.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    for w in t.words.windows(2) {
+        assert!(w[0].start <= w[1].start);
+    }
+}
+
+#[test]
+fn many_streams_share_one_model_across_threads() {
+    let rec = random_recognizer(2);
+    let audios: Vec<Vec<f32>> = (0..4).map(|i| synth(1.0 + 0.2 * i as f32, i)).collect();
+    let want: Vec<Transcript> = audios.iter().map(|a| one_shot(&rec, a)).collect();
+    let got: Vec<Transcript> = std::thread::scope(|sc| {
+        let handles: Vec<_> = audios
+            .iter()
+            .map(|a| {
+                let rec = rec.clone();
+                sc.spawn(move || {
+                    let mut s = rec.stream();
+                    for c in a.chunks(800) {
+                        s.accept_waveform(16000, c).unwrap();
+                        s.decode().unwrap();
+                    }
+                    s.finish().unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(got, want);
+}
+
+#[test]
+fn stream_is_reusable_after_finish_and_reset() {
+    let rec = random_recognizer(1);
+    let (a, b) = (synth(1.0, 3), synth(1.0, 4));
+    let mut s = rec.stream();
+    s.accept_waveform(16000, &a).unwrap();
+    let ta = s.finish().unwrap();
+    s.accept_waveform(16000, &b).unwrap();
+    assert_eq!(s.finish().unwrap(), one_shot(&rec, &b));
+    s.accept_waveform(16000, &b[..5000]).unwrap();
+    s.reset();
+    s.accept_waveform(16000, &a).unwrap();
+    assert_eq!(s.finish().unwrap(), ta);
+}
+
+#[test]
+fn endpoint_rule3_segments_long_audio() {
+    let t = Transducer::from_bytes(&random_model_bytes(&tiny_hyperparameters(), 5, false), "m")
+        .unwrap();
+    let mut endpoint = EndpointConfig::default();
+    endpoint.rule3.min_utterance_length = 1.0;
+    let rec = Recognizer::from_transducer(
+        t,
+        RecognizerConfig {
+            beam: 1,
+            endpoint,
+            ..RecognizerConfig::new("m")
+        },
+    )
+    .unwrap();
+    let mut s = rec.stream();
+    let audio = synth(1.5, 5);
+    s.accept_waveform(16000, &audio[..8000]).unwrap();
+    s.decode().unwrap();
+    assert!(
+        !s.is_endpoint(),
+        "0.5 s is shorter than the 1 s segment limit"
+    );
+    s.accept_waveform(16000, &audio[8000..]).unwrap();
+    s.decode().unwrap();
+    assert!(s.is_endpoint());
+    let seg = s.finish_segment();
+    assert!(
+        !s.is_endpoint(),
+        "a new segment starts after finish_segment"
+    );
+    assert!(seg.words.iter().all(|w| w.end <= 1.5));
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let err = |c: RecognizerConfig| Recognizer::new(c).unwrap_err();
+    let dir = std::env::temp_dir().join(format!("sotto-asr-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("nope.safetensors");
+    assert!(matches!(
+        err(RecognizerConfig::new(&missing)),
+        AsrError::ModelNotFound(_)
+    ));
+    let corrupt = dir.join("corrupt.safetensors");
+    std::fs::write(&corrupt, b"\x10\0\0\0\0\0\0\0{not json").unwrap();
+    let e = err(RecognizerConfig::new(&corrupt));
+    assert!(
+        matches!(e, AsrError::Model(_)) && e.to_string().contains("corrupt.safetensors"),
+        "{e}"
+    );
+    let hw = dir.join("hotwords.txt");
+    std::fs::write(&hw, "HELLO :abc\n").unwrap();
+    if golden_dir().join("tiny.safetensors").exists() {
+        let c = RecognizerConfig {
+            hotwords: Some(hw.clone()),
+            ..RecognizerConfig::new(golden_dir().join("tiny.safetensors"))
+        };
+        let e = err(c);
+        assert!(
+            matches!(e, AsrError::Hotwords { .. }) && e.to_string().contains("hotwords.txt"),
+            "{e}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+
+    let rec = random_recognizer(1);
+    let mut s = rec.stream();
+    assert!(matches!(s.finish(), Err(AsrError::EmptyAudio)));
+    s.accept_waveform(16000, &[0.0; 100]).unwrap();
+    assert!(matches!(
+        s.accept_waveform(8000, &[0.0; 100]),
+        Err(AsrError::RateChanged {
+            from: 16000,
+            to: 8000
+        })
+    ));
+    assert!(matches!(
+        s.accept_waveform(16000, &[0.0, f32::NAN]),
+        Err(AsrError::NonFinite { index: 101 })
+    ));
+    s.reset();
+    assert!(s.accept_waveform(0, &[0.0; 10]).is_err());
+}
+
+#[test]
+fn recognizer_and_stream_are_thread_safe_types() {
+    fn check<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    check::<Recognizer>();
+    send::<sotto_asr::recognizer::Stream>();
+}
