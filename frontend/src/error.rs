@@ -63,11 +63,17 @@ pub enum FrontendError {
 impl FrontendError {
     /// Shorthand for [`FrontendError::Decode`].
     pub(crate) fn decode(path: impl Into<PathBuf>, msg: impl std::fmt::Display) -> Self {
-        Self::Decode { path: path.into(), msg: msg.to_string() }
+        Self::Decode {
+            path: path.into(),
+            msg: msg.to_string(),
+        }
     }
 
     /// Shorthand for [`FrontendError::UnsupportedFormat`].
     pub(crate) fn unsupported(path: impl Into<PathBuf>, msg: impl std::fmt::Display) -> Self {
-        Self::UnsupportedFormat { path: path.into(), msg: msg.to_string() }
+        Self::UnsupportedFormat {
+            path: path.into(),
+            msg: msg.to_string(),
+        }
     }
 }
