@@ -425,7 +425,7 @@ proptest! {
         let p = if proj { 3 } else { h };
         let w_hr = proj.then(|| weight(seed ^ 5, p, h, int8));
         let lstm = Lstm::new(weight(seed, 4 * h, i, int8), weight(seed ^ 1, 4 * h, p, int8),
-                             Some(&rand_vec(seed ^ 2, 4 * h)), Some(&rand_vec(seed ^ 3, 4 * h)), w_hr).unwrap();
+                             Some(rand_vec(seed ^ 2, 4 * h).into()), Some(rand_vec(seed ^ 3, 4 * h).into()), w_hr).unwrap();
         check_stream(i, &rand_vec(seed ^ 4, t * i), &cuts, lstm.new_state(), LstmState::reset, |s, x, o| lstm.step(s, x, o));
     }
 
@@ -433,7 +433,7 @@ proptest! {
     fn gru_streams(t in 0usize..30, cuts in prop::collection::vec(0usize..10, 0..6), int8: bool, seed: u64) {
         let (i, h) = (5, 7);
         let gru = Gru::new(weight(seed, 3 * h, i, int8), weight(seed ^ 1, 3 * h, h, int8),
-                           Some(&rand_vec(seed ^ 2, 3 * h)), Some(&rand_vec(seed ^ 3, 3 * h))).unwrap();
+                           Some(rand_vec(seed ^ 2, 3 * h).into()), Some(rand_vec(seed ^ 3, 3 * h).into())).unwrap();
         check_stream(i, &rand_vec(seed ^ 4, t * i), &cuts, gru.new_state(), GruState::reset, |s, x, o| gru.step(s, x, o));
     }
 

@@ -4,15 +4,16 @@
 //! `n = tanh(W_in x + b_in + r·(W_hn h + b_hn))`, `h' = (1 - z)·n + z·h`.
 
 use super::activation::sigmoid;
-use super::{frames, shape_err, vec_bytes, LayerError, Weight};
+use super::{add_bias, frames, shape_err, vec_bytes, LayerError, Weight};
+use crate::tensor::Buffer;
 
 /// A GRU layer: input `I`, hidden `H`.
 #[derive(Debug, Clone)]
 pub struct Gru {
     w_ih: Weight,
     w_hh: Weight,
-    b_ih: Vec<f32>,
-    b_hh: Vec<f32>,
+    b_ih: Option<Buffer<f32>>,
+    b_hh: Option<Buffer<f32>>,
     input: usize,
     hidden: usize,
 }
@@ -31,8 +32,8 @@ impl Gru {
     pub fn new(
         w_ih: Weight,
         w_hh: Weight,
-        b_ih: Option<&[f32]>,
-        b_hh: Option<&[f32]>,
+        b_ih: Option<Buffer<f32>>,
+        b_hh: Option<Buffer<f32>>,
     ) -> Result<Self, LayerError> {
         if w_ih.rows() % 3 != 0 || w_ih.rows() == 0 {
             return Err(shape_err(
@@ -51,14 +52,16 @@ impl Gru {
                 w_hh.rows() * w_hh.cols(),
             ));
         }
-        let bias = |what, b: Option<&[f32]>| match b {
-            Some(b) if b.len() != 3 * hidden => Err(shape_err("gru", what, 3 * hidden, b.len())),
-            Some(b) => Ok(b.to_vec()),
-            None => Ok(vec![0.0; 3 * hidden]),
-        };
+        for (what, b) in [("bias_ih", &b_ih), ("bias_hh", &b_hh)] {
+            if let Some(b) = b {
+                if b.len() != 3 * hidden {
+                    return Err(shape_err("gru", what, 3 * hidden, b.len()));
+                }
+            }
+        }
         Ok(Gru {
-            b_ih: bias("bias_ih", b_ih)?,
-            b_hh: bias("bias_hh", b_hh)?,
+            b_ih,
+            b_hh,
             input: w_ih.cols(),
             w_ih,
             w_hh,
@@ -105,15 +108,15 @@ impl Gru {
         st.gx.resize(t * 3 * hd, 0.0);
         self.w_ih.matmul(x, t, &mut st.gx);
         st.gh.resize(3 * hd, 0.0);
+        add_bias(&mut st.gx, self.b_ih.as_deref());
         for gx in st.gx.chunks_exact(3 * hd) {
             self.w_hh.matmul(&st.h, 1, &mut st.gh);
+            add_bias(&mut st.gh, self.b_hh.as_deref());
             for j in 0..hd {
-                let (bi, bh) = (&self.b_ih, &self.b_hh);
-                let r = sigmoid(gx[j] + bi[j] + st.gh[j] + bh[j]);
-                let z = sigmoid(gx[hd + j] + bi[hd + j] + st.gh[hd + j] + bh[hd + j]);
-                let n =
-                    (gx[2 * hd + j] + bi[2 * hd + j] + r * (st.gh[2 * hd + j] + bh[2 * hd + j]))
-                        .tanh();
+                let gh = &st.gh;
+                let r = sigmoid(gx[j] + gh[j]);
+                let z = sigmoid(gx[hd + j] + gh[hd + j]);
+                let n = (gx[2 * hd + j] + r * gh[2 * hd + j]).tanh();
                 st.h[j] = (1.0 - z) * n + z * st.h[j];
             }
             out.extend_from_slice(&st.h);

@@ -143,8 +143,7 @@ impl Lstm {
         } else {
             None
         };
-        Lstm::new(w_ih, w_hh, b_ih.as_deref(), b_hh.as_deref(), w_hr)
-            .map_err(|e| file.layer_err(prefix, e))
+        Lstm::new(w_ih, w_hh, b_ih, b_hh, w_hr).map_err(|e| file.layer_err(prefix, e))
     }
 }
 
@@ -170,7 +169,6 @@ impl Gru {
         } else {
             (None, None)
         };
-        Gru::new(w_ih, w_hh, b_ih.as_deref(), b_hh.as_deref())
-            .map_err(|e| file.layer_err(prefix, e))
+        Gru::new(w_ih, w_hh, b_ih, b_hh).map_err(|e| file.layer_err(prefix, e))
     }
 }

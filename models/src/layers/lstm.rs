@@ -4,7 +4,8 @@
 //! `h' = W_hr (σ(o)·tanh(c'))` (no `W_hr` without projection). Stack layers for `num_layers > 1`.
 
 use super::activation::sigmoid;
-use super::{frames, shape_err, vec_bytes, LayerError, Weight};
+use super::{add_bias, frames, shape_err, vec_bytes, LayerError, Weight};
+use crate::tensor::Buffer;
 
 /// An LSTM layer: input `I`, hidden `H`, output `P` (= `H` without projection).
 #[derive(Debug, Clone)]
@@ -12,8 +13,9 @@ pub struct Lstm {
     w_ih: Weight,
     w_hh: Weight,
     w_hr: Option<Weight>,
-    /// `b_ih + b_hh`, `[4H]` (zeros for `bias=False`).
-    bias: Vec<f32>,
+    /// `[4H]` each; absent for `bias=False`. Kept as (mapped) buffers so loading copies nothing.
+    b_ih: Option<Buffer<f32>>,
+    b_hh: Option<Buffer<f32>>,
     input: usize,
     hidden: usize,
     out: usize,
@@ -37,8 +39,8 @@ impl Lstm {
     pub fn new(
         w_ih: Weight,
         w_hh: Weight,
-        b_ih: Option<&[f32]>,
-        b_hh: Option<&[f32]>,
+        b_ih: Option<Buffer<f32>>,
+        b_hh: Option<Buffer<f32>>,
         w_hr: Option<Weight>,
     ) -> Result<Self, LayerError> {
         if w_ih.rows() % 4 != 0 || w_ih.rows() == 0 {
@@ -65,13 +67,11 @@ impl Lstm {
                 w_hh.rows() * w_hh.cols(),
             ));
         }
-        let mut bias = vec![0.0; 4 * hidden];
-        for (what, b) in [("bias_ih", b_ih), ("bias_hh", b_hh)] {
+        for (what, b) in [("bias_ih", &b_ih), ("bias_hh", &b_hh)] {
             if let Some(b) = b {
                 if b.len() != 4 * hidden {
                     return Err(shape_err("lstm", what, 4 * hidden, b.len()));
                 }
-                bias.iter_mut().zip(b).for_each(|(s, b)| *s += b);
             }
         }
         Ok(Lstm {
@@ -79,7 +79,8 @@ impl Lstm {
             w_ih,
             w_hh,
             w_hr,
-            bias,
+            b_ih,
+            b_hh,
             hidden,
             out,
         })
@@ -105,7 +106,10 @@ impl Lstm {
         self.w_ih.bytes()
             + self.w_hh.bytes()
             + self.w_hr.as_ref().map_or(0, Weight::bytes)
-            + self.bias.len() * 4
+            + [&self.b_ih, &self.b_hh]
+                .iter()
+                .map(|b| b.as_ref().map_or(0, |b| b.len() * 4))
+                .sum::<usize>()
     }
 
     /// This layer with int8 matrices.
@@ -142,10 +146,12 @@ impl Lstm {
         st.gh.resize(h4, 0.0);
         st.hfull.resize(self.hidden, 0.0);
         let hd = self.hidden;
+        add_bias(&mut st.gx, self.b_ih.as_deref());
         for gx in st.gx.chunks_exact(h4) {
             self.w_hh.matmul(&st.h, 1, &mut st.gh);
+            add_bias(&mut st.gh, self.b_hh.as_deref());
             for j in 0..hd {
-                let g = |k: usize| gx[k * hd + j] + st.gh[k * hd + j] + self.bias[k * hd + j];
+                let g = |k: usize| gx[k * hd + j] + st.gh[k * hd + j];
                 let (i, f, gg, o) = (sigmoid(g(0)), sigmoid(g(1)), g(2).tanh(), sigmoid(g(3)));
                 let c = f * st.c[j] + i * gg;
                 st.c[j] = c;

@@ -85,6 +85,15 @@ pub(crate) fn frames(layer: &'static str, len: usize, frame: usize) -> Result<us
     Ok(len / frame)
 }
 
+/// Adds `bias` (if any) to every row of `x` (rows of `bias.len()`).
+pub(crate) fn add_bias(x: &mut [f32], bias: Option<&[f32]>) {
+    if let Some(b) = bias {
+        for row in x.chunks_exact_mut(b.len().max(1)) {
+            row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+        }
+    }
+}
+
 /// Bytes held by a `Vec` (its capacity), for per-stream memory accounting.
 pub(crate) fn vec_bytes<T>(v: &Vec<T>) -> usize {
     v.capacity() * std::mem::size_of::<T>()
