@@ -17,7 +17,7 @@ fn same_ids(tokens: &[Token], parent: &[Token], extra: Option<usize>) -> bool {
     let n = parent.len() + extra.is_some() as usize;
     tokens.len() == n
         && tokens.iter().zip(parent).all(|(a, b)| a.id == b.id)
-        && extra.map_or(true, |t| tokens[n - 1].id == t)
+        && !matches!(extra, Some(t) if tokens[n - 1].id != t)
 }
 
 /// Decode one encoder frame: every hypothesis is extended by blank or one token, the best

@@ -264,7 +264,7 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
     /// Feed encoder frames: `frames` holds any whole number of frames of
     /// `net.encoder_dim()` values each, concatenated.
     pub fn accept_frames(&mut self, net: &N, frames: &[f32]) -> Result<(), DecoderError> {
-        if self.enc_dim == 0 || frames.len() % self.enc_dim != 0 {
+        if frames.len().checked_rem(self.enc_dim) != Some(0) {
             return Err(DecoderError::FrameSize {
                 expected: self.enc_dim,
                 got: frames.len(),
@@ -308,7 +308,10 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
         let mut all: Vec<Hypothesis> = self
             .hyps
             .iter()
-            .map(|h| Hypothesis { tokens: h.tokens.clone(), score: h.score })
+            .map(|h| Hypothesis {
+                tokens: h.tokens.clone(),
+                score: h.score,
+            })
             .collect();
         all.sort_by(|a, b| b.score.total_cmp(&a.score));
         all
@@ -403,7 +406,7 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
         // Top-k_pre by (acoustic + default hotword delta), small insertion-sorted list.
         let mut top: Vec<(f32, usize)> = Vec::with_capacity(k_pre + 1);
         let push = |s: f32, t: usize, top: &mut Vec<(f32, usize)>| {
-            if top.len() == k_pre && !(s > top[k_pre - 1].0) {
+            if top.len() == k_pre && s <= top[k_pre - 1].0 {
                 return;
             }
             let pos = top.partition_point(|&(ts, tt)| ts > s || (ts == s && tt < t));

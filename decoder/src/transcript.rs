@@ -44,7 +44,7 @@ impl Vocab {
             }
             let (piece, id) = line
                 .trim_end()
-                .rsplit_once(|c: char| c == ' ' || c == '\t')
+                .rsplit_once([' ', '\t'])
                 .ok_or_else(|| err(format!("expected `piece id`, got {line:?}")))?;
             let id: usize = id.parse().map_err(|_| err(format!("bad id {id:?}")))?;
             if id > 1_000_000 {

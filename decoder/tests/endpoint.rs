@@ -45,7 +45,7 @@ fn decoder(net: &TableTransducer, method: SearchMethod) -> Decoder<TableTransduc
 fn decoder_counts_trailing_blanks_per_segment() {
     // Speech at frames 0 and 2, then silence.
     let mut spell = vec![Some(1), None, Some(2)];
-    spell.extend(std::iter::repeat(None).take(100));
+    spell.extend([None; 100]);
     let net = TableTransducer::spelling(4, &spell);
     let cfg = EndpointConfig::default();
     let frame = |i: usize| &net.frames()[i * 4..(i + 1) * 4];
