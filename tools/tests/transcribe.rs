@@ -1,0 +1,220 @@
+//! `sotto transcribe` end to end with the tiny random-weight model of the parity tests:
+//! output format, order, error handling and that the WER summary adds up.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tiny_model() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models/tests/data/transducer/tiny.safetensors");
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} absent", p.display());
+        None
+    }
+}
+
+/// Write a 16 kHz mono 16-bit WAV of gliding tones.
+pub fn write_wav(path: &Path, seconds: f32, seed: u32) {
+    let n = (seconds * 16000.0) as usize;
+    let pcm: Vec<u8> = (0..n)
+        .map(|i| {
+            let t = i as f32 / 16000.0;
+            let f = 180.0 + 120.0 * (t * 2.0 + seed as f32).sin();
+            let env = 0.5 + 0.5 * (t * 5.0 + seed as f32).sin();
+            ((env * 0.4 * (2.0 * std::f32::consts::PI * f * t).sin()) * 32767.0) as i16
+        })
+        .flat_map(i16::to_le_bytes)
+        .collect();
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    for v in [16u32, 0x0001_0001u32, 16000, 32000, 0x0010_0002] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
+    b.extend_from_slice(&pcm);
+    std::fs::write(path, b).unwrap();
+}
+
+fn sotto(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+/// Parse `WER <pct>% (<errors>/<ref words>; sub <s> del <d> ins <i>) RTF <rtf>`.
+fn parse_summary(line: &str) -> (f64, [usize; 5], f64) {
+    let rest = line
+        .strip_prefix("WER ")
+        .expect("summary starts with `WER `");
+    let (pct, rest) = rest.split_once("% (").unwrap();
+    let (errors, rest) = rest.split_once('/').unwrap();
+    let (refw, rest) = rest.split_once("; sub ").unwrap();
+    let (sub, rest) = rest.split_once(" del ").unwrap();
+    let (del, rest) = rest.split_once(" ins ").unwrap();
+    let (ins, rtf) = rest.split_once(") RTF ").unwrap();
+    let pct_decimals = pct.split_once('.').map(|(_, d)| d.len());
+    assert_eq!(pct_decimals, Some(2), "percentage has two decimals: {line}");
+    let n = |s: &str| s.parse::<usize>().unwrap();
+    (
+        pct.parse().unwrap(),
+        [n(errors), n(refw), n(sub), n(del), n(ins)],
+        rtf.parse().unwrap(),
+    )
+}
+
+#[test]
+fn transcribes_in_order_and_wer_adds_up() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let refs = [
+        ("a.wav", "HELLO WORLD"),
+        ("sub/b.wav", "the quick brown fox"),
+        ("c.wav", "one two three four five"),
+    ];
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    for (i, (f, _)) in refs.iter().enumerate() {
+        write_wav(&dir.path().join(f), 0.8 + 0.3 * i as f32, i as u32);
+    }
+    let tsv: String = refs.iter().map(|(f, r)| format!("{f}\t{r}\n")).collect();
+    std::fs::write(dir.path().join("refs.tsv"), tsv).unwrap();
+
+    // No FILES: the refs' files are transcribed, in the refs' order.
+    let out = sotto(
+        &[
+            "transcribe",
+            "--model",
+            model.to_str().unwrap(),
+            "--ref",
+            "refs.tsv",
+            "--jobs",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), refs.len() + 1, "{stdout}");
+    let mut want = sotto_decoder::wer::WerStats::default();
+    for ((f, r), line) in refs.iter().zip(&lines) {
+        let (file, text) = line.split_once('\t').expect("file<TAB>text");
+        assert!(file.ends_with(f), "{file} should be {f}");
+        want += sotto_decoder::wer::score(r, text);
+    }
+    let (pct, [errors, refw, sub, del, ins], rtf) = parse_summary(lines[refs.len()]);
+    assert_eq!(errors, sub + del + ins);
+    assert_eq!(refw, 2 + 4 + 5);
+    assert_eq!(
+        (sub, del, ins),
+        (want.substitutions, want.deletions, want.insertions)
+    );
+    assert!((pct - 100.0 * errors as f64 / refw as f64).abs() < 0.006);
+    assert!(rtf > 0.0 && rtf.is_finite());
+}
+
+#[test]
+fn unreadable_files_are_reported_but_others_still_transcribed() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write_wav(&dir.path().join("good1.wav"), 0.5, 1);
+    std::fs::write(dir.path().join("broken.wav"), b"RIFF\x10\0\0\0WAVEjunk").unwrap();
+    write_wav(&dir.path().join("good2.wav"), 0.5, 2);
+    let args = [
+        "transcribe",
+        "-m",
+        model.to_str().unwrap(),
+        "good1.wav",
+        "missing.wav",
+        "broken.wav",
+        "good2.wav",
+    ];
+    let out = sotto(&args, dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let files: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(files, ["good1.wav", "good2.wav"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("missing.wav") && stderr.contains("broken.wav"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 of 4"), "{stderr}");
+}
+
+#[test]
+fn json_lines_and_folder_input() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("in/deep")).unwrap();
+    write_wav(&dir.path().join("in/z.wav"), 1.0, 3);
+    write_wav(&dir.path().join("in/deep/a.wav"), 1.0, 4);
+    std::fs::write(dir.path().join("in/notes.txt"), "not audio").unwrap();
+    let out = sotto(
+        &[
+            "transcribe",
+            "-m",
+            model.to_str().unwrap(),
+            "--json",
+            "--beam",
+            "1",
+            "in",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let docs: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let files: Vec<&str> = docs.iter().map(|d| d["file"].as_str().unwrap()).collect();
+    assert_eq!(files, ["in/deep/a.wav", "in/z.wav"]);
+    for d in &docs {
+        assert!((d["duration"].as_f64().unwrap() - 1.0).abs() < 1e-6);
+        let words = d["words"].as_array().unwrap();
+        let joined: Vec<&str> = words.iter().map(|w| w["word"].as_str().unwrap()).collect();
+        assert_eq!(d["text"].as_str().unwrap(), joined.join(" "));
+        for w in words {
+            assert!(w["start"].as_f64().unwrap() <= w["end"].as_f64().unwrap());
+        }
+    }
+}
+
+#[test]
+fn missing_model_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write_wav(&dir.path().join("a.wav"), 0.2, 1);
+    let out = sotto(
+        &[
+            "transcribe",
+            "--model",
+            "no-such-model.safetensors",
+            "a.wav",
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("no-such-model.safetensors") && stderr.contains("not found"),
+        "{stderr}"
+    );
+}
