@@ -64,30 +64,68 @@ pub struct QMatrix {
     pub scales: Buffer<f32>,
 }
 
-/// Round half away from zero, written so that SIMD code can reproduce it bit-for-bit
-/// (`trunc` plus a correction on the exactly computed fractional part).
+/// `round(v)` (half away from zero), clamped to ±127. Written without libm's `roundf` (a
+/// function call per element on baseline x86_64) so that it vectorizes: the fractional part
+/// `v − trunc(v)` is computed exactly, then compared with ±0.5.
 #[inline(always)]
-pub(crate) fn round_half_away(v: f32) -> f32 {
-    v.round()
+fn round_clamp(v: f32) -> i8 {
+    // `max`/`min` (unlike `clamp`) map NaN to a number, so the conversion below is always in
+    // range; callers only pass finite values anyway.
+    let v = v.max(-128.5).min(128.5);
+    // SAFETY: v is finite and within ±128.5, so truncation to i32 is defined.
+    let t: i32 = unsafe { v.to_int_unchecked() };
+    let f = v - t as f32;
+    (t + (f >= 0.5) as i32 - (f <= -0.5) as i32).clamp(-127, 127) as i8
 }
 
-fn quantize_with(row: &[f32], inv: f32, out: &mut [i8]) {
-    for (o, &v) in out.iter_mut().zip(row) {
-        // Saturating float->int cast; the clamp keeps the range symmetric.
-        *o = round_half_away(v * inv).clamp(-127.0, 127.0) as i8;
+#[inline(always)]
+fn quantize_core(x: &[f32], inv: f32, out: &mut [i8]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = round_clamp(v * inv);
     }
 }
 
-/// max |v| over the slice; NaN if any element is NaN.
+/// max |v| over the slice; NaN if any element is NaN. Works on the bit patterns: with the sign
+/// bit cleared, IEEE floats order like unsigned integers (NaNs above ∞), and an integer max
+/// vectorizes where a float max reduction does not.
+#[inline(always)]
+fn max_abs_core(x: &[f32]) -> f32 {
+    f32::from_bits(
+        x.iter()
+            .map(|v| v.to_bits() & 0x7fff_ffff)
+            .fold(0, u32::max),
+    )
+}
+
+// The same code compiled for AVX2, picked at run time (std caches the feature test).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn quantize_avx2(x: &[f32], inv: f32, out: &mut [i8]) {
+    quantize_core(x, inv, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn max_abs_avx2(x: &[f32]) -> f32 {
+    max_abs_core(x)
+}
+
+fn quantize_with(x: &[f32], inv: f32, out: &mut [i8]) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available.
+        return unsafe { quantize_avx2(x, inv, out) };
+    }
+    quantize_core(x, inv, out)
+}
+
 fn max_abs(x: &[f32]) -> f32 {
-    let (m, nan) = x.iter().fold((0.0f32, false), |(m, nan), &v| {
-        (m.max(v.abs()), nan | v.is_nan())
-    });
-    if nan {
-        f32::NAN
-    } else {
-        m
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available.
+        return unsafe { max_abs_avx2(x) };
     }
+    max_abs_core(x)
 }
 
 /// Rows whose max-abs is below this are treated as all zero: `127 / max` would overflow to
@@ -217,16 +255,24 @@ impl QMatrix {
     /// # Panics
     /// If `x.len() != n * cols` or `y.len() != n * rows`.
     pub fn matmul(&self, x: &[f32], n: usize, y: &mut [f32]) {
-        self.matmul_impl(x, n, y, false)
+        self.matmul_impl(kernels::best_variant(), x, n, y, false)
+    }
+
+    /// [`QMatrix::matmul`] with an explicit kernel variant (for tests and benchmarks).
+    ///
+    /// # Panics
+    /// As [`QMatrix::matmul`], or if the CPU does not support `variant`.
+    pub fn matmul_with(&self, variant: kernels::Variant, x: &[f32], n: usize, y: &mut [f32]) {
+        self.matmul_impl(variant, x, n, y, false)
     }
 
     /// Like [`QMatrix::matmul`] but splits large products over rayon's thread pool
     /// ([`kernels::gemm_i8_par`]); bit-identical results.
     pub fn matmul_par(&self, x: &[f32], n: usize, y: &mut [f32]) {
-        self.matmul_impl(x, n, y, true)
+        self.matmul_impl(kernels::best_variant(), x, n, y, true)
     }
 
-    fn matmul_impl(&self, x: &[f32], n: usize, y: &mut [f32], par: bool) {
+    fn matmul_impl(&self, v: kernels::Variant, x: &[f32], n: usize, y: &mut [f32], par: bool) {
         let (rows, cols) = (self.rows, self.cols);
         assert_eq!(x.len(), n * cols, "QMatrix::matmul: x length");
         assert_eq!(y.len(), n * rows, "QMatrix::matmul: y length");
@@ -243,9 +289,9 @@ impl QMatrix {
                 xs.fill(0.0);
             }
             if par {
-                kernels::gemm_i8_par(&self.data, rows, cols, xq, n, acc);
+                kernels::gemm_i8_par_with(v, &self.data, rows, cols, xq, n, acc);
             } else {
-                kernels::gemm_i8(&self.data, rows, cols, xq, n, acc);
+                kernels::gemm_i8_with(v, &self.data, rows, cols, xq, n, acc);
             }
             if rows > 0 {
                 for ((yr, ar), &s) in y
