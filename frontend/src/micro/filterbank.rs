@@ -258,11 +258,13 @@ mod tests {
             17,
             1 << 20,
             123_456_789,
-            u32::MAX as u64,
+            0xFFFE_0001,
         ] {
             let exact = (x as f64).sqrt();
             assert!((sqrt64(x) as f64 - exact).abs() <= 0.5 + 1e-9, "{x}");
         }
+        // The 32-bit path saturates at 0xFFFF instead of rounding up to 65536.
+        assert_eq!(sqrt64(u32::MAX as u64), 0xFFFF);
         for x in [1u64 << 32, (1 << 40) + 12345, 1 << 62, u64::MAX >> 1] {
             let exact = (x as f64).sqrt();
             assert!((sqrt64(x) as f64 - exact).abs() <= 1.0, "{x}");

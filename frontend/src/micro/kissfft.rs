@@ -273,11 +273,13 @@ mod tests {
         let mut fft = KissFftr::new(nfft);
         let mut out = vec![Cpx::default(); nfft / 2 + 1];
         fft.process(&x, &mut out);
-        // Float DFT gives 16000 * nfft / 2 at the bin; kissfft scales by 1/nfft.
-        assert!((out[bin].r as i32 - 8000).abs() <= 4, "{:?}", out[bin]);
+        // Float DFT gives 16000 * nfft / 2 at the bin; kissfft scales by 1/nfft, and each
+        // stage's C_FIXDIV multiplies by 8191/32768 instead of 1/4 (about -0.05% in total).
+        assert!((out[bin].r as i32 - 7996).abs() <= 4, "{:?}", out[bin]);
+        assert!(out[bin].i.abs() <= 4, "{:?}", out[bin]);
         for (k, c) in out.iter().enumerate() {
             if k != bin {
-                assert!(c.r.abs() <= 4 && c.i.abs() <= 4, "bin {k}: {c:?}");
+                assert!(c.r.abs() <= 8 && c.i.abs() <= 8, "bin {k}: {c:?}");
             }
         }
     }
