@@ -7,6 +7,22 @@
 //! additionally adds the phrase's total boost once more, and that part is kept: a hypothesis
 //! containing the phrase ends up `boost * len(phrase)` above one without it. At the end of the
 //! utterance [`ContextGraph::finalize`] removes the bonus of a still-unfinished match.
+//! (This is the scoring of icefall's `ContextGraph` and of sherpa-onnx's before its
+//! "non-strict" keyword-spotting mode.) Unlike sherpa-onnx, which adds the hotword score only
+//! to the beam's survivors, the decoder adds it *before* pruning, so a hotword token can enter
+//! the beam (and win in greedy search) when it is acoustically close.
+//!
+//! ```
+//! use sotto_decoder::{parse_hotwords, ContextGraph, DecoderOptions, Vocab};
+//! use std::sync::Arc;
+//!
+//! let vocab = Vocab::new(["<blk>", "▁NEW", "▁YORK", "▁SOT", "TO"].map(String::from).to_vec());
+//! let list = parse_hotwords("NEW YORK :2.0\nSOTTO\n")?;
+//! let graph = ContextGraph::from_hotwords(&list, 1.5, |phrase| vocab.encode(phrase))?;
+//! let opts = DecoderOptions { hotwords: Some(Arc::new(graph)), ..Default::default() };
+//! # let _ = opts;
+//! # Ok::<(), sotto_decoder::DecoderError>(())
+//! ```
 
 use crate::DecoderError;
 use std::collections::{BTreeMap, VecDeque};

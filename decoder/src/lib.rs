@@ -3,6 +3,16 @@
 //! Knows nothing of audio or model files: the network is reached through the [`Transducer`]
 //! trait.
 //!
+//! Pieces:
+//! * [`Transducer`] — what the search needs from the network (prediction network + joiner);
+//! * [`Decoder`] — streaming search ([`SearchMethod::Greedy`] or
+//!   [`SearchMethod::ModifiedBeam`]) with optional hotwords ([`ContextGraph`]) and LM shallow
+//!   fusion ([`LanguageModel`]); frames in, [`Hypothesis`] / [`Transcript`] out;
+//! * [`EndpointConfig`] — sherpa-onnx endpoint rules over the decoder's trailing blanks;
+//! * [`Transcript`] — text, words with start/end times and confidence, tokens (serde);
+//! * [`wer`] — normalization and word error rate for scoring against references;
+//! * [`toy`] — small synthetic networks for tests, examples and benchmarks.
+//!
 //! # Example
 //!
 //! ```

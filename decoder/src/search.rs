@@ -262,7 +262,9 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
     }
 
     /// Feed encoder frames: `frames` holds any whole number of frames of
-    /// `net.encoder_dim()` values each, concatenated.
+    /// `net.encoder_dim()` values each, concatenated. After an error (wrong length, or a
+    /// network producing NaN/inf) the frame is not counted but the hypotheses may be half
+    /// updated: [`reset`](Self::reset) or drop the decoder.
     pub fn accept_frames(&mut self, net: &N, frames: &[f32]) -> Result<(), DecoderError> {
         if frames.len().checked_rem(self.enc_dim) != Some(0) {
             return Err(DecoderError::FrameSize {
@@ -283,7 +285,7 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
     }
 
     fn best_index(&self) -> usize {
-        // First maximum: hypotheses are kept sorted by score, ties resolved by insertion order.
+        // First maximum, so ties keep the earlier (better-ranked) hypothesis.
         let mut best = 0;
         for (i, h) in self.hyps.iter().enumerate() {
             if h.score > self.hyps[best].score {
