@@ -55,4 +55,15 @@ pub enum AsrError {
         /// Sample index since the stream start.
         index: u64,
     },
+    /// A wake-word manifest or model is unreadable, invalid or unusable (names the file).
+    #[error("{path}: wake-word model: {msg}")]
+    WakeWord {
+        /// The manifest or model file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A TFLite model failed to load (the message names the file).
+    #[error(transparent)]
+    Tflite(#[from] sotto_models::tflite::TfliteError),
 }
