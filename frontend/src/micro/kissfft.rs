@@ -78,7 +78,7 @@ fn factor(mut n: usize) -> Vec<(usize, usize)> {
     let mut p = 4;
     let mut out = Vec::new();
     loop {
-        while n % p != 0 {
+        while !n.is_multiple_of(p) {
             p = match p {
                 4 => 2,
                 2 => 3,
