@@ -81,6 +81,18 @@ fn raw_and_float_features_match_goldens() {
                 want[i]
             );
         }
+        // The whole file in one push (trailing partial step included) gives the same frames.
+        let mut fe = MicroFrontend::new(MicroFrontendConfig::default()).unwrap();
+        let mut one_shot = Vec::new();
+        assert_eq!(
+            fe.process(&samples, &mut one_shot),
+            frames,
+            "{name}: one-shot frames"
+        );
+        assert!(
+            one_shot == raw,
+            "{name}: one-shot output differs from 160-sample chunks"
+        );
         for (i, (&r, &f)) in raw.iter().zip(want_f32.iter()).enumerate() {
             let got = r as f32 * MICRO_FEATURE_SCALE;
             assert_eq!(
