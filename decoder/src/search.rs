@@ -238,6 +238,19 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
     /// frame indices keep counting from the stream start.
     pub fn reset(&mut self, net: &N) {
         let (state, out) = net.pred_init();
+        self.start_segment(Arc::new((state, out)));
+    }
+
+    /// Start a new segment like [`reset`](Self::reset), but keep the best hypothesis's
+    /// prediction-network state, so the first tokens of the new segment are predicted in the
+    /// context of the last ones (what sherpa-onnx does on endpoints: a stateless network keeps
+    /// its last `context_size` tokens).
+    pub fn reset_keep_context(&mut self) {
+        let pred = Arc::clone(&self.hyps[self.best_index()].pred);
+        self.start_segment(pred);
+    }
+
+    fn start_segment(&mut self, pred: Arc<(N::PredState, Vec<f32>)>) {
         let ctx = self
             .opts
             .hotwords
@@ -248,7 +261,7 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
             tokens: Vec::new(),
             key: 0,
             score: 0.0,
-            pred: Arc::new((state, out)),
+            pred,
             ctx,
             lm,
             trailing_blanks: 0,

@@ -83,3 +83,32 @@ fn decoder_counts_trailing_blanks_per_segment() {
         assert_eq!(dec.frames_decoded(), 93);
     }
 }
+
+#[test]
+fn reset_keep_context_continues_the_prediction_network() {
+    // Segment 1 ends with token 1; segment 2 starts with a frame that says 1 again. The toy
+    // network penalizes repeating the last token, so only a fresh reset emits it.
+    let net = TableTransducer::spelling(4, &[Some(1), None, Some(1), None]);
+    for m in [
+        SearchMethod::Greedy {
+            max_symbols_per_frame: 1,
+        },
+        SearchMethod::ModifiedBeam { beam: 3 },
+    ] {
+        let mut fresh = decoder(&net, m);
+        let mut kept = decoder(&net, m);
+        for d in [&mut fresh, &mut kept] {
+            d.accept_frames(&net, &net.frames()[..8]).unwrap();
+            assert_eq!(d.finish_hypothesis().ids(), vec![1]);
+        }
+        fresh.reset(&net);
+        kept.reset_keep_context();
+        for d in [&mut fresh, &mut kept] {
+            d.accept_frames(&net, &net.frames()[8..]).unwrap();
+        }
+        let (f, k) = (fresh.finish_hypothesis(), kept.finish_hypothesis());
+        assert_eq!(f.ids(), vec![1], "{m:?}");
+        assert_eq!(f.tokens[0].frame, 2);
+        assert_eq!(k.ids(), Vec::<usize>::new(), "{m:?}");
+    }
+}

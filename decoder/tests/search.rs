@@ -3,8 +3,22 @@
 use proptest::prelude::*;
 use sotto_decoder::toy::{RandomTransducer, TableTransducer};
 use sotto_decoder::{
-    ContextGraph, Decoder, DecoderError, DecoderOptions, Hypothesis, SearchMethod, Transducer,
+    ContextGraph, Decoder, DecoderError, DecoderOptions, Hypothesis, LanguageModel, SearchMethod,
+    Transducer,
 };
+
+/// A toy bigram LM: prefers a token one above the previous one.
+struct StepLm;
+
+impl LanguageModel for StepLm {
+    type State = usize;
+    fn start(&self) -> usize {
+        0
+    }
+    fn score(&self, &prev: &usize, token: usize) -> (f32, usize) {
+        (if token == prev + 1 { -0.5 } else { -2.0 }, token)
+    }
+}
 use std::sync::Arc;
 
 fn greedy(max: usize) -> DecoderOptions {
@@ -196,13 +210,12 @@ fn rejects_bad_frames_and_options() {
     }
 }
 
-fn chunked(
+fn chunked<L: LanguageModel>(
+    mut dec: Decoder<RandomTransducer, L>,
     net: &RandomTransducer,
     frames: &[f32],
     cuts: &[usize],
-    opts: DecoderOptions,
 ) -> Hypothesis {
-    let mut dec = Decoder::new(net, opts).unwrap();
     let d = net.encoder_dim();
     let mut start = 0;
     for &n in cuts {
@@ -221,17 +234,24 @@ proptest! {
     fn batching_does_not_change_the_result(
         seed in 0u64..1000,
         cuts in proptest::collection::vec(0usize..9, 0..12),
-        method in 0usize..3,
+        method in 0usize..5,
     ) {
         let net = RandomTransducer::new(16, 6, 1.0, seed);
         let frames = net.random_frames(50, seed ^ 0xabc);
         let graph = Arc::new(ContextGraph::new(&[(vec![3, 4], 1.5), (vec![5], 0.5)]).unwrap());
         let opts = match method {
-            0 => greedy(2),
+            0 | 3 => greedy(2),
             1 => beam(3),
             _ => DecoderOptions { hotwords: Some(graph), ..beam(4) },
         };
-        let whole = decode(&net, &frames, opts.clone());
-        prop_assert_eq!(chunked(&net, &frames, &cuts, opts), whole);
+        if method >= 3 {
+            let lm = Arc::new(StepLm);
+            let whole = chunked(Decoder::with_lm(&net, opts.clone(), lm.clone(), 0.3).unwrap(), &net, &frames, &[]);
+            let parts = chunked(Decoder::with_lm(&net, opts, lm, 0.3).unwrap(), &net, &frames, &cuts);
+            prop_assert_eq!(parts, whole);
+        } else {
+            let whole = decode(&net, &frames, opts.clone());
+            prop_assert_eq!(chunked(Decoder::new(&net, opts).unwrap(), &net, &frames, &cuts), whole);
+        }
     }
 }
