@@ -270,7 +270,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Read an audio file as mono f32 samples and its rate.
 // Interim WAV-only reader until `sotto_frontend::audio::read_audio` lands (frontend engineer).
-fn read_audio(path: &Path) -> anyhow::Result<(u32, Vec<f32>)> {
+pub(crate) fn read_audio(path: &Path) -> anyhow::Result<(u32, Vec<f32>)> {
     let b = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let bad = |m: &str| anyhow::anyhow!("{}: {m}", path.display());
     if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {

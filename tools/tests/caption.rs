@@ -1,0 +1,190 @@
+//! `sotto caption --input FILE` end to end with the tiny parity model: committed lines,
+//! endpoint segmentation, JSON, pseudo-terminal redraw, and the no-device error.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn tiny_model() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models/tests/data/transducer/tiny.safetensors");
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} absent", p.display());
+        None
+    }
+}
+
+/// 16 kHz mono 16-bit WAV of gliding tones.
+fn write_wav(path: &Path, seconds: f32) {
+    let n = (seconds * 16000.0) as usize;
+    let pcm: Vec<u8> = (0..n)
+        .map(|i| {
+            let t = i as f32 / 16000.0;
+            let f = 180.0 + 120.0 * (t * 2.0).sin();
+            ((0.5 + 0.5 * (t * 5.0).sin())
+                * 0.4
+                * (2.0 * std::f32::consts::PI * f * t).sin()
+                * 32767.0) as i16
+        })
+        .flat_map(i16::to_le_bytes)
+        .collect();
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    for v in [16u32, 0x0001_0001, 16000, 32000, 0x0010_0002] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
+    b.extend_from_slice(&pcm);
+    std::fs::write(path, b).unwrap();
+}
+
+fn caption(model: &Path, wav: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args([
+            "caption",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            wav.to_str().unwrap(),
+            "--beam",
+            "1",
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// With a 1 s segment limit, a 3.5 s file is committed as several lines whose timestamps
+/// follow each other; their words are exactly those of the JSON run.
+#[test]
+fn file_input_commits_a_line_per_segment() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("speech.wav");
+    write_wav(&wav, 3.5);
+    let out = caption(&model, &wav, &["--max-utterance", "1", "--timestamps"]);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !stdout.contains('\r'),
+        "no redraw when stdout is not a terminal"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.len() >= 3, "1 s segments of 3.5 s of audio: {stdout}");
+    let mut last_end = 0.0;
+    for l in &lines {
+        let (ts, text) = l.split_once("] ").expect("[start-end] text");
+        let (s, e) = ts.trim_start_matches('[').split_once('-').unwrap();
+        let (s, e): (f64, f64) = (s.parse().unwrap(), e.parse().unwrap());
+        assert!(last_end <= s + 1e-9 && s <= e && e <= 3.5, "{l}");
+        assert!(!text.is_empty());
+        last_end = e;
+    }
+
+    let json = caption(&model, &wav, &["--max-utterance", "1", "--json"]);
+    assert!(json.status.success());
+    let finals: Vec<serde_json::Value> = String::from_utf8(json.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|d| d["final"] == true)
+        .collect();
+    let texts: Vec<&str> = finals.iter().map(|d| d["text"].as_str().unwrap()).collect();
+    let plain: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect();
+    assert_eq!(texts, plain);
+}
+
+#[test]
+fn realtime_pacing_takes_about_the_audio_duration() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("short.wav");
+    write_wav(&wav, 1.0);
+    let t = Instant::now();
+    let out = caption(&model, &wav, &["--realtime"]);
+    assert!(out.status.success());
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+/// Under a pseudo-terminal (`script`), partial results are redrawn in place.
+#[test]
+fn terminal_output_redraws_the_partial_line() {
+    let Some(model) = tiny_model() else { return };
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipping: `script` not available");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("speech.wav");
+    write_wav(&wav, 2.0);
+    let cmd = format!(
+        "{} caption --model {} --input {} --beam 1",
+        env!("CARGO_BIN_EXE_sotto"),
+        model.display(),
+        wav.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        tty.contains("\r\x1b[2K"),
+        "partial line redraw expected: {tty:?}"
+    );
+    assert!(tty.ends_with('\n'), "the last line is committed: {tty:?}");
+}
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = caption(&model, &dir.path().join("absent.wav"), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("absent.wav"));
+
+    // Microphone: on a machine without an input device this must exit 2 with a clear message.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args(["caption", "--model", model.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if out.status.code() == Some(2) {
+                assert!(stderr.contains("input device"), "{stderr}");
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A real microphone is listening: that is fine too.
+    child.kill().ok();
+    child.wait().ok();
+}
