@@ -15,62 +15,6 @@ use super::scalar::dot_i8;
 const MR: usize = 4;
 const NR: usize = 2;
 
-/// Calls `$block::<M, N>` over the full grid of row/input blocks (remainders one at a time).
-macro_rules! drive {
-    ($block:ident, $w:expr, $rows:expr, $cols:expr, $x:expr, $n:expr, $y:expr, $ldy:expr) => {{
-        let (w, rows, cols, x, n, y, ldy) = ($w, $rows, $cols, $x, $n, $y, $ldy);
-        let mut r = 0;
-        while r + MR <= rows {
-            let mut j = 0;
-            while j + NR <= n {
-                $block::<MR, NR>(
-                    w.add(r * cols),
-                    cols,
-                    x.add(j * cols),
-                    y.add(j * ldy + r),
-                    ldy,
-                );
-                j += NR;
-            }
-            while j < n {
-                $block::<MR, 1>(
-                    w.add(r * cols),
-                    cols,
-                    x.add(j * cols),
-                    y.add(j * ldy + r),
-                    ldy,
-                );
-                j += 1;
-            }
-            r += MR;
-        }
-        while r < rows {
-            let mut j = 0;
-            while j + NR <= n {
-                $block::<1, NR>(
-                    w.add(r * cols),
-                    cols,
-                    x.add(j * cols),
-                    y.add(j * ldy + r),
-                    ldy,
-                );
-                j += NR;
-            }
-            while j < n {
-                $block::<1, 1>(
-                    w.add(r * cols),
-                    cols,
-                    x.add(j * cols),
-                    y.add(j * ldy + r),
-                    ldy,
-                );
-                j += 1;
-            }
-            r += 1;
-        }
-    }};
-}
-
 /// f32 kernel; raw contract in the parent module.
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn gemm_f32(
@@ -82,7 +26,7 @@ pub(super) unsafe fn gemm_f32(
     y: *mut f32,
     ldy: usize,
 ) {
-    unsafe { drive!(f32_block, w, rows, cols, x, n, y, ldy) }
+    unsafe { drive!(f32_block, w, rows, cols, x, n, y, ldy, |_| ()) }
 }
 
 #[inline]
@@ -99,6 +43,7 @@ unsafe fn f32_block<const M: usize, const N: usize>(
     w: *const f32,
     cols: usize,
     x: *const f32,
+    _: (),
     y: *mut f32,
     ldy: usize,
 ) {
@@ -152,7 +97,7 @@ pub(super) unsafe fn gemm_i8(
     y: *mut i32,
     ldy: usize,
 ) {
-    unsafe { drive!(i8_block, w, rows, cols, x, n, y, ldy) }
+    unsafe { drive!(i8_block, w, rows, cols, x, n, y, ldy, |_| ()) }
 }
 
 #[inline]
@@ -169,6 +114,7 @@ unsafe fn i8_block<const M: usize, const N: usize>(
     w: *const i8,
     cols: usize,
     x: *const i8,
+    _: (),
     y: *mut i32,
     ldy: usize,
 ) {

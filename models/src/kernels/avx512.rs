@@ -16,66 +16,6 @@ const NR: usize = 4;
 /// Input rows whose correction sums are kept on the stack at a time.
 const NCHUNK: usize = 64;
 
-/// Calls `$block::<M, N>` over the full grid of row/input blocks (remainders one at a time).
-macro_rules! drive {
-    ($block:ident, $w:expr, $rows:expr, $cols:expr, $x:expr, $n:expr, $y:expr, $ldy:expr, $extra:expr) => {{
-        let (w, rows, cols, x, n, y, ldy) = ($w, $rows, $cols, $x, $n, $y, $ldy);
-        let mut r = 0;
-        while r + MR <= rows {
-            let mut j = 0;
-            while j + NR <= n {
-                $block::<MR, NR>(
-                    w.add(r * cols),
-                    cols,
-                    x.add(j * cols),
-                    $extra(j),
-                    y.add(j * ldy + r),
-                    ldy,
-                );
-                j += NR;
-            }
-            while j < n {
-                $block::<MR, 1>(
-                    w.add(r * cols),
-                    cols,
-                    x.add(j * cols),
-                    $extra(j),
-                    y.add(j * ldy + r),
-                    ldy,
-                );
-                j += 1;
-            }
-            r += MR;
-        }
-        while r < rows {
-            let mut j = 0;
-            while j + NR <= n {
-                $block::<1, NR>(
-                    w.add(r * cols),
-                    cols,
-                    x.add(j * cols),
-                    $extra(j),
-                    y.add(j * ldy + r),
-                    ldy,
-                );
-                j += NR;
-            }
-            while j < n {
-                $block::<1, 1>(
-                    w.add(r * cols),
-                    cols,
-                    x.add(j * cols),
-                    $extra(j),
-                    y.add(j * ldy + r),
-                    ldy,
-                );
-                j += 1;
-            }
-            r += 1;
-        }
-    }};
-}
-
 /// f32 kernel; raw contract in the parent module.
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn gemm_f32(

@@ -22,6 +22,38 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+/// Runs the micro-kernel `$block::<M, N>` (M weight rows × N input rows, `MR`/`NR` of the calling
+/// module at most) over the whole output; remainders use M = 1 and/or N = 1. `$extra(j)` is
+/// passed through for input row `j` (per-row data such as correction sums).
+#[allow(unused_macros)]
+macro_rules! drive {
+    ($block:ident, $w:expr, $rows:expr, $cols:expr, $x:expr, $n:expr, $y:expr, $ldy:expr, $extra:expr) => {{
+        let (w, rows, cols, x, n, y, ldy) = ($w, $rows, $cols, $x, $n, $y, $ldy);
+        let mut r = 0;
+        while r < rows {
+            let m = if r + MR <= rows { MR } else { 1 };
+            let mut j = 0;
+            while j < n {
+                let nb = if j + NR <= n { NR } else { 1 };
+                let (wb, xb, yb, e) = (
+                    w.add(r * cols),
+                    x.add(j * cols),
+                    y.add(j * ldy + r),
+                    $extra(j),
+                );
+                match (m == MR, nb == NR) {
+                    (true, true) => $block::<MR, NR>(wb, cols, xb, e, yb, ldy),
+                    (true, false) => $block::<MR, 1>(wb, cols, xb, e, yb, ldy),
+                    (false, true) => $block::<1, NR>(wb, cols, xb, e, yb, ldy),
+                    (false, false) => $block::<1, 1>(wb, cols, xb, e, yb, ldy),
+                }
+                j += nb;
+            }
+            r += m;
+        }
+    }};
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
@@ -41,15 +73,18 @@ pub enum Variant {
     Avx512Vnni,
     /// aarch64 NEON: f32 `fmla`, int8 via `smull` + `sadalp`.
     Neon,
+    /// aarch64 NEON with the dot-product extension: int8 via `sdot`.
+    NeonDot,
 }
 
 impl Variant {
     /// Every variant, slowest first.
-    pub const ALL: [Variant; 4] = [
+    pub const ALL: [Variant; 5] = [
         Variant::Scalar,
         Variant::Avx2,
         Variant::Avx512Vnni,
         Variant::Neon,
+        Variant::NeonDot,
     ];
 
     /// Whether this CPU can run the variant.
@@ -66,6 +101,11 @@ impl Variant {
             }
             #[cfg(target_arch = "aarch64")]
             Variant::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[cfg(target_arch = "aarch64")]
+            Variant::NeonDot => {
+                std::arch::is_aarch64_feature_detected!("neon")
+                    && std::arch::is_aarch64_feature_detected!("dotprod")
+            }
             #[allow(unreachable_patterns)]
             _ => false,
         }
@@ -78,6 +118,7 @@ impl Variant {
             Variant::Avx2 => "avx2",
             Variant::Avx512Vnni => "avx512vnni",
             Variant::Neon => "neon",
+            Variant::NeonDot => "neon-dotprod",
         }
     }
 }
@@ -126,6 +167,8 @@ fn kernels_for(v: Variant) -> (F32Kernel, I8Kernel) {
         Variant::Avx512Vnni => (avx512::gemm_f32, avx512::gemm_i8),
         #[cfg(target_arch = "aarch64")]
         Variant::Neon => (neon::gemm_f32, neon::gemm_i8),
+        #[cfg(target_arch = "aarch64")]
+        Variant::NeonDot => (neon::gemm_f32, neon::gemm_i8_dot),
         _ => (scalar::gemm_f32_raw, scalar::gemm_i8_raw),
     }
 }
