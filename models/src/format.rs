@@ -205,10 +205,7 @@ impl ModelFile {
             };
             // read_metadata already checked contiguity, sizes and the total length; re-check the
             // bounds we rely on for mapping rather than trusting that.
-            if t.offset
-                .checked_add(t.bytes)
-                .map_or(true, |end| end > map.len())
-            {
+            if !matches!(t.offset.checked_add(t.bytes), Some(end) if end <= map.len()) {
                 return Err(corrupt(format!(
                     "tensor `{name}` data lies outside the file"
                 )));
@@ -388,7 +385,8 @@ impl ModelFile {
     /// (PyTorch's own shape, e.g. `[out, in, k]` for a convolution) or as int8 `[rows, Π inner]`
     /// plus scales.
     pub fn weight(&self, name: &str, rows: usize, inner: &[usize]) -> Result<Weight, FormatError> {
-        let cols: usize = inner.iter().product();
+        // Saturating: absurd dimensions from a corrupt file must fail the shape check, not overflow.
+        let cols = inner.iter().fold(1usize, |a, &b| a.saturating_mul(b));
         match self.tensors.get(name).map(|t| t.dtype) {
             Some(Dtype::I8) => Ok(Weight::I8(self.qmatrix(name, rows, cols)?)),
             _ => {
@@ -434,6 +432,20 @@ impl ModelFile {
             .get(key)
             .ok_or_else(|| missing(String::new()))?;
         serde_json::from_value(v.clone()).map_err(|e| missing(format!(": {e}")))
+    }
+
+    /// Hyperparameter `key` as a layer dimension: an integer in `0..=2^31` (larger values cannot be
+    /// real and would overflow shape arithmetic), else an error naming the key.
+    pub fn dim(&self, key: &str) -> Result<usize, FormatError> {
+        let v: u64 = self.hyper(key)?;
+        if v > 1 << 31 {
+            return Err(FormatError::MissingKey {
+                file: self.file(),
+                key: format!("hyperparameters.{key}"),
+                detail: format!(": {v} is not a plausible dimension"),
+            });
+        }
+        Ok(v as usize)
     }
 
     /// After an architecture loaded its tensors: the first (by name) tensor it did not use is an

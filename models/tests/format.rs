@@ -188,6 +188,15 @@ fn first_mismatch_is_reported_by_tensor_name() {
         "{e}"
     );
     let mut w = toy_writer();
+    w.metadata_mut()
+        .hyperparameters
+        .insert("hidden".into(), serde_json::json!(u64::MAX));
+    let e = load_toy(&w).unwrap_err();
+    assert!(
+        matches!(&e, FormatError::MissingKey { key, .. } if key == "hyperparameters.hidden"),
+        "{e}"
+    );
+    let mut w = toy_writer();
     w.metadata_mut().architecture = "other".into();
     assert!(matches!(
         load_toy(&w),

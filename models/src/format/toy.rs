@@ -32,11 +32,11 @@ impl ToyLstm {
     /// Loads and validates every tensor (and rejects unused ones).
     pub fn load(file: &ModelFile) -> Result<Self, FormatError> {
         file.require_architecture(ARCHITECTURE)?;
-        let (i, h, p, v): (usize, usize, usize, usize) = (
-            file.hyper("input_dim")?,
-            file.hyper("hidden")?,
-            file.hyper("proj")?,
-            file.hyper("vocab_size")?,
+        let (i, h, p, v) = (
+            file.dim("input_dim")?,
+            file.dim("hidden")?,
+            file.dim("proj")?,
+            file.dim("vocab_size")?,
         );
         let lstm = Lstm::load(file, "lstm", 0, i, h, p, true)?;
         let out = Linear::load(file, "out", lstm.output_size(), v, true)?;

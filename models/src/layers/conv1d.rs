@@ -91,7 +91,7 @@ impl Conv1d {
                 c.in_channels, c.out_channels, c.groups
             ));
         }
-        let cols = c.in_channels / c.groups * c.kernel;
+        let cols = (c.in_channels / c.groups).saturating_mul(c.kernel);
         if weight.rows() != c.out_channels || weight.cols() != cols {
             return Err(shape_err(
                 "conv1d",

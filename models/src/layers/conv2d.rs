@@ -104,7 +104,9 @@ impl Conv2d {
                 c.freq + 2 * c.freq_pad
             ));
         }
-        let cols = c.in_channels / c.groups * c.kernel.0 * c.kernel.1;
+        let cols = (c.in_channels / c.groups)
+            .saturating_mul(c.kernel.0)
+            .saturating_mul(c.kernel.1);
         if weight.rows() != c.out_channels || weight.cols() != cols {
             return Err(shape_err(
                 "conv2d",

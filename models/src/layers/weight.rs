@@ -33,7 +33,7 @@ impl Weight {
     /// An f32 matrix; errors when `data.len() != rows * cols`.
     pub fn f32(data: impl Into<Buffer<f32>>, rows: usize, cols: usize) -> Result<Self, LayerError> {
         let data = data.into();
-        if data.len() != rows * cols {
+        if rows.checked_mul(cols) != Some(data.len()) {
             return Err(shape_err(
                 "weight",
                 "data",
