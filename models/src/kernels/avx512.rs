@@ -173,10 +173,30 @@ unsafe fn i8_block<const M: usize, const N: usize>(
                 }
             }
         }
-        for (i, a) in acc.iter().enumerate() {
-            for (j, a) in a.iter().enumerate() {
-                *y.add(j * ldy + i) = _mm512_reduce_add_epi32(*a).wrapping_sub(corr[j]);
+        if M == 4 {
+            // Four rows are adjacent in the output: reduce them together and store once.
+            for j in 0..N {
+                let s = hsum4(acc[0][j], acc[1][j], acc[2][j], acc[3][j]);
+                _mm_storeu_si128(y.add(j * ldy).cast(), _mm_sub_epi32(s, _mm_set1_epi32(corr[j])));
+            }
+        } else {
+            for (i, a) in acc.iter().enumerate() {
+                for (j, a) in a.iter().enumerate() {
+                    *y.add(j * ldy + i) = _mm512_reduce_add_epi32(*a).wrapping_sub(corr[j]);
+                }
             }
         }
     }
+}
+
+/// Lane sums of four vectors, `[Σa, Σb, Σc, Σd]` (transposing adds instead of four full reductions).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn hsum4(a: __m512i, b: __m512i, c: __m512i, d: __m512i) -> __m128i {
+    let ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    let cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    // Each 128-bit lane now holds partial [Σa, Σb, Σc, Σd]; add the four lanes.
+    let s = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+    let s = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64::<1>(s));
+    _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s))
 }
