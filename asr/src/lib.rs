@@ -6,3 +6,4 @@ pub mod recognizer;
 pub mod wakeword;
 
 pub use error::AsrError;
+pub use wakeword::{Detection, WakeWord, WakeWordModel};

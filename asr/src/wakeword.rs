@@ -1,1 +1,493 @@
-//! Wake-word detection (TODO).
+//! Wake-word detection with microWakeWord streaming models, reproducing pymicro-wakeword's
+//! pipeline exactly: TFLite-Micro frontend → int8 quantization (round half to even in float64)
+//! → the model on non-overlapping groups of `stride` frames → the mean of the last
+//! `sliding_window_size` probabilities compared (strictly) with the cutoff.
+//!
+//! A [`WakeWordModel`] (TFLite graph plus settings) is immutable and shared via `Arc`; a
+//! [`WakeWord`] detector holds the per-stream state of one or several models that share one
+//! frontend per feature step.
+//!
+//! ```no_run
+//! use sotto_asr::wakeword::{WakeWord, WakeWordModel};
+//! let model = WakeWordModel::load("okay_nabu.json")?;
+//! let mut detector = WakeWord::new(vec![model], 16000)?;
+//! for d in detector.process(&vec![0i16; 16000]) {
+//!     println!("{} at {:.2} s (score {:.3})", d.wake_word, d.time, d.score);
+//! }
+//! # Ok::<(), sotto_asr::AsrError>(())
+//! ```
+
+mod manifest;
+
+pub use manifest::WakeWordSettings;
+
+use crate::AsrError;
+use sotto_frontend::micro::{MicroFrontend, MicroFrontendConfig, MICRO_FEATURE_SCALE};
+use sotto_models::tflite::{DType, Interpreter, Model};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Sample rate of the frontend and models.
+pub const MODEL_SAMPLE_RATE: u32 = 16000;
+
+/// Default time after a detection during which the same model reports nothing, in seconds.
+pub const DEFAULT_REFRACTORY_S: f64 = 2.0;
+
+/// A loaded wake-word model: immutable, shareable between streams.
+#[derive(Debug)]
+pub struct WakeWordModel {
+    settings: WakeWordSettings,
+    tflite: Arc<Model>,
+    path: PathBuf,
+    stride: usize,
+    channels: usize,
+    in_scale: f64,
+    in_zp: f64,
+    out_signed: bool,
+}
+
+impl WakeWordModel {
+    /// Loads a model from a microWakeWord `.json` manifest (which names its `.tflite`).
+    pub fn load(manifest: impl AsRef<Path>) -> Result<Arc<Self>, AsrError> {
+        let path = manifest.as_ref();
+        let m = manifest::read_manifest(path)?;
+        Self::from_tflite(&m.model, m.settings)
+    }
+
+    /// Loads a `.tflite` file with explicit settings.
+    pub fn from_tflite(
+        path: impl AsRef<Path>,
+        settings: WakeWordSettings,
+    ) -> Result<Arc<Self>, AsrError> {
+        let path = path.as_ref();
+        settings.validate(path)?;
+        let tflite = Model::load(path)?;
+        let err = |msg: String| AsrError::WakeWord {
+            path: path.to_owned(),
+            msg,
+        };
+        let (Some(input), Some(output)) = (tflite.inputs().next(), tflite.outputs().next()) else {
+            return Err(err("the model needs one input and one output".into()));
+        };
+        let shape = &input.shape;
+        let (stride, channels) = match shape[..] {
+            [1, s, c] | [s, c] => (s, c),
+            _ => {
+                return Err(err(format!(
+                    "input shape {shape:?} is not [1, stride, channels]"
+                )))
+            }
+        };
+        if input.dtype != DType::I8 || !(input.scale > 0.0) || stride == 0 || channels == 0 {
+            return Err(err(format!(
+                "input must be quantized int8 [1, stride, channels], is {:?} {shape:?}",
+                input.dtype
+            )));
+        }
+        let out_signed = match (output.dtype, output.zero_point) {
+            (DType::U8, 0) => false,
+            (DType::I8, -128) => true,
+            (t, z) => {
+                return Err(err(format!(
+                    "output must be uint8 (zero point 0) or int8 (-128), is {t:?} ({z})"
+                )))
+            }
+        };
+        if output.elements() != 1 || output.scale != 1.0 / 256.0 {
+            return Err(err("output must be one probability with scale 1/256".into()));
+        }
+        Ok(Arc::new(WakeWordModel {
+            in_scale: f64::from(input.scale),
+            in_zp: f64::from(input.zero_point),
+            settings,
+            tflite: Arc::new(tflite),
+            path: path.to_owned(),
+            stride,
+            channels,
+            out_signed,
+        }))
+    }
+
+    /// The detection settings.
+    pub fn settings(&self) -> &WakeWordSettings {
+        &self.settings
+    }
+
+    /// Name reported in detections.
+    pub fn name(&self) -> &str {
+        &self.settings.wake_word
+    }
+
+    /// Feature frames per invocation.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// The `.tflite` file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The TFLite graph.
+    pub fn tflite(&self) -> &Arc<Model> {
+        &self.tflite
+    }
+
+    /// pymicro-wakeword's input quantization of one raw frontend value:
+    /// `round_half_even(raw · 0.0390625 / scale + zero_point)` in float64, clamped to int8.
+    #[inline]
+    pub fn quantize(&self, raw: u16) -> i8 {
+        let feature = f64::from(f32::from(raw) * MICRO_FEATURE_SCALE);
+        (feature / self.in_scale + self.in_zp)
+            .round_ties_even()
+            .clamp(-128.0, 127.0) as i8
+    }
+}
+
+/// One detection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detection {
+    /// The model's wake word.
+    pub wake_word: String,
+    /// Index of the model in the detector.
+    pub model: usize,
+    /// Audio time at the end of the invocation that fired, in seconds since the stream start.
+    pub time: f64,
+    /// The sliding-window mean probability that exceeded the cutoff.
+    pub score: f32,
+    /// The model invocation (0-based) that fired.
+    pub step: u64,
+}
+
+/// One model invocation, for score traces.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Score {
+    /// Index of the model in the detector.
+    pub model: usize,
+    /// Invocation index (0-based).
+    pub step: u64,
+    /// Raw quantized output (probability = `raw / 256`).
+    pub raw: u8,
+    /// Sliding-window mean (0 until the window is full), as pymicro-wakeword returns it.
+    pub window_mean: f64,
+    /// Audio time at the end of the invocation, in seconds.
+    pub time: f64,
+}
+
+impl Score {
+    /// `raw / 256`.
+    pub fn probability(&self) -> f32 {
+        f32::from(self.raw) / 256.0
+    }
+}
+
+/// Per-model stream state.
+#[derive(Clone, Debug)]
+struct Detector {
+    model: Arc<WakeWordModel>,
+    interp: Interpreter,
+    group: usize,
+    filled: usize,
+    steps: u64,
+    window: Vec<u8>,
+    pos: usize,
+    count: usize,
+    sum: u32,
+    quiet_until: f64,
+}
+
+/// Frontend shared by the models with one feature step.
+#[derive(Clone, Debug)]
+struct Group {
+    step_ms: u32,
+    frontend: MicroFrontend,
+    raw: Vec<u16>,
+    frames: u64,
+    /// Samples from the start of a frame's window to its end minus one step (lead-in).
+    lead: u64,
+    step: u64,
+}
+
+/// A streaming wake-word detector for one or more models on one audio stream.
+///
+/// Audio at any sample rate is accepted (it is resampled to 16 kHz); any chunking of the input
+/// gives the same detections.
+#[derive(Clone, Debug)]
+pub struct WakeWord {
+    groups: Vec<Group>,
+    detectors: Vec<Detector>,
+    rate: u32,
+    refractory_s: f64,
+    pcm: Vec<i16>,
+    samples_in: u64,
+}
+
+impl WakeWord {
+    /// A detector for `models` on audio at `sample_rate` Hz.
+    pub fn new(models: Vec<Arc<WakeWordModel>>, sample_rate: u32) -> Result<Self, AsrError> {
+        if sample_rate != MODEL_SAMPLE_RATE {
+            return Err(sotto_frontend::FrontendError::UnsupportedSampleRate {
+                rate: sample_rate,
+                supported: format!("{MODEL_SAMPLE_RATE} Hz"),
+            }
+            .into());
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        let mut detectors = Vec::with_capacity(models.len());
+        for model in models {
+            let step_ms = model.settings.feature_step_ms;
+            let group = match groups.iter().position(|g| g.step_ms == step_ms) {
+                Some(g) => g,
+                None => {
+                    let cfg = MicroFrontendConfig {
+                        window_step_ms: step_ms,
+                        ..MicroFrontendConfig::default()
+                    };
+                    let frontend = MicroFrontend::new(cfg)?;
+                    let (window, step) = (
+                        frontend.window_samples() as u64,
+                        frontend.step_samples() as u64,
+                    );
+                    groups.push(Group {
+                        step_ms,
+                        frontend,
+                        raw: Vec::new(),
+                        frames: 0,
+                        lead: window - step,
+                        step,
+                    });
+                    groups.len() - 1
+                }
+            };
+            if groups[group].frontend.num_channels() != model.channels {
+                return Err(AsrError::WakeWord {
+                    path: model.path.clone(),
+                    msg: format!(
+                        "model expects {} features per frame, the frontend gives {}",
+                        model.channels,
+                        groups[group].frontend.num_channels()
+                    ),
+                });
+            }
+            let w = model.settings.sliding_window_size;
+            detectors.push(Detector {
+                interp: Interpreter::new(model.tflite.clone()),
+                model,
+                group,
+                filled: 0,
+                steps: 0,
+                window: vec![0; w],
+                pos: 0,
+                count: 0,
+                sum: 0,
+                quiet_until: f64::NEG_INFINITY,
+            });
+        }
+        Ok(WakeWord {
+            groups,
+            detectors,
+            rate: sample_rate,
+            refractory_s: DEFAULT_REFRACTORY_S,
+            pcm: Vec::new(),
+            samples_in: 0,
+        })
+    }
+
+    /// Loads each manifest and builds a detector for 16 kHz audio.
+    pub fn load<P: AsRef<Path>>(manifests: impl IntoIterator<Item = P>) -> Result<Self, AsrError> {
+        let models = manifests
+            .into_iter()
+            .map(WakeWordModel::load)
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(models, MODEL_SAMPLE_RATE)
+    }
+
+    /// Sets the time after a detection during which that model reports nothing (seconds).
+    pub fn set_refractory(&mut self, seconds: f64) {
+        self.refractory_s = seconds.max(0.0);
+    }
+
+    /// The models, in detection index order.
+    pub fn models(&self) -> impl ExactSizeIterator<Item = &Arc<WakeWordModel>> {
+        self.detectors.iter().map(|d| &d.model)
+    }
+
+    /// Input sample rate.
+    pub fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// Pushes 16-bit samples; returns the detections they complete.
+    pub fn process(&mut self, samples: &[i16]) -> Vec<Detection> {
+        let mut dets = Vec::new();
+        self.feed(samples, None, &mut dets);
+        dets
+    }
+
+    /// Like [`WakeWord::process`], also appending every model invocation to `scores`.
+    pub fn process_scored(&mut self, samples: &[i16], scores: &mut Vec<Score>) -> Vec<Detection> {
+        let mut dets = Vec::new();
+        self.feed(samples, Some(scores), &mut dets);
+        dets
+    }
+
+    /// Pushes float samples in `[-1, 1)` (scaled by 32768 and rounded to 16 bits, so 16-bit
+    /// sources round-trip exactly). NaN or infinity is an error.
+    pub fn process_f32(&mut self, samples: &[f32]) -> Result<Vec<Detection>, AsrError> {
+        let mut dets = Vec::new();
+        self.feed_f32(samples, None, &mut dets)?;
+        Ok(dets)
+    }
+
+    /// [`WakeWord::process_f32`] with a score trace.
+    pub fn process_f32_scored(
+        &mut self,
+        samples: &[f32],
+        scores: &mut Vec<Score>,
+    ) -> Result<Vec<Detection>, AsrError> {
+        let mut dets = Vec::new();
+        self.feed_f32(samples, Some(scores), &mut dets)?;
+        Ok(dets)
+    }
+
+    /// Back to the initial state (frontends, model variables, windows, time).
+    pub fn reset(&mut self) {
+        for g in &mut self.groups {
+            g.frontend.reset();
+            g.frames = 0;
+        }
+        for d in &mut self.detectors {
+            d.interp.reset();
+            d.filled = 0;
+            d.steps = 0;
+            d.window.fill(0);
+            (d.pos, d.count, d.sum) = (0, 0, 0);
+            d.quiet_until = f64::NEG_INFINITY;
+        }
+        self.samples_in = 0;
+    }
+
+    fn feed_f32(
+        &mut self,
+        samples: &[f32],
+        scores: Option<&mut Vec<Score>>,
+        dets: &mut Vec<Detection>,
+    ) -> Result<(), AsrError> {
+        if let Some(i) = samples.iter().position(|s| !s.is_finite()) {
+            return Err(AsrError::NonFinite {
+                index: self.samples_in + i as u64,
+            });
+        }
+        let mut pcm = std::mem::take(&mut self.pcm);
+        pcm.clear();
+        pcm.extend(
+            samples
+                .iter()
+                .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16),
+        );
+        self.feed(&pcm, scores, dets);
+        self.pcm = pcm;
+        Ok(())
+    }
+
+    fn feed(
+        &mut self,
+        samples: &[i16],
+        mut scores: Option<&mut Vec<Score>>,
+        dets: &mut Vec<Detection>,
+    ) {
+        self.samples_in += samples.len() as u64;
+        for gi in 0..self.groups.len() {
+            let g = &mut self.groups[gi];
+            g.raw.clear();
+            g.frontend.process(samples, &mut g.raw);
+            let g = &self.groups[gi];
+            let channels = g.frontend.num_channels();
+            for (k, frame) in g.raw.chunks_exact(channels).enumerate() {
+                let end_sample = (g.frames + k as u64 + 1) * g.step + g.lead;
+                let time = end_sample as f64 / f64::from(MODEL_SAMPLE_RATE);
+                for (di, d) in self
+                    .detectors
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(_, d)| d.group == gi)
+                {
+                    if let Some((score, det)) = d.push_frame(di, frame, time, self.refractory_s) {
+                        if let Some(s) = scores.as_deref_mut() {
+                            s.push(score);
+                        }
+                        dets.extend(det);
+                    }
+                }
+            }
+            let frames = (g.raw.len() / channels) as u64;
+            self.groups[gi].frames += frames;
+        }
+    }
+}
+
+impl Detector {
+    /// Adds one frontend frame; runs the model when `stride` frames are buffered.
+    fn push_frame(
+        &mut self,
+        index: usize,
+        frame: &[u16],
+        time: f64,
+        refractory_s: f64,
+    ) -> Option<(Score, Option<Detection>)> {
+        let m = &self.model;
+        let c = m.channels;
+        let input = self.interp.input_i8_mut(0).expect("validated at load");
+        for (q, &raw) in input[self.filled * c..(self.filled + 1) * c]
+            .iter_mut()
+            .zip(frame)
+        {
+            *q = m.quantize(raw);
+        }
+        self.filled += 1;
+        if self.filled < m.stride {
+            return None;
+        }
+        self.filled = 0;
+        self.interp.invoke();
+        let b = self.interp.output(0).expect("validated at load")[0];
+        let raw = if m.out_signed {
+            (b as i8 as i16 + 128) as u8
+        } else {
+            b
+        };
+        let w = self.window.len();
+        self.sum = self.sum - u32::from(self.window[self.pos]) + u32::from(raw);
+        self.window[self.pos] = raw;
+        self.pos = (self.pos + 1) % w;
+        self.count = (self.count + 1).min(w);
+        let window_mean = if self.count == w {
+            f64::from(self.sum) / (256.0 * w as f64)
+        } else {
+            0.0
+        };
+        let step = self.steps;
+        self.steps += 1;
+        let score = Score {
+            model: index,
+            step,
+            raw,
+            window_mean,
+            time,
+        };
+        let fire = self.count == w
+            && window_mean > m.settings.probability_cutoff
+            && time >= self.quiet_until;
+        let det = fire.then(|| {
+            self.quiet_until = time + refractory_s;
+            Detection {
+                wake_word: m.settings.wake_word.clone(),
+                model: index,
+                time,
+                score: window_mean as f32,
+                step,
+            }
+        });
+        Some((score, det))
+    }
+}
