@@ -417,10 +417,11 @@ impl Stream {
     }
 
     /// Final result of the current segment; the search starts a new segment while the audio
-    /// goes on (timestamps keep counting from the stream start).
+    /// goes on (timestamps keep counting from the stream start). As in sherpa-onnx, the
+    /// prediction network keeps its last tokens as context for the next segment.
     pub fn finish_segment(&mut self) -> Transcript {
         let t = self.decoder.finish(&self.rec.inner.vocab);
-        self.decoder.reset(&self.rec.inner.net);
+        self.decoder.reset_keep_context();
         t
     }
 
