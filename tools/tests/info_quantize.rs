@@ -150,3 +150,48 @@ fn bad_files_are_clear_errors() {
         );
     }
 }
+
+#[test]
+fn unknown_architectures_are_listed_and_quantized_generically() {
+    use sotto_models::format::{Metadata, ModelWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mystery.safetensors");
+    let mut w = ModelWriter::new(Metadata {
+        architecture: "mystery".into(),
+        ..Default::default()
+    });
+    let m: Vec<f32> = (0..24).map(|i| i as f32 / 7.0 - 1.5).collect();
+    w.add_f32("enc.proj.weight", &[4, 6], &m)
+        .add_f32("enc.proj.bias", &[4], &[0.0; 4])
+        .add_f32("tok.embedding.weight", &[6, 4], &m)
+        .add_f32("conv.weight", &[4, 2, 3], &m);
+    w.write(&path).unwrap();
+    let j = info_json(&path);
+    assert_eq!(j["known_architecture"], false);
+    assert!(j["stream_bytes"].is_null());
+    assert_eq!(j["parameters"], 24 * 3 + 4);
+    assert_eq!(j["tensors"].as_array().unwrap().len(), 4);
+
+    let out = dir.path().join("mystery-int8.safetensors");
+    let text = stdout(&sotto(&[
+        "quantize",
+        path.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        text.contains("quantized 1 matrices"),
+        "only the 2-D Linear weight: {text}"
+    );
+    let file = ModelFile::open(&out).unwrap();
+    let info = |n: &str| file.info(n).unwrap().dtype;
+    use sotto_models::format::Dtype;
+    assert_eq!(
+        [
+            info("enc.proj.weight"),
+            info("enc.proj.weight.scale"),
+            info("tok.embedding.weight"),
+            info("conv.weight")
+        ],
+        [Dtype::I8, Dtype::F32, Dtype::F32, Dtype::F32]
+    );
+}
