@@ -24,8 +24,10 @@ mod kiss;
 pub enum WindowType {
     /// Kaldi's default: Hann raised to the power 0.85.
     Povey,
-    /// Hann (`0.5 - 0.5 cos`).
+    /// Periodic Hann (`0.5 - 0.5 cos(2πi/N)`, like torch; kaldi-native-fbank's `hann`).
     Hann,
+    /// Symmetric Hann (`0.5 - 0.5 cos(2πi/(N-1))`, Kaldi's `hanning`).
+    Hanning,
     /// Hamming (`0.54 - 0.46 cos`).
     Hamming,
     /// No window.
@@ -39,15 +41,14 @@ impl std::str::FromStr for WindowType {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s.to_ascii_lowercase().as_str() {
             "povey" => Self::Povey,
-            "hann" | "hanning" => Self::Hann,
+            "hann" => Self::Hann,
+            "hanning" => Self::Hanning,
             "hamming" => Self::Hamming,
             "rectangular" => Self::Rectangular,
             "blackman" => Self::Blackman,
-            _ => {
-                return Err(FrontendError::InvalidConfig(format!(
-                    "unknown window type {s:?} (povey, hann, hamming, rectangular, blackman)"
-                )))
-            }
+            _ => return Err(FrontendError::InvalidConfig(format!(
+                "unknown window type {s:?} (povey, hann, hanning, hamming, rectangular, blackman)"
+            ))),
         })
     }
 }
@@ -293,13 +294,18 @@ fn mel_banks(cfg: &FbankConfig) -> Vec<MelBin> {
 }
 
 fn window_function(kind: WindowType, len: usize) -> Vec<f32> {
-    let a = std::f64::consts::TAU / (len as f64 - 1.0);
+    let n = if kind == WindowType::Hann {
+        len
+    } else {
+        len - 1
+    };
+    let a = std::f64::consts::TAU / n as f64;
     (0..len)
         .map(|i| {
             let c = (a * i as f64).cos();
             (match kind {
                 WindowType::Povey => (0.5 - 0.5 * c).powf(0.85),
-                WindowType::Hann => 0.5 - 0.5 * c,
+                WindowType::Hann | WindowType::Hanning => 0.5 - 0.5 * c,
                 WindowType::Hamming => 0.54 - 0.46 * c,
                 WindowType::Rectangular => 1.0,
                 WindowType::Blackman => 0.42 - 0.5 * c + 0.08 * (2.0 * a * i as f64).cos(),
