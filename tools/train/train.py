@@ -65,8 +65,10 @@ class Split:
                 torch.tensor([len(u["ids"]) for u in us]))
 
 
-def make_batches(split, max_frames, rng):
-    """Sort by length, cut into batches whose padded size (B * T_max) stays under max_frames, shuffle."""
+def make_batches(split, max_frames, rng, shuffle=True):
+    """Sort by length, cut into batches whose padded size (B * T_max) stays under max_frames, shuffle
+    (or, with shuffle=False, keep them shortest first: SortaGrad, which helps an untrained model leave the
+    emit-nothing plateau, because short utterances are cheap steps with easy alignments)."""
     order = sorted(range(len(split.utts)), key=lambda i: split.utts[i]["n"])
     batches, cur = [], []
     for i in order:
@@ -76,7 +78,8 @@ def make_batches(split, max_frames, rng):
         cur.append(i)
     if cur:
         batches.append(cur)
-    rng.shuffle(batches)
+    if shuffle:
+        rng.shuffle(batches)
     return batches
 
 
@@ -256,7 +259,8 @@ def main():
     acc = dict(loss=0.0, rnnt=0.0, ctc=0.0, audio=0.0, n=0, gn=0.0, t=time.time())
     done = False
     while state["epoch"] < tc["max_epochs"] and not done:
-        batches = make_batches(train, tc["max_batch_frames"], np.random.default_rng(tc["seed"] + state["epoch"]))
+        batches = make_batches(train, tc["max_batch_frames"], np.random.default_rng(tc["seed"] + state["epoch"]),
+                               shuffle=state["epoch"] not in tc.get("sorted_epochs", []))
         while state["batch_pos"] < len(batches):
             t0 = time.time()
             idx = batches[state["batch_pos"]]
