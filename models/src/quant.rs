@@ -71,6 +71,7 @@ pub struct QMatrix {
 fn round_clamp(v: f32) -> i8 {
     // `max`/`min` (unlike `clamp`) map NaN to a number, so the conversion below is always in
     // range; callers only pass finite values anyway.
+    #[allow(clippy::manual_clamp)]
     let v = v.max(-128.5).min(128.5);
     // SAFETY: v is finite and within ±128.5, so truncation to i32 is defined.
     let t: i32 = unsafe { v.to_int_unchecked() };

@@ -104,7 +104,10 @@ fn check_range<T: Element>(map: &[u8], offset: usize, len: usize) -> Result<(), 
         return Err(oob());
     }
     let align = align_of::<T>();
-    if (map.as_ptr() as usize).wrapping_add(offset) % align != 0 {
+    if !(map.as_ptr() as usize)
+        .wrapping_add(offset)
+        .is_multiple_of(align)
+    {
         return Err(TensorError::Misaligned {
             ty: T::NAME,
             offset,

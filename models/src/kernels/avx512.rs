@@ -177,7 +177,10 @@ unsafe fn i8_block<const M: usize, const N: usize>(
             // Four rows are adjacent in the output: reduce them together and store once.
             for j in 0..N {
                 let s = hsum4(acc[0][j], acc[1][j], acc[2][j], acc[3][j]);
-                _mm_storeu_si128(y.add(j * ldy).cast(), _mm_sub_epi32(s, _mm_set1_epi32(corr[j])));
+                _mm_storeu_si128(
+                    y.add(j * ldy).cast(),
+                    _mm_sub_epi32(s, _mm_set1_epi32(corr[j])),
+                );
             }
         } else {
             for (i, a) in acc.iter().enumerate() {

@@ -2,6 +2,15 @@
 //! CPU supports (detected once, cached); [`scalar`] is the portable reference that every variant
 //! is tested against.
 //!
+//! Variants ([`Variant`], [`available_variants`], `*_with` entry points for tests/benchmarks):
+//! scalar; x86_64 AVX2+FMA; x86_64 AVX-512 F+BW+VNNI; aarch64 NEON; aarch64 NEON + dotprod.
+//! All SIMD variants compute 4 weight rows × up to 4 (AVX2: 2) input rows per micro-kernel so
+//! that every load is shared, which serves both matrix-vector (`n = 1`) and small batches.
+//!
+//! [`gemm_f32`] / [`gemm_i8`] run on the calling thread (streaming: low latency, no pool
+//! hand-off); [`gemm_f32_par`] / [`gemm_i8_par`] split large products over rayon's pool by
+//! blocks of weight rows (offline/batch mode).
+//!
 //! Layout conventions (all row-major):
 //! - weights `w`: `[rows, cols]` (one row per output),
 //! - inputs `x`: `[n, cols]` (one row per frame; `n = 1` is a matrix-vector product),
