@@ -16,13 +16,12 @@
 //! ```
 
 mod net;
-mod resample;
 
 use crate::AsrError;
 use net::Net;
-use resample::Resampler;
 use sotto_decoder::{ContextGraph, Decoder, DecoderOptions, SearchMethod, Vocab};
 use sotto_frontend::fbank::{Fbank, FbankConfig};
+use sotto_frontend::resample::Resampler16k;
 use sotto_models::transducer::{EncoderState, Transducer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -305,7 +304,7 @@ pub struct Stream {
     fbank: Fbank,
     /// Input rate fixed by the first chunk.
     rate: Option<u32>,
-    resampler: Option<Resampler>,
+    resampler: Option<Resampler16k>,
     enc_state: EncoderState,
     decoder: Decoder<Net>,
     /// Fbank frames not yet run through the encoder.
@@ -340,7 +339,7 @@ impl Stream {
             Some(_) => {}
             None => {
                 if sample_rate != MODEL_SAMPLE_RATE {
-                    self.resampler = Some(Resampler::new(sample_rate, MODEL_SAMPLE_RATE)?);
+                    self.resampler = Some(Resampler16k::new(sample_rate)?);
                 }
                 self.rate = Some(sample_rate);
             }
@@ -355,7 +354,7 @@ impl Stream {
             None => self.fbank.accept(samples, &mut self.feats)?,
             Some(rs) => {
                 let mut out = Vec::new();
-                rs.process(samples, &mut out)?;
+                rs.push(samples, &mut out);
                 self.fbank.accept(&out, &mut self.feats)?
             }
         };
@@ -435,7 +434,7 @@ impl Stream {
         }
         if let Some(rs) = &mut self.resampler {
             let mut out = Vec::new();
-            rs.finish(&mut out)?;
+            rs.finish(&mut out);
             self.fbank.accept(&out, &mut self.feats)?;
         }
         self.fbank.finish(&mut self.feats);

@@ -119,10 +119,14 @@ fn random_recognizer(beam: usize) -> Recognizer {
 
 /// Speech-like synthetic audio: a few gliding tones with amplitude bursts.
 fn synth(seconds: f32, seed: u32) -> Vec<f32> {
-    let n = (seconds * 16000.0) as usize;
+    synth_at(16000, seconds, seed)
+}
+
+fn synth_at(rate: u32, seconds: f32, seed: u32) -> Vec<f32> {
+    let n = (seconds * rate as f32) as usize;
     (0..n)
         .map(|i| {
-            let t = i as f32 / 16000.0;
+            let t = i as f32 / rate as f32;
             let env = (0.5 + 0.5 * (t * 3.0 + seed as f32).sin()).powi(2);
             let f = 200.0 + 150.0 * (t * 1.3 + seed as f32 * 0.7).sin();
             env * 0.3
@@ -133,8 +137,12 @@ fn synth(seconds: f32, seed: u32) -> Vec<f32> {
 }
 
 fn one_shot(rec: &Recognizer, audio: &[f32]) -> Transcript {
+    one_shot_at(rec, 16000, audio)
+}
+
+fn one_shot_at(rec: &Recognizer, rate: u32, audio: &[f32]) -> Transcript {
     let mut s = rec.stream();
-    s.accept_waveform(16000, audio).unwrap();
+    s.accept_waveform(rate, audio).unwrap();
     s.finish().unwrap()
 }
 
@@ -142,16 +150,21 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
     /// Any chunking (with or without intermediate decode calls) gives the one-shot transcript.
     #[test]
-    fn any_chunking_equals_one_shot(cuts in proptest::collection::vec(1usize..4000, 1..12), beam in 1usize..4, decode_each in any::<bool>()) {
+    fn any_chunking_equals_one_shot(
+        cuts in proptest::collection::vec(1usize..4000, 1..12),
+        beam in 1usize..4,
+        decode_each in any::<bool>(),
+        rate in prop::sample::select(vec![16000u32, 8000, 22050, 44100, 48000]),
+    ) {
         let rec = random_recognizer(beam);
-        let audio = synth(1.5, 1);
-        let want = one_shot(&rec, &audio);
+        let audio = synth_at(rate, 1.5, 1);
+        let want = one_shot_at(&rec, rate, &audio);
         let mut s = rec.stream();
         let mut rest = &audio[..];
         for c in cuts.iter().cycle() {
             if rest.is_empty() { break; }
             let (a, b) = rest.split_at((*c).min(rest.len()));
-            s.accept_waveform(16000, a).unwrap();
+            s.accept_waveform(rate, a).unwrap();
             if decode_each { s.decode().unwrap(); let _ = s.partial(); }
             rest = b;
         }
@@ -302,6 +315,11 @@ fn errors_name_the_problem() {
     ));
     s.reset();
     assert!(s.accept_waveform(0, &[0.0; 10]).is_err());
+    s.reset();
+    assert!(matches!(
+        s.accept_waveform(96000, &[0.0; 10]),
+        Err(AsrError::Frontend(_))
+    ));
 }
 
 #[test]
@@ -310,4 +328,15 @@ fn recognizer_and_stream_are_thread_safe_types() {
     fn send<T: Send>() {}
     check::<Recognizer>();
     send::<sotto_asr::recognizer::Stream>();
+}
+
+/// 44.1 kHz input is resampled to 16 kHz: durations and word times stay in input seconds.
+#[test]
+fn other_rates_are_resampled() {
+    let rec = random_recognizer(1);
+    let mut s = rec.stream();
+    s.accept_waveform(44100, &synth_at(44100, 1.0, 2)).unwrap();
+    assert!((s.duration() - 1.0).abs() < 1e-9);
+    let t = s.finish().unwrap();
+    assert!(t.words.iter().all(|w| w.end <= 1.0 + 1e-6), "{t:?}");
 }

@@ -268,50 +268,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Read an audio file as mono f32 samples and its rate.
-// Interim WAV-only reader until `sotto_frontend::audio::read_audio` lands (frontend engineer).
+/// Read an audio file (WAV, FLAC, MP3, Ogg Vorbis) as its rate and mono f32 samples.
 pub(crate) fn read_audio(path: &Path) -> anyhow::Result<(u32, Vec<f32>)> {
-    let b = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let bad = |m: &str| anyhow::anyhow!("{}: {m}", path.display());
-    if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
-        return Err(bad("not a WAV file"));
-    }
-    let (mut i, mut fmt, mut data) = (12, None, None);
-    while i + 8 <= b.len() {
-        let len = u32::from_le_bytes(b[i + 4..i + 8].try_into()?) as usize;
-        let body = &b[i + 8..(i + 8 + len).min(b.len())];
-        match &b[i..i + 4] {
-            b"fmt " if body.len() >= 16 => fmt = Some(body),
-            b"data" => data = Some(body),
-            _ => {}
-        }
-        i += 8 + len + len % 2;
-    }
-    let (fmt, data) = (
-        fmt.ok_or_else(|| bad("no fmt chunk"))?,
-        data.ok_or_else(|| bad("no data chunk"))?,
-    );
-    let u16at = |o: usize| u16::from_le_bytes([fmt[o], fmt[o + 1]]);
-    let (format, channels, bits) = (u16at(0), u16at(2).max(1) as usize, u16at(14));
-    let rate = u32::from_le_bytes(fmt[4..8].try_into()?);
-    let frames: Vec<f32> = match (format, bits) {
-        (1 | 0xfffe, 16) => data
-            .chunks_exact(2)
-            .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32768.0)
-            .collect(),
-        (3 | 0xfffe, 32) => data
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        _ => {
-            return Err(bad(&format!(
-                "unsupported WAV encoding (format {format}, {bits} bits)"
-            )))
-        }
-    };
-    let mono = frames
-        .chunks_exact(channels)
-        .map(|c| c.iter().sum::<f32>() / channels as f32)
-        .collect();
-    Ok((rate, mono))
+    let audio = sotto_frontend::audio::read_audio(path)?;
+    Ok((audio.sample_rate, audio.samples))
 }
