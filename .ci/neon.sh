@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 target=aarch64-unknown-linux-gnu
 skip() { echo "notice: NEON kernel tests skipped: $*"; exit 0; }
+[ -n "${SOTTO_SKIP_NEON:-}" ] && skip "SOTTO_SKIP_NEON is set"
 
 if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
   rustup target add "$target" >/dev/null 2>&1 || skip "'rustup target add $target' failed (no toolchain download here?)"

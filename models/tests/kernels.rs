@@ -213,3 +213,18 @@ fn shape_mismatch_panics_cleanly() {
     let mut y = [0.0; 2];
     kernels::gemm_f32(&[0.0; 6], 2, 3, &[0.0; 4], 1, &mut y);
 }
+
+/// Batches larger than the AVX-512 kernel's 64-row correction chunk, with odd sizes.
+#[test]
+fn i8_large_batch_equals_scalar() {
+    let (rows, cols, n) = (7, 131, 150);
+    let w: Vec<i8> = (0..rows * cols).map(|i| (i * 7919 % 256) as u8 as i8).collect();
+    let x: Vec<i8> = (0..n * cols).map(|i| (i * 104729 % 253) as u8 as i8).collect();
+    let mut want = vec![0; n * rows];
+    scalar::gemm_i8(&w, rows, cols, &x, n, &mut want);
+    for v in kernels::available_variants() {
+        let mut got = vec![0; n * rows];
+        kernels::gemm_i8_with(v, &w, rows, cols, &x, n, &mut got);
+        assert_eq!(got, want, "{v}");
+    }
+}
