@@ -100,7 +100,7 @@ fn decode_raw_s16le(
         )));
     }
     let frame = 2 * channels as usize;
-    if bytes.len() % frame != 0 {
+    if !bytes.chunks_exact(frame).remainder().is_empty() {
         return Err(FrontendError::decode(
             path,
             format!(

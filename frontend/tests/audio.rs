@@ -273,7 +273,7 @@ fn truncated_and_corrupt_compressed() {
     assert_err(e, "cut.ogg", "ogg");
     // An MP3 signature followed by garbage (no MP3 fixture: no encoder available).
     let mut mp3 = b"ID3\x04\0\0\0\0\0\x00".to_vec();
-    mp3.extend(std::iter::repeat(0x55).take(300));
+    mp3.extend([0x55; 300]);
     let e = read_audio(tmp("bad.mp3", &mp3)).unwrap_err();
     assert_err(e, "bad.mp3", "mp3");
     // Corrupted FLAC frames (bytes flipped after the header).

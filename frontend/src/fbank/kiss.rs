@@ -56,14 +56,14 @@ impl KissRealFft {
     /// `None` unless `n` is even and `n / 2` is a power of two (≥ 2).
     pub(crate) fn new(n: usize) -> Option<Self> {
         let ncfft = n / 2;
-        if n % 2 != 0 || ncfft < 2 || !ncfft.is_power_of_two() {
+        if n & 1 == 1 || ncfft < 2 || !ncfft.is_power_of_two() {
             return None;
         }
         // kf_factor: radix 4 while possible, then 2.
         let mut factors = Vec::new();
         let mut rest = ncfft;
         while rest > 1 {
-            let p = if rest % 4 == 0 && rest > 2 { 4 } else { 2 };
+            let p = if rest.trailing_zeros() >= 2 { 4 } else { 2 };
             rest /= p;
             factors.push((p, rest));
         }
