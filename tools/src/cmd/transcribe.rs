@@ -141,6 +141,24 @@ fn transcribe_file(rec: &Recognizer, path: &Path) -> anyhow::Result<Done> {
     })
 }
 
+/// One line for a file's error: the file, then each cause not already said by the previous
+/// (library errors often repeat their source in their own message).
+fn describe(e: &anyhow::Error, file: &Path) -> String {
+    let mut msg = String::new();
+    let name = file.display().to_string();
+    if !e.to_string().contains(&name) {
+        msg.push_str(&name);
+    }
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg.push_str(if msg.is_empty() { "" } else { ": " });
+            msg.push_str(&c);
+        }
+    }
+    msg
+}
+
 /// Run `sotto transcribe`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let refs = args.refs.as_deref().map(read_refs).transpose()?;
@@ -221,7 +239,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     }
                     Err(e) => {
                         failed += 1;
-                        bar.suspend(|| eprintln!("sotto: error: {}: {e:#}", file.display()));
+                        bar.suspend(|| eprintln!("sotto: error: {}", describe(&e, file)));
                         String::new()
                     }
                 };
