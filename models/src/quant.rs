@@ -2,18 +2,20 @@
 //!
 //! # Scheme
 //! - **Weights** ([`QMatrix`]): symmetric, per output channel (one scale per row of the
-//!   `[rows, cols]` matrix): `scale[r] = max_c |w[r, c]| / 127`, `q = round(w / scale)` with
-//!   round-half-away-from-zero, so `q ∈ [-127, 127]` and `|w − q·scale| ≤ scale / 2`. An all-zero
-//!   row gets scale 0 and zero data. No zero point: symmetric ranges let the kernels multiply raw
-//!   int8 values.
-//! - **Activations** ([`quantize_row`]): quantized at run time, one symmetric scale per input row
-//!   (frame) from its own max-abs, same rounding, computed as `q = round(x · (127 / max|x|))`.
+//!   `[rows, cols]` matrix): `scale[r] = max_c |w[r, c]| / 127` and
+//!   `q = round(w · (127 / max_c |w[r, c]|))` with round-half-away-from-zero, so `q ∈ [-127, 127]`
+//!   and `|w − q·scale| ≤ scale / 2` (up to f32 rounding). A row whose max-abs is below [`TINY`]
+//!   gets scale 0 and zero data. No zero point: symmetric ranges let the kernels multiply raw int8
+//!   values, and -128 never occurs.
+//! - **Activations** ([`quantize_row`]): quantized at run time with the same rule, one scale per
+//!   input row (frame) from that row's own max-abs.
 //! - **Product** ([`QMatrix::matmul`]): `acc = Σ_c q_x[c] · q_w[r, c]` exactly in int32
 //!   ([`crate::kernels::gemm_i8`]), then `y[r] = acc · x_scale · w_scale[r]` in f32.
 //!
-//! Error of the product: with `x = q_x·s_x + e_x`, `w = q_w·s_w + e_w`, `|e_x| ≤ s_x/2`,
-//! `|e_w| ≤ s_w/2`, the exact `Σ x·w` differs from `acc·s_x·s_w` by at most
-//! `Σ_c (|x_c|·s_w/2 + |q_w,c|·s_w·s_x/2) ≤ (s_w/2)·Σ|x| + (s_x/2)·Σ(|w| + s_w/2)`; the tests check this.
+//! Error of the product: write `x̂ = q_x·s_x`, `ŵ = q_w·s_w`, so `|x − x̂| ≤ s_x/2` and
+//! `|w − ŵ| ≤ s_w/2`. Then `x·w − x̂·ŵ = x·(w − ŵ) + (x − x̂)·ŵ` and `|ŵ| ≤ |w| + s_w/2`, so per
+//! output `|Σ x·w − y| ≤ Σ_c (|x_c|·s_w/2 + (s_x/2)·(|w_c| + s_w/2))` plus f32 rounding of the
+//! rescale; `tests/quant.rs` checks exactly this bound.
 //!
 //! int32 accumulation is exact as long as `cols ≤ 131 072` (`127·128·cols < 2³¹`).
 
@@ -26,7 +28,7 @@ use crate::tensor::Buffer;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum QuantError {
     /// Data length does not match `rows * cols`.
-    #[error("int8 data has {got} values, expected {rows} x {cols} = {}", rows * cols)]
+    #[error("int8 data has {got} values, expected {rows} x {cols}")]
     DataLen {
         rows: usize,
         cols: usize,
@@ -277,6 +279,8 @@ impl QMatrix {
         let (rows, cols) = (self.rows, self.cols);
         assert_eq!(x.len(), n * cols, "QMatrix::matmul: x length");
         assert_eq!(y.len(), n * rows, "QMatrix::matmul: y length");
+        // The fields are public; catch a hand-built inconsistent matrix before zips truncate.
+        assert_eq!(self.scales.len(), rows, "QMatrix::matmul: scales length");
         with_scratch(n * cols, n * rows, n, |xq, acc, xs| {
             if cols > 0 {
                 for ((xr, qr), s) in x
