@@ -185,6 +185,20 @@ impl ModelFile {
         Self::from_map(path, Arc::new(map))
     }
 
+    /// Like [`ModelFile::open`] for a file already in memory; `path` names it in errors. The bytes
+    /// are copied once into an anonymous (page-aligned) map, so tensors are viewed as from a file.
+    pub fn from_bytes(bytes: &[u8], path: impl AsRef<Path>) -> Result<Self, FormatError> {
+        let path = path.as_ref().to_path_buf();
+        let io = |source| FormatError::Io {
+            file: path.display().to_string(),
+            source,
+        };
+        let mut map = memmap2::MmapMut::map_anon(bytes.len()).map_err(io)?;
+        map.copy_from_slice(bytes);
+        let map = map.make_read_only().map_err(io)?;
+        Self::from_map(path, Arc::new(map))
+    }
+
     fn from_map(path: PathBuf, map: Arc<Mmap>) -> Result<Self, FormatError> {
         let file = path.display().to_string();
         let corrupt = |msg: String| FormatError::Corrupt {

@@ -2,16 +2,21 @@
 //! stacking, an LSTM encoder with projection, a stateless prediction network and a joiner.
 //!
 //! [`Transducer`] is immutable (share it with `Arc` across streams); everything that changes
-//! while audio flows lives in a per-stream [`EncoderState`]. Weights are f32 or int8 (symmetric
+//! while audio flows lives in a per-stream [`EncoderState`]. It is assembled from the shared
+//! [`layers`](crate::layers) (`FrameStack`, `Lstm`, `Embedding`, `Linear`) and loaded through
+//! [`ModelFile`] (memory-mapped, zero-copy). Weights are f32 or int8 ([`QMatrix`]: symmetric
 //! per-row scales, activations quantized per frame at run time).
+//!
+//! [`QMatrix`]: crate::quant::QMatrix
 
 mod load;
-mod matrix;
 mod random;
 
 pub use random::{random_model_bytes, tiny_hyperparameters};
 
-use matrix::{Matrix, Scratch};
+use crate::format::ModelFile;
+use crate::layers::{Embedding, FrameStack, FrameStackState, LayerError, Linear, Lstm, LstmState};
+use crate::tensor::Buffer;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -105,67 +110,72 @@ pub struct ModelInfo {
     pub raw: serde_json::Value,
 }
 
-/// One encoder LSTM layer (PyTorch `nn.LSTM(I, H, proj_size=P)`).
-#[derive(Debug, Clone)]
-struct LstmLayer {
-    w_ih: Matrix,
-    w_hh: Matrix,
-    /// `bias_ih + bias_hh`, folded once at load.
-    bias: Vec<f32>,
-    w_hr: Option<Matrix>,
-}
-
 /// The immutable network. `Send + Sync`; one instance serves any number of streams.
 #[derive(Debug, Clone)]
 pub struct Transducer {
     info: ModelInfo,
-    cmvn_mean: Vec<f32>,
-    cmvn_istd: Vec<f32>,
-    lstm: Vec<LstmLayer>,
-    embedding: Vec<f32>,
-    /// Depthwise conv `[E, C]` (k = 0 oldest), absent when C = 1.
-    conv: Option<Vec<f32>>,
-    enc_proj: (Matrix, Vec<f32>),
-    pred_proj: (Matrix, Vec<f32>),
-    output: (Matrix, Vec<f32>),
+    cmvn_mean: Buffer<f32>,
+    cmvn_istd: Buffer<f32>,
+    stack: FrameStack,
+    lstm: Vec<Lstm>,
+    embedding: Embedding,
+    /// Depthwise conv `[E, 1, C]` (k = 0 oldest), absent when C = 1. Applied directly rather than
+    /// as a streaming `Conv1d`: the stateless prediction network sees its whole context each call.
+    conv: Option<Buffer<f32>>,
+    enc_proj: Linear,
+    pred_proj: Linear,
+    output: Linear,
 }
 
 /// Per-stream encoder state: the partial stacking group and every layer's (h, c).
 #[derive(Debug, Clone)]
 pub struct EncoderState {
-    /// Normalized frames of the group being filled (< S frames).
-    pending: Vec<f32>,
-    h: Vec<Vec<f32>>,
-    c: Vec<Vec<f32>>,
-    scratch: Scratch,
-    /// Work buffers reused across calls: gate pre-activations, layer input/output, cell output.
-    gates: Vec<f32>,
-    buf: Vec<f32>,
-    cell: Vec<f32>,
+    stack: FrameStackState,
+    lstm: Vec<LstmState>,
+    /// Feature frames waiting in `stack` (< S).
+    pending: usize,
+    /// Work buffers reused across calls: normalized features, layer input and output.
+    norm: Vec<f32>,
+    x: Vec<f32>,
+    y: Vec<f32>,
 }
 
 impl EncoderState {
     /// Feature frames waiting for their stacking group to fill.
-    pub fn pending_frames(&self, feat_dim: usize) -> usize {
-        self.pending.len() / feat_dim.max(1)
+    pub fn pending_frames(&self, _feat_dim: usize) -> usize {
+        self.pending
     }
 }
 
+/// A layer rejected input the encoder had already validated; report it as bad input anyway.
+fn input_err(e: LayerError) -> TransducerError {
+    TransducerError::Input(e.to_string())
+}
+
+fn linear_params(l: &Linear) -> usize {
+    l.in_dim() * l.out_dim() + l.bias.as_ref().map_or(0, |b| b.len())
+}
+
+fn linear_bytes(l: &Linear) -> usize {
+    l.weight.bytes() + 4 * l.bias.as_ref().map_or(0, |b| b.len())
+}
+
 impl Transducer {
-    /// Load and validate a model file (f32 or int8). Every tensor's presence, dtype and shape is
-    /// checked against the hyperparameters; errors name the file and the tensor.
+    /// Load and validate a model file (f32 or int8), memory-mapped. Every tensor's presence,
+    /// dtype, shape and finiteness is checked against the hyperparameters, and tensors the
+    /// architecture does not use are rejected; errors name the file and the tensor.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, TransducerError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| TransducerError::Io {
-            path: path.into(),
-            source,
-        })?;
-        load::load(path, &bytes)
+        Self::from_file(&ModelFile::open(path)?)
     }
 
     /// Load from the bytes of a model file; `name` stands for the file in error messages.
     pub fn from_bytes(bytes: &[u8], name: impl AsRef<Path>) -> Result<Self, TransducerError> {
-        load::load(name.as_ref(), bytes)
+        Self::from_file(&ModelFile::from_bytes(bytes, name)?)
+    }
+
+    /// Load from an opened model file (its tensors stay mapped, nothing is copied).
+    pub fn from_file(file: &ModelFile) -> Result<Self, TransducerError> {
+        load::load(file)
     }
 
     /// Metadata: hyperparameters, feature config, tokens.
@@ -180,39 +190,34 @@ impl Transducer {
 
     /// True when the weight matrices are int8.
     pub fn is_int8(&self) -> bool {
-        self.output.0.is_int8()
+        self.output.weight.is_int8()
     }
 
-    /// Total number of parameters.
+    /// Total number of parameters (the CTC head, unused for decoding, is not loaded).
     pub fn num_params(&self) -> usize {
-        let mut n = self.cmvn_mean.len() + self.cmvn_istd.len() + self.embedding.len();
-        n += self.conv.as_ref().map_or(0, Vec::len);
+        let mut n = self.cmvn_mean.len() + self.cmvn_istd.len();
+        n += self.embedding.num() * self.embedding.dim();
+        n += self.conv.as_ref().map_or(0, |c| c.len());
         for l in &self.lstm {
-            n += l.w_ih.len()
-                + l.w_hh.len()
-                + 2 * l.bias.len()
-                + l.w_hr.as_ref().map_or(0, Matrix::len);
+            let (i, h, p) = (l.input_size(), l.hidden_size(), l.output_size());
+            n += 4 * h * (i + p + 2) + if self.hyper().proj > 0 { p * h } else { 0 };
         }
-        for (m, b) in [&self.enc_proj, &self.pred_proj, &self.output] {
-            n += m.len() + b.len();
-        }
-        n
+        n + [&self.enc_proj, &self.pred_proj, &self.output]
+            .into_iter()
+            .map(linear_params)
+            .sum::<usize>()
     }
 
-    /// Bytes of weights held in memory.
+    /// Bytes of weights held (mapped or in memory).
     pub fn weight_bytes(&self) -> usize {
-        let mut n = 4 * (self.cmvn_mean.len() + self.cmvn_istd.len() + self.embedding.len());
-        n += 4 * self.conv.as_ref().map_or(0, Vec::len);
-        for l in &self.lstm {
-            n += l.w_ih.bytes()
-                + l.w_hh.bytes()
-                + 4 * l.bias.len()
-                + l.w_hr.as_ref().map_or(0, Matrix::bytes);
-        }
-        for (m, b) in [&self.enc_proj, &self.pred_proj, &self.output] {
-            n += m.bytes() + 4 * b.len();
-        }
-        n
+        let mut n = 4 * (self.cmvn_mean.len() + self.cmvn_istd.len());
+        n += 4 * self.embedding.num() * self.embedding.dim();
+        n += 4 * self.conv.as_ref().map_or(0, |c| c.len());
+        n += self.lstm.iter().map(Lstm::weight_bytes).sum::<usize>();
+        n + [&self.enc_proj, &self.pred_proj, &self.output]
+            .into_iter()
+            .map(linear_bytes)
+            .sum::<usize>()
     }
 
     /// Bytes of persistent state one stream needs: the stacking buffer ((S−1)·F) and every
@@ -225,14 +230,14 @@ impl Transducer {
     /// The same network with every weight matrix quantized to int8 (per-row symmetric), as
     /// `sotto quantize` would write it.
     pub fn quantized(&self) -> Transducer {
+        // Cannot fail: loading rejected non-finite weights.
+        const FINITE: &str = "weights were checked finite at load";
         let mut t = self.clone();
         for l in &mut t.lstm {
-            l.w_ih = l.w_ih.quantized();
-            l.w_hh = l.w_hh.quantized();
-            l.w_hr = l.w_hr.as_ref().map(Matrix::quantized);
+            *l = l.quantized().expect(FINITE);
         }
-        for (m, _) in [&mut t.enc_proj, &mut t.pred_proj, &mut t.output] {
-            *m = m.quantized();
+        for l in [&mut t.enc_proj, &mut t.pred_proj, &mut t.output] {
+            *l = l.quantized().expect(FINITE);
         }
         t.info.raw["quantized"] = "int8".into();
         t
@@ -240,15 +245,13 @@ impl Transducer {
 
     /// A fresh stream state (zero LSTM state, empty stacking buffer).
     pub fn new_state(&self) -> EncoderState {
-        let hp = self.hyper();
         EncoderState {
-            pending: Vec::with_capacity(hp.stack * hp.feat_dim),
-            h: vec![vec![0.0; hp.enc_dim()]; hp.num_layers],
-            c: vec![vec![0.0; hp.hidden]; hp.num_layers],
-            scratch: Scratch::default(),
-            gates: Vec::new(),
-            buf: Vec::new(),
-            cell: vec![0.0; hp.hidden],
+            stack: self.stack.new_state(),
+            lstm: self.lstm.iter().map(Lstm::new_state).collect(),
+            pending: 0,
+            norm: Vec::new(),
+            x: Vec::new(),
+            y: Vec::new(),
         }
     }
 
@@ -275,87 +278,50 @@ impl Transducer {
                 i / f
             )));
         }
-        let group = hp.stack * f;
-        // Normalize into the stacking buffer, then move whole groups into the batch.
-        let mut x = std::mem::take(&mut state.buf);
-        x.clear();
+        let st = state;
+        st.norm.clear();
         for frame in feats.chunks_exact(f) {
-            state.pending.extend(
+            st.norm.extend(
                 frame
                     .iter()
-                    .zip(&self.cmvn_mean)
-                    .zip(&self.cmvn_istd)
+                    .zip(self.cmvn_mean.iter())
+                    .zip(self.cmvn_istd.iter())
                     .map(|((v, m), s)| (v - m) * s),
             );
-            if state.pending.len() == group {
-                x.extend_from_slice(&state.pending);
-                state.pending.clear();
-            }
         }
-        let m = x.len() / group;
+        st.x.clear();
+        let m = self
+            .stack
+            .step(&mut st.stack, &st.norm, &mut st.x)
+            .map_err(input_err)?;
+        st.pending = (st.pending + feats.len() / f) % hp.stack;
         if m > 0 {
-            for (l, layer) in self.lstm.iter().enumerate() {
-                x = self.lstm_layer(layer, l, state, x, m);
+            // Each layer runs all m frames at once: its input projection is one batched product.
+            for (layer, ls) in self.lstm.iter().zip(&mut st.lstm) {
+                st.y.clear();
+                layer.step(ls, &st.x, &mut st.y).map_err(input_err)?;
+                std::mem::swap(&mut st.x, &mut st.y);
             }
-            out.extend_from_slice(&x);
+            out.extend_from_slice(&st.x);
         }
-        state.buf = x;
         Ok(m)
-    }
-
-    /// Run one LSTM layer over `m` frames `x` (`[m, I]`), returning `[m, P]`.
-    fn lstm_layer(
-        &self,
-        layer: &LstmLayer,
-        l: usize,
-        st: &mut EncoderState,
-        x: Vec<f32>,
-        m: usize,
-    ) -> Vec<f32> {
-        let hd = self.hyper().hidden;
-        let p = self.hyper().enc_dim();
-        // The input projection of all m frames is one product (the main speed lever).
-        st.gates.resize(m * 4 * hd, 0.0);
-        layer
-            .w_ih
-            .matmul(&x, m, Some(&layer.bias), &mut st.gates, &mut st.scratch);
-        let mut y = x; // reuse the allocation for the output
-        y.clear();
-        y.resize(m * p, 0.0);
-        let mut rec = vec![0.0; 4 * hd];
-        let (h, c) = (&mut st.h[l], &mut st.c[l]);
-        for t in 0..m {
-            layer.w_hh.matmul(h, 1, None, &mut rec, &mut st.scratch);
-            let g = &st.gates[t * 4 * hd..(t + 1) * 4 * hd];
-            for j in 0..hd {
-                let i = sigmoid(g[j] + rec[j]);
-                let fg = sigmoid(g[hd + j] + rec[hd + j]);
-                let gg = (g[2 * hd + j] + rec[2 * hd + j]).tanh();
-                let o = sigmoid(g[3 * hd + j] + rec[3 * hd + j]);
-                c[j] = fg * c[j] + i * gg;
-                st.cell[j] = o * c[j].tanh();
-            }
-            match &layer.w_hr {
-                Some(w) => w.matmul(&st.cell, 1, None, h, &mut st.scratch),
-                None => h.copy_from_slice(&st.cell),
-            }
-            y[t * p..(t + 1) * p].copy_from_slice(h);
-        }
-        y
     }
 
     /// Prediction network output `[E]` for the last C emitted tokens (oldest first; pad with
     /// blank at the start of an utterance). Panics if `context.len() != C` or an id ≥ V.
     pub fn predict(&self, context: &[u32]) -> Vec<f32> {
         let hp = self.hyper();
-        let e = hp.pred_dim;
         assert_eq!(
             context.len(),
             hp.context_size,
             "prediction context must hold C tokens"
         );
-        let emb = |t: u32| &self.embedding[t as usize * e..(t as usize + 1) * e];
-        let mut out = vec![0.0; e];
+        let emb = |t: u32| {
+            self.embedding
+                .row(t)
+                .unwrap_or_else(|e| panic!("prediction context: {e}"))
+        };
+        let mut out = vec![0.0; hp.pred_dim];
         match &self.conv {
             Some(w) => {
                 let cs = hp.context_size;
@@ -372,46 +338,36 @@ impl Transducer {
     }
 
     /// Joiner encoder projection of `n` encoder frames (`[n, P]` → `[n, J]`), batched.
+    /// Panics if `enc.len() != n·P`.
     pub fn project_encoder(&self, enc: &[f32], n: usize) -> Vec<f32> {
         let mut y = vec![0.0; n * self.hyper().joiner_dim];
-        self.enc_proj.0.matmul(
-            enc,
-            n,
-            Some(&self.enc_proj.1),
-            &mut y,
-            &mut Scratch::default(),
-        );
+        self.enc_proj
+            .forward(enc, &mut y)
+            .unwrap_or_else(|e| panic!("project_encoder: {e}"));
         y
     }
 
-    /// Joiner prediction projection (`[E]` → `[J]`).
+    /// Joiner prediction projection (`[E]` → `[J]`). Panics if `pred.len() != E`.
     pub fn project_prediction(&self, pred: &[f32]) -> Vec<f32> {
         let mut y = vec![0.0; self.hyper().joiner_dim];
-        self.pred_proj.0.matmul(
-            pred,
-            1,
-            Some(&self.pred_proj.1),
-            &mut y,
-            &mut Scratch::default(),
-        );
+        self.pred_proj
+            .forward(pred, &mut y)
+            .unwrap_or_else(|e| panic!("project_prediction: {e}"));
         y
     }
 
     /// Logits `[V]` from projected encoder (`[J]`) and prediction (`[J]`) vectors:
-    /// `output(tanh(enc + pred))`.
+    /// `output(tanh(enc + pred))`. Panics on other lengths.
     pub fn join_projected(&self, enc_p: &[f32], pred_p: &[f32], logits: &mut [f32]) {
+        assert_eq!(enc_p.len(), pred_p.len(), "join: projected vector lengths");
         let hidden: Vec<f32> = enc_p
             .iter()
             .zip(pred_p)
             .map(|(a, b)| (a + b).tanh())
             .collect();
-        self.output.0.matmul(
-            &hidden,
-            1,
-            Some(&self.output.1),
-            logits,
-            &mut Scratch::default(),
-        );
+        self.output
+            .forward(&hidden, logits)
+            .unwrap_or_else(|e| panic!("join: {e}"));
     }
 
     /// Logits `[V]` for one encoder frame `[P]` and prediction output `[E]`.
@@ -424,8 +380,4 @@ impl Transducer {
         );
         logits
     }
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
 }

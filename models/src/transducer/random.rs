@@ -2,8 +2,8 @@
 //! model of a given size but not a trained one.
 
 use super::{Hyperparameters, ARCHITECTURE};
-use safetensors::{tensor::TensorView, Dtype};
-use std::collections::HashMap;
+use crate::format::{Metadata, ModelWriter};
+use crate::quant::QMatrix;
 
 /// Small deterministic generator (xorshift64*), so test models are reproducible everywhere.
 struct Rng(u64);
@@ -133,51 +133,31 @@ pub fn random_model_bytes(hp: &Hyperparameters, seed: u64, int8: bool) -> Vec<u8
     f32s.push(("encoder.cmvn_mean".into(), vec![f], vec![-8.0; f]));
     f32s.push(("encoder.cmvn_istd".into(), vec![f], vec![0.25; f]));
 
-    // Serialize: f32 tensors as little-endian bytes; quantizable matrices as I8 + scales.
-    let mut stored: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    let hyperparameters = match serde_json::to_value(hp) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => unreachable!("Hyperparameters serializes to a JSON object"),
+    };
+    let mut w = ModelWriter::new(Metadata {
+        architecture: ARCHITECTURE.into(),
+        hyperparameters,
+        features: serde_json::json!({"sample_rate": 16000, "frame_length_ms": 25.0,
+            "frame_shift_ms": 10.0, "num_mel_bins": f, "low_freq": 20.0, "high_freq": 0.0,
+            "preemph_coeff": 0.97, "window": "povey", "remove_dc_offset": true,
+            "snip_edges": false, "dither": 0.0}),
+        tokens: tokens(v),
+        license: "CC0-1.0".into(),
+        provenance: serde_json::json!({"recipe": "sotto_models::transducer::random_model_bytes",
+            "notes": "random weights"}),
+        quantized: int8.then(|| "int8".into()),
+        ..Metadata::default()
+    });
+    // Quantizable matrices (as `sotto quantize` picks them) become int8 + scales.
     for (name, shape, data) in f32s {
-        let quantize = int8 && shape.len() == 2 && !name.starts_with("decoder.");
-        if quantize {
-            let (mut q, mut s) = (Vec::new(), Vec::new());
-            super::matrix::quantize_rows(&data, shape[1], &mut q, &mut s);
-            stored.push((
-                format!("{name}.scale"),
-                Dtype::F32,
-                vec![shape[0]],
-                le_bytes(&s),
-            ));
-            stored.push((name, Dtype::I8, shape, q.iter().map(|&b| b as u8).collect()));
+        if int8 && shape.len() == 2 && !name.starts_with("decoder.") {
+            w.add_qmatrix(&name, &QMatrix::quantize(&data, shape[0], shape[1]));
         } else {
-            stored.push((name, Dtype::F32, shape, le_bytes(&data)));
+            w.add_f32(&name, &shape, &data);
         }
     }
-    let mut meta = serde_json::json!({
-        "format_version": 1,
-        "architecture": ARCHITECTURE,
-        "hyperparameters": hp,
-        "features": {"sample_rate": 16000, "frame_length_ms": 25.0, "frame_shift_ms": 10.0,
-                     "num_mel_bins": f, "low_freq": 20.0, "high_freq": 0.0, "preemph_coeff": 0.97,
-                     "window": "povey", "remove_dc_offset": true, "snip_edges": false, "dither": 0.0},
-        "tokens": tokens(v),
-        "license": "CC0-1.0",
-        "provenance": {"recipe": "sotto_models::transducer::random_model_bytes", "notes": "random weights"},
-    });
-    if int8 {
-        meta["quantized"] = "int8".into();
-    }
-    let views: Vec<(String, TensorView)> = stored
-        .iter()
-        .map(|(n, d, s, b)| {
-            (
-                n.clone(),
-                TensorView::new(*d, s.clone(), b).expect("consistent tensor"),
-            )
-        })
-        .collect();
-    let info = HashMap::from([("sotto".to_string(), meta.to_string())]);
-    safetensors::serialize(views, &Some(info)).expect("serializing in-memory tensors")
-}
-
-fn le_bytes(x: &[f32]) -> Vec<u8> {
-    x.iter().flat_map(|v| v.to_le_bytes()).collect()
+    w.to_bytes().expect("serializing in-memory tensors")
 }
