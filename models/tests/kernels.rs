@@ -218,13 +218,27 @@ fn shape_mismatch_panics_cleanly() {
 #[test]
 fn i8_large_batch_equals_scalar() {
     let (rows, cols, n) = (7, 131, 150);
-    let w: Vec<i8> = (0..rows * cols).map(|i| (i * 7919 % 256) as u8 as i8).collect();
-    let x: Vec<i8> = (0..n * cols).map(|i| (i * 104729 % 253) as u8 as i8).collect();
+    let w: Vec<i8> = (0..rows * cols)
+        .map(|i| (i * 7919 % 256) as u8 as i8)
+        .collect();
+    let x: Vec<i8> = (0..n * cols)
+        .map(|i| (i * 104729 % 253) as u8 as i8)
+        .collect();
     let mut want = vec![0; n * rows];
     scalar::gemm_i8(&w, rows, cols, &x, n, &mut want);
     for v in kernels::available_variants() {
         let mut got = vec![0; n * rows];
         kernels::gemm_i8_with(v, &w, rows, cols, &x, n, &mut got);
         assert_eq!(got, want, "{v}");
+    }
+}
+
+/// Asking for a variant the CPU lacks is refused with a panic, never executed.
+#[test]
+fn unavailable_variant_is_refused() {
+    for v in Variant::ALL.into_iter().filter(|v| !v.is_available()) {
+        let r =
+            std::panic::catch_unwind(|| kernels::gemm_i8_with(v, &[1], 1, 1, &[1], 1, &mut [0]));
+        assert!(r.is_err(), "{v} ran on a CPU without it");
     }
 }
