@@ -108,6 +108,17 @@ impl WakeWordModel {
         }))
     }
 
+    /// The same TFLite graph with other settings (e.g. a different cutoff).
+    pub fn with_settings(&self, settings: WakeWordSettings) -> Result<Arc<Self>, AsrError> {
+        settings.validate(&self.path)?;
+        Ok(Arc::new(WakeWordModel {
+            settings,
+            tflite: self.tflite.clone(),
+            path: self.path.clone(),
+            ..*self
+        }))
+    }
+
     /// The detection settings.
     pub fn settings(&self) -> &WakeWordSettings {
         &self.settings

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod source;
 
 /// Offline, streaming speech recognition and wake words.
 #[derive(Parser)]

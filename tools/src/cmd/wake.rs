@@ -1,9 +1,189 @@
-//! Not implemented yet.
+//! `sotto wake`: detect wake words in audio files, raw PCM on stdin (`-`), or live from the
+//! default microphone (no files).
+//!
+//! Output, one line per detection: `file<TAB>wake_word<TAB>time_s<TAB>score`. With `--scores`,
+//! every model invocation instead: `step<TAB>probability` (probability = output byte / 256), or
+//! `file<TAB>wake_word<TAB>step<TAB>probability` when several files or models are given.
+//! `--json` writes the same records as JSON lines.
 
-/// Arguments (none yet).
+use crate::source::{open_mic, AudioSource, FileSource, StdinSource};
+use anyhow::Context;
+use sotto_asr::wakeword::{Score, WakeWord, WakeWordModel, WakeWordSettings};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Arguments of `sotto wake`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Wake-word model: a microWakeWord manifest (.json) or a bare .tflite (repeatable; all
+    /// models share one frontend).
+    #[arg(long, short = 'm', value_name = "M", required = true)]
+    pub model: Vec<PathBuf>,
+    /// Audio files (WAV, FLAC, MP3, Ogg; `-` = raw s16le mono PCM on stdin). Without files,
+    /// listen to the default microphone.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Print every model invocation (`step<TAB>probability`) instead of detections.
+    #[arg(long)]
+    pub scores: bool,
+    /// JSON lines instead of tab-separated text.
+    #[arg(long)]
+    pub json: bool,
+    /// Override the probability cutoff of every model.
+    #[arg(long, value_name = "P")]
+    pub cutoff: Option<f64>,
+    /// Sliding window (invocations averaged) for bare .tflite models.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub window: usize,
+    /// Seconds after a detection during which the same wake word is not reported again.
+    #[arg(long, value_name = "SECS", default_value_t = sotto_asr::wakeword::DEFAULT_REFRACTORY_S)]
+    pub refractory: f64,
+    /// Sample rate of raw PCM read from stdin (`-`).
+    #[arg(long, value_name = "HZ", default_value_t = 16000)]
+    pub raw_rate: u32,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+/// Loads the models named on the command line (manifests, or .tflite with default settings).
+pub(crate) fn load_models(
+    paths: &[PathBuf],
+    cutoff: Option<f64>,
+    window: usize,
+) -> anyhow::Result<Vec<Arc<WakeWordModel>>> {
+    paths
+        .iter()
+        .map(|p| {
+            let m = if p
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("tflite"))
+            {
+                let name = p
+                    .file_stem()
+                    .map_or("wake word".into(), |s| s.to_string_lossy().into_owned());
+                let mut s = WakeWordSettings::new(name);
+                s.sliding_window_size = window;
+                WakeWordModel::from_tflite(p, s)?
+            } else {
+                WakeWordModel::load(p)?
+            };
+            match cutoff {
+                Some(c) => Ok(m.with_settings(WakeWordSettings {
+                    probability_cutoff: c,
+                    ..m.settings().clone()
+                })?),
+                None => Ok(m),
+            }
+        })
+        .collect()
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let models = load_models(&args.model, args.cutoff, args.window)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.files.is_empty() {
+        let mut mic = open_mic()?;
+        eprintln!("sotto: listening (Ctrl-C to stop)");
+        let r = detect("mic", mic.as_mut(), &models, &args, &mut out);
+        return if r.as_ref().is_err_and(is_broken_pipe) {
+            Ok(())
+        } else {
+            r
+        };
+    }
+    let mut failed = 0;
+    for file in &args.files {
+        let name = file.display().to_string();
+        let result = if file == Path::new("-") {
+            detect(
+                &name,
+                &mut StdinSource::new(args.raw_rate),
+                &models,
+                &args,
+                &mut out,
+            )
+        } else {
+            FileSource::open(file)
+                .and_then(|mut src| detect(&name, &mut src, &models, &args, &mut out))
+        };
+        if let Err(e) = result {
+            if is_broken_pipe(&e) {
+                return Ok(()); // e.g. `| head`: stop quietly
+            }
+            out.flush().ok();
+            eprintln!("sotto: {name}: {e:#}");
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} inputs failed", args.files.len());
+    }
+    Ok(())
+}
+
+/// Whether writing stdout failed because the reader went away.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Runs the detector over one source, printing as results arrive.
+fn detect(
+    name: &str,
+    src: &mut dyn AudioSource,
+    models: &[Arc<WakeWordModel>],
+    args: &Args,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut detector: Option<WakeWord> = None;
+    let mut scores: Vec<Score> = Vec::new();
+    let plain_scores = args.files.len() <= 1 && models.len() == 1;
+    while let Some((rate, chunk)) = src.next_chunk()? {
+        let det = match &mut detector {
+            Some(d) if d.sample_rate() == rate => d,
+            Some(d) => anyhow::bail!(
+                "sample rate changed from {} Hz to {rate} Hz",
+                d.sample_rate()
+            ),
+            None => {
+                let mut d = WakeWord::new(models.to_vec(), rate)?;
+                d.set_refractory(args.refractory);
+                detector.insert(d)
+            }
+        };
+        scores.clear();
+        let dets = det.process_f32_scored(&chunk, &mut scores)?;
+        if args.scores {
+            for s in &scores {
+                let word = models[s.model].name();
+                if args.json {
+                    let j = serde_json::json!({"file": name, "wake_word": word, "step": s.step, "probability": s.probability(), "time": s.time});
+                    writeln!(out, "{j}")?;
+                } else if plain_scores {
+                    writeln!(out, "{}\t{:.6}", s.step, s.probability())?;
+                } else {
+                    writeln!(out, "{name}\t{word}\t{}\t{:.6}", s.step, s.probability())?;
+                }
+            }
+        } else {
+            for d in &dets {
+                if args.json {
+                    let j = serde_json::json!({"file": name, "wake_word": d.wake_word, "time": d.time, "score": d.score, "step": d.step});
+                    writeln!(out, "{j}")?;
+                } else {
+                    writeln!(
+                        out,
+                        "{name}\t{}\t{:.3}\t{:.6}",
+                        d.wake_word, d.time, d.score
+                    )?;
+                }
+            }
+        }
+        if !dets.is_empty() || args.scores {
+            out.flush().context("writing output")?;
+        }
+    }
+    Ok(())
 }

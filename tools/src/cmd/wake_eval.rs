@@ -1,9 +1,283 @@
-//! Not implemented yet.
+//! `sotto wake-eval`: false-reject rate and false accepts per hour of one wake-word model on a
+//! folder of positive clips and a folder of negative audio, over every possible threshold
+//! (a DET curve, optionally saved as SVG).
+//!
+//! A positive clip counts as accepted at threshold `t` when any sliding-window mean exceeds
+//! `t`; on negative audio every detection counts as a false accept, with the detector's
+//! refractory period between detections. Window means are multiples of `1 / (256 W)`, so the
+//! sweep over `s = 0 ..= 255 W` (threshold `s / (256 W)`) is exact.
 
-/// Arguments (none yet).
+use super::wake::load_models;
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use sotto_asr::wakeword::{Score, WakeWord, WakeWordModel};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Arguments of `sotto wake-eval`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Wake-word model manifest (.json).
+    #[arg(long, short = 'm', value_name = "M")]
+    pub model: PathBuf,
+    /// Folder of clips that contain the wake word (searched recursively).
+    #[arg(long, value_name = "DIR")]
+    pub positives: PathBuf,
+    /// Folder of audio without the wake word (searched recursively).
+    #[arg(long, value_name = "DIR")]
+    pub negatives: PathBuf,
+    /// Also pick the lowest-FRR threshold with at most this many false accepts per hour.
+    #[arg(long, value_name = "X")]
+    pub max_fa_per_hour: Option<f64>,
+    /// Save the DET curve (FRR vs false accepts per hour) as SVG.
+    #[arg(long, value_name = "OUT.svg")]
+    pub det: Option<PathBuf>,
+    /// Seconds after a detection during which no further detection counts.
+    #[arg(long, value_name = "SECS", default_value_t = sotto_asr::wakeword::DEFAULT_REFRACTORY_S)]
+    pub refractory: f64,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+/// Audio files under `dir`, sorted (symlinks followed).
+fn audio_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in
+            std::fs::read_dir(&d).with_context(|| format!("{}: cannot list folder", d.display()))?
+        {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                ["wav", "flac", "mp3", "ogg", "oga"].contains(&e.to_ascii_lowercase().as_str())
+            }) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        anyhow::bail!("{}: no audio files (wav, flac, mp3, ogg)", dir.display());
+    }
+    Ok(out)
+}
+
+/// Window sums (in 1/256 units) with their times, and the clip's duration.
+struct Trace {
+    sums: Vec<(f64, u32)>,
+    seconds: f64,
+}
+
+fn trace(model: &Arc<WakeWordModel>, path: &Path) -> anyhow::Result<Trace> {
+    let audio = sotto_frontend::audio::read_audio(path)?;
+    let mut det = WakeWord::new(vec![model.clone()], audio.sample_rate)?;
+    let mut scores: Vec<Score> = Vec::new();
+    det.process_f32_scored(&audio.samples, &mut scores)
+        .with_context(|| path.display().to_string())?;
+    let w = model.settings().sliding_window_size;
+    let sums = scores
+        .windows(w)
+        .map(|win| (win[w - 1].time, win.iter().map(|s| u32::from(s.raw)).sum()))
+        .collect();
+    Ok(Trace {
+        sums,
+        seconds: audio.duration_secs(),
+    })
+}
+
+/// One point of the DET curve: detect when the window sum exceeds `sum`.
+#[derive(Clone, Copy, Debug)]
+struct Point {
+    threshold: f64,
+    frr: f64,
+    missed: usize,
+    false_accepts: usize,
+    fa_per_hour: f64,
+}
+
+fn traces(
+    model: &Arc<WakeWordModel>,
+    files: &[PathBuf],
+    bar: &ProgressBar,
+) -> anyhow::Result<Vec<Trace>> {
+    files
+        .par_iter()
+        .map(|f| {
+            let t = trace(model, f);
+            bar.inc(1);
+            t
+        })
+        .collect()
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let model = load_models(std::slice::from_ref(&args.model), None, 5)?.remove(0);
+    let (pos_files, neg_files) = (audio_files(&args.positives)?, audio_files(&args.negatives)?);
+    let bar = ProgressBar::new((pos_files.len() + neg_files.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}").expect("valid template"),
+    );
+    bar.set_message("scoring");
+    let pos = traces(&model, &pos_files, &bar)?;
+    let neg = traces(&model, &neg_files, &bar)?;
+    bar.finish_and_clear();
+    let hours: f64 = neg.iter().map(|t| t.seconds).sum::<f64>() / 3600.0;
+    if hours <= 0.0 {
+        anyhow::bail!("{}: negative audio is empty", args.negatives.display());
+    }
+    let w = model.settings().sliding_window_size as u32;
+    let denom = 256.0 * f64::from(w);
+    let pos_max: Vec<Option<u32>> = pos
+        .iter()
+        .map(|t| t.sums.iter().map(|&(_, s)| s).max())
+        .collect();
+    let point = |sum: u32| {
+        let missed = pos_max
+            .iter()
+            .filter(|m| m.is_none_or(|m| m <= sum))
+            .count();
+        let false_accepts: usize = neg
+            .iter()
+            .map(|t| {
+                let (mut n, mut quiet) = (0, f64::NEG_INFINITY);
+                for &(time, s) in &t.sums {
+                    if s > sum && time >= quiet {
+                        n += 1;
+                        quiet = time + args.refractory;
+                    }
+                }
+                n
+            })
+            .sum();
+        Point {
+            threshold: f64::from(sum) / denom,
+            frr: missed as f64 / pos.len() as f64,
+            missed,
+            false_accepts,
+            fa_per_hour: false_accepts as f64 / hours,
+        }
+    };
+    let curve: Vec<Point> = (0..=255 * w).into_par_iter().map(point).collect();
+    // The manifest cutoff: detect when mean > cutoff, i.e. sum > the largest s with s/denom <= cutoff.
+    let cutoff = model.settings().probability_cutoff;
+    let at_cutoff = curve
+        .iter()
+        .rev()
+        .find(|p| p.threshold <= cutoff)
+        .copied()
+        .unwrap_or(curve[0]);
+    let chosen = args.max_fa_per_hour.map(|x| {
+        let best = curve
+            .iter()
+            .filter(|p| p.fa_per_hour <= x)
+            .map(|p| p.missed)
+            .min()
+            .unwrap_or(pos.len());
+        // Lowest FRR, then the fewest false accepts.
+        *curve
+            .iter()
+            .rev()
+            .find(|p| p.fa_per_hour <= x && p.missed == best)
+            .unwrap_or(&curve[curve.len() - 1])
+    });
+    if let Some(svg) = &args.det {
+        plot(svg, &curve, &at_cutoff, chosen.as_ref(), model.name())?;
+    }
+    let neg_seconds = hours * 3600.0;
+    let pos_seconds: f64 = pos.iter().map(|t| t.seconds).sum();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        let p = |p: &Point| {
+            serde_json::json!({"threshold": p.threshold, "frr": p.frr, "missed": p.missed,
+                "false_accepts": p.false_accepts, "fa_per_hour": p.fa_per_hour})
+        };
+        let j = serde_json::json!({
+            "model": model.name(), "manifest": args.model, "positives": pos.len(), "positive_seconds": pos_seconds,
+            "negatives": neg.len(), "negative_seconds": neg_seconds, "cutoff": cutoff, "at_cutoff": p(&at_cutoff),
+            "max_fa_per_hour": args.max_fa_per_hour, "chosen": chosen.as_ref().map(p), "det": args.det,
+        });
+        writeln!(out, "{j}")?;
+    } else {
+        writeln!(out, "model: {} ({})", model.name(), args.model.display())?;
+        writeln!(out, "positives: {} files, {pos_seconds:.1} s; negatives: {} files, {neg_seconds:.1} s ({hours:.4} h)", pos.len(), neg.len())?;
+        let line = |label: String, p: &Point| {
+            format!(
+                "{label}: FRR {:.2}% ({}/{} missed), false accepts {} ({:.2} per hour)",
+                100.0 * p.frr,
+                p.missed,
+                pos.len(),
+                p.false_accepts,
+                p.fa_per_hour
+            )
+        };
+        writeln!(out, "{}", line(format!("at cutoff {cutoff}"), &at_cutoff))?;
+        if let (Some(x), Some(c)) = (args.max_fa_per_hour, &chosen) {
+            writeln!(
+                out,
+                "{}",
+                line(format!("for <= {x} FA/h: cutoff {:.6}", c.threshold), c)
+            )?;
+        }
+        if let Some(svg) = &args.det {
+            writeln!(out, "DET curve: {}", svg.display())?;
+        }
+    }
+    Ok(())
+}
+
+/// Draws FRR (%) against false accepts per hour.
+fn plot(
+    path: &Path,
+    curve: &[Point],
+    at_cutoff: &Point,
+    chosen: Option<&Point>,
+    name: &str,
+) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    let err = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!("{}: cannot draw DET curve: {e}", path.display())
+    };
+    let mut pts: Vec<(f64, f64)> = curve
+        .iter()
+        .map(|p| (p.fa_per_hour, 100.0 * p.frr))
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    let max_fa = pts.iter().map(|p| p.0).fold(0.0, f64::max).max(1.0);
+    let root = SVGBackend::new(path, (720, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("DET: {name}"), ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..max_fa * 1.05, 0.0..100.0)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("false accepts per hour")
+        .y_desc("false-reject rate (%)")
+        .draw()
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(LineSeries::new(pts, &BLUE))
+        .map_err(|e| err(&e))?;
+    let mut marks = vec![(at_cutoff, RED)];
+    marks.extend(chosen.map(|c| (c, GREEN)));
+    for (p, color) in marks {
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (p.fa_per_hour, 100.0 * p.frr),
+                5,
+                color.filled(),
+            )))
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
 }

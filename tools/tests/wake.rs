@@ -1,0 +1,214 @@
+//! `sotto wake` end to end on the shared microWakeWord clips, checked against `expected.tsv`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/microwakeword");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} not found", p.display());
+        None
+    }
+}
+
+fn sotto(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .arg("wake")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = sotto(args);
+    assert!(
+        out.status.success(),
+        "sotto wake {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// expected.tsv rows keyed by (clip, model id).
+fn expected(root: &Path) -> HashMap<(String, String), HashMap<String, String>> {
+    let text = std::fs::read_to_string(root.join("expected.tsv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    lines
+        .map(|l| {
+            let row: HashMap<String, String> = header
+                .iter()
+                .map(|h| h.to_string())
+                .zip(l.split('\t').map(String::from))
+                .collect();
+            ((row["clip"].clone(), row["model"].clone()), row)
+        })
+        .collect()
+}
+
+const CLIPS: [&str; 5] = [
+    "pmww_alexa_1",
+    "pmww_alexa_2",
+    "pmww_alexa_3",
+    "pmww_hey_jarvis_1",
+    "oww_hey_jane",
+];
+
+#[test]
+fn detections_match_expected_tsv() {
+    let Some(root) = root() else { return };
+    let exp = expected(&root);
+    let model = root.join("models/v2/alexa.json");
+    let files: Vec<String> = CLIPS
+        .iter()
+        .map(|c| {
+            root.join("clips")
+                .join(format!("{c}.wav"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["-m", model.to_str().unwrap()];
+    args.extend(files.iter().map(String::as_str));
+    let out = ok(&args);
+    let mut want = Vec::new();
+    for (c, f) in CLIPS.iter().zip(&files) {
+        let row = &exp[&(c.to_string(), "v2_alexa".to_string())];
+        if row["detected"] == "yes" {
+            let end: f64 = row["first_detection_audio_end_sample"].parse().unwrap();
+            want.push((f.clone(), format!("{:.3}", end / 16000.0)));
+        }
+    }
+    let got: Vec<(String, String)> = out
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 4, "{l}");
+            assert_eq!(f[1], "Alexa");
+            let score: f64 = f[3].parse().unwrap();
+            assert!(score > 0.9 && score <= 1.0, "{l}");
+            (f[0].to_string(), f[2].to_string())
+        })
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+}
+
+#[test]
+fn scores_reproduce_the_reference_windows() {
+    let Some(root) = root() else { return };
+    let exp = expected(&root);
+    for (clip, model, id) in [
+        ("pmww_alexa_1", "v2/alexa.json", "v2_alexa"),
+        ("pmww_okay_nabu_2", "v1/okay_nabu.json", "v1_okay_nabu"),
+    ] {
+        let row = &exp[&(clip.to_string(), id.to_string())];
+        let wav = root.join("clips").join(format!("{clip}.wav"));
+        let out = ok(&[
+            "-m",
+            root.join("models").join(model).to_str().unwrap(),
+            "--scores",
+            wav.to_str().unwrap(),
+        ]);
+        let raw: Vec<u32> = out
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                let (step, p) = l.split_once('\t').unwrap();
+                assert_eq!(step.parse::<usize>().unwrap(), i);
+                (p.parse::<f64>().unwrap() * 256.0).round() as u32
+            })
+            .collect();
+        assert_eq!(raw.len().to_string(), row["steps"], "{clip}");
+        let w: usize = row["sliding_window_size"].parse().unwrap();
+        let max = raw.windows(w).map(|x| x.iter().sum::<u32>()).max().unwrap();
+        assert_eq!(max.to_string(), row["max_window_sum_u8"], "{clip} / {id}");
+    }
+}
+
+#[test]
+fn json_and_stdin_give_the_same_detections() {
+    let Some(root) = root() else { return };
+    let model = root.join("models/v2/hey_jarvis.json");
+    let wav = root.join("clips/pmww_hey_jarvis_2.wav");
+    let out = ok(&[
+        "-m",
+        model.to_str().unwrap(),
+        "--json",
+        wav.to_str().unwrap(),
+    ]);
+    let j: serde_json::Value =
+        serde_json::from_str(out.lines().next().expect("one detection")).unwrap();
+    assert_eq!(j["wake_word"], "Hey Jarvis");
+    let time = j["time"].as_f64().unwrap();
+    // The same audio as raw s16le on stdin.
+    let audio = sotto_frontend::audio::read_audio(&wav).unwrap();
+    let pcm: Vec<u8> = audio
+        .samples
+        .iter()
+        .flat_map(|&s| ((s * 32768.0) as i16).to_le_bytes())
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args(["wake", "-m", model.to_str().unwrap(), "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&pcm).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let j2: serde_json::Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(j2["time"].as_f64().unwrap(), time);
+    assert_eq!(j2["file"], "-");
+}
+
+#[test]
+fn bad_model_names_the_file() {
+    let out = sotto(&["-m", "/nonexistent/ww.json", "x.wav"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ww.json"));
+}
+
+#[test]
+fn no_microphone_exits_with_status_2() {
+    let Some(root) = root() else { return };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args([
+            "wake",
+            "-m",
+            root.join("models/v2/alexa.json").to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            assert_eq!(status.code(), Some(2), "{err}");
+            assert!(err.contains("input device"), "{err}");
+            return;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            // A working microphone: it is listening, which is also correct.
+            child.kill().ok();
+            eprintln!("skipping: this machine has an input device");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,122 @@
+//! `sotto wake-eval` on the shared clips: positives are the clips labelled with the model's
+//! wake word in `clips.tsv` (temp folders of symlinks); the rates at the manifest cutoff must
+//! agree with the detections in `expected.tsv`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/microwakeword");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} not found", p.display());
+        None
+    }
+}
+
+fn tsv(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split('\t')
+        .map(String::from)
+        .collect();
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split('\t').map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn rates_at_cutoff_match_expected_detections() {
+    let Some(root) = root() else { return };
+    let (label, model_id, manifest) = ("alexa", "v2_alexa", "models/v2/alexa.json");
+    let tmp = tempfile::tempdir().unwrap();
+    let (pos, neg) = (tmp.path().join("pos"), tmp.path().join("neg"));
+    std::fs::create_dir_all(&pos).unwrap();
+    std::fs::create_dir_all(&neg).unwrap();
+    let clips = tsv(&root.join("clips/clips.tsv"));
+    let mut is_pos = HashMap::new();
+    for c in &clips {
+        let positive = c["label"] == label;
+        let dir = if positive { &pos } else { &neg };
+        std::os::unix::fs::symlink(root.join("clips").join(&c["clip"]), dir.join(&c["clip"]))
+            .unwrap();
+        is_pos.insert(c["clip"].trim_end_matches(".wav").to_string(), positive);
+    }
+    let (mut n_pos, mut missed, mut neg_detected) = (0, 0, 0);
+    for r in tsv(&root.join("expected.tsv"))
+        .iter()
+        .filter(|r| r["model"] == model_id)
+    {
+        if is_pos[&r["clip"]] {
+            n_pos += 1;
+            missed += usize::from(r["detected"] == "no");
+        } else {
+            neg_detected += usize::from(r["detected"] == "yes");
+        }
+    }
+    let svg = tmp.path().join("det.svg");
+    let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args(["wake-eval", "--json", "--max-fa-per-hour", "1000", "-m"])
+        .arg(root.join(manifest))
+        .arg("--positives")
+        .arg(&pos)
+        .arg("--negatives")
+        .arg(&neg)
+        .arg("--det")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["positives"].as_u64().unwrap() as usize, n_pos);
+    assert_eq!(j["at_cutoff"]["missed"].as_u64().unwrap() as usize, missed);
+    // Each detected negative clip gives at least one false accept.
+    assert!(j["at_cutoff"]["false_accepts"].as_u64().unwrap() as usize >= neg_detected);
+    let hours = j["negative_seconds"].as_f64().unwrap() / 3600.0;
+    let fa = j["at_cutoff"]["false_accepts"].as_f64().unwrap();
+    assert!((j["at_cutoff"]["fa_per_hour"].as_f64().unwrap() - fa / hours).abs() < 1e-9);
+    // The chosen threshold meets the budget and is at least as good as the cutoff when the cutoff does.
+    let chosen = &j["chosen"];
+    assert!(chosen["fa_per_hour"].as_f64().unwrap() <= 1000.0);
+    if j["at_cutoff"]["fa_per_hour"].as_f64().unwrap() <= 1000.0 {
+        assert!(chosen["frr"].as_f64().unwrap() <= j["at_cutoff"]["frr"].as_f64().unwrap());
+    }
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains("<polyline"),
+        "not a DET plot"
+    );
+}
+
+#[test]
+fn empty_folder_is_an_error() {
+    let Some(root) = root() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args(["wake-eval", "-m"])
+        .arg(root.join("models/v2/alexa.json"))
+        .arg("--positives")
+        .arg(tmp.path())
+        .arg("--negatives")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no audio files"));
+}
