@@ -266,7 +266,7 @@ impl Transducer {
     ) -> Result<usize, TransducerError> {
         let hp = self.hyper();
         let f = hp.feat_dim;
-        if feats.len() % f != 0 {
+        if !feats.len().is_multiple_of(f) {
             return Err(TransducerError::Input(format!(
                 "{} values is not a whole number of {f}-dim frames",
                 feats.len()

@@ -3,6 +3,7 @@
 
 use ndarray::{Array1, Array2};
 use ndarray_npy::NpzReader;
+use sotto_models::format::ModelFile;
 use sotto_models::transducer::{
     random_model_bytes, tiny_hyperparameters, Transducer, TransducerError,
 };
@@ -238,4 +239,84 @@ fn load_errors_name_the_problem() {
         e.contains("encoder.cmvn_istd") && e.contains("non-finite"),
         "{e}"
     );
+}
+
+#[test]
+fn unexpected_tensor_is_an_error() {
+    let e = Transducer::from_bytes(
+        &edited(|_, t| {
+            t.push((
+                "encoder.extra".into(),
+                safetensors::Dtype::F32,
+                vec![2],
+                vec![0; 8],
+            ))
+        }),
+        "extra.safetensors",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("extra.safetensors") && e.contains("encoder.extra") && e.contains("unexpected"),
+        "{e}"
+    );
+}
+
+#[test]
+fn int8_file_with_bad_scale_is_an_error() {
+    let bytes = random_model_bytes(&tiny_hyperparameters(), 3, true);
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let name = "joiner.output.weight.scale";
+    let mut tensors: Vec<_> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
+        .collect();
+    let x = tensors.iter_mut().find(|x| x.0 == name).unwrap();
+    x.3[0..4].copy_from_slice(&(-1.0f32).to_le_bytes());
+    let views: Vec<_> = tensors
+        .iter()
+        .map(|(n, d, s, b)| {
+            let v = safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap();
+            (n.clone(), v)
+        })
+        .collect();
+    let bytes = safetensors::serialize(views, meta.metadata()).unwrap();
+    let e = Transducer::from_bytes(&bytes, "q.safetensors")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("joiner.output.weight") && e.contains("scale"),
+        "{e}"
+    );
+}
+
+/// A model loaded from disk is memory-mapped without copying any tensor and computes exactly what
+/// the same bytes loaded from memory compute.
+#[test]
+fn file_load_is_zero_copy_and_equals_bytes_load() {
+    let hp = tiny_hyperparameters();
+    for int8 in [false, true] {
+        let bytes = random_model_bytes(&hp, 11, int8);
+        let path = std::env::temp_dir().join(format!(
+            "sotto-transducer-{}-{int8}.safetensors",
+            std::process::id()
+        ));
+        std::fs::write(&path, &bytes).unwrap();
+        let file = ModelFile::open(&path).unwrap();
+        let mapped = Transducer::from_file(&file).unwrap();
+        assert!(
+            file.copied_tensors().is_empty(),
+            "{:?}",
+            file.copied_tensors()
+        );
+        let loaded = Transducer::load(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        let mem = Transducer::from_bytes(&bytes, "m").unwrap();
+        let feats = synthetic_features(24, hp.feat_dim, 2);
+        assert_eq!(run(&mapped, &feats), run(&mem, &feats));
+        assert_eq!(run(&loaded, &feats), run(&mem, &feats));
+        assert_eq!(mapped.is_int8(), int8);
+    }
 }
