@@ -6,7 +6,7 @@
 //! `--json` writes one JSON object per line: `{"final": false, "text"}` whenever the partial
 //! text changes, and `{"final": true, "start", "end", "text", "words"}` per committed segment.
 
-use super::with_status;
+use crate::source::{open_mic, AudioSource, FileSource};
 use anyhow::Context;
 use sotto_asr::recognizer::{Recognizer, RecognizerConfig, Stream, Transcript};
 use std::io::{IsTerminal, Write};
@@ -42,130 +42,25 @@ pub struct Args {
     pub max_utterance: f32,
 }
 
-/// Chunk length fed to the recognizer.
-const CHUNK_SECONDS: f64 = 0.1;
-
-/// Where audio comes from: chunks of mono samples at a rate.
-trait Source {
-    /// Next chunk, or `None` at the end of the input.
-    fn next_chunk(&mut self) -> anyhow::Result<Option<(u32, Vec<f32>)>>;
+/// A file source paced at real time: a chunk is handed out once the audio it holds has
+/// "been spoken", counted from the first call.
+struct Paced<S> {
+    inner: S,
+    start: Option<Instant>,
+    seconds: f64,
 }
 
-/// A file played in 100 ms chunks, optionally at real-time pace.
-struct FileSource {
-    rate: u32,
-    samples: Vec<f32>,
-    pos: usize,
-    realtime: Option<Instant>,
-}
-
-impl Source for FileSource {
+impl<S: AudioSource> AudioSource for Paced<S> {
     fn next_chunk(&mut self) -> anyhow::Result<Option<(u32, Vec<f32>)>> {
-        if self.pos >= self.samples.len() {
-            return Ok(None);
-        }
-        let n = ((self.rate as f64 * CHUNK_SECONDS) as usize).max(1);
-        let end = (self.pos + n).min(self.samples.len());
-        if let Some(start) = self.realtime {
-            // A chunk is available once the audio it holds has "been spoken".
-            let due = start + Duration::from_secs_f64(end as f64 / self.rate as f64);
+        let chunk = self.inner.next_chunk()?;
+        if let Some((rate, samples)) = &chunk {
+            let start = *self.start.get_or_insert_with(Instant::now);
+            self.seconds += samples.len() as f64 / f64::from(*rate);
+            let due = start + Duration::from_secs_f64(self.seconds);
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
         }
-        let chunk = self.samples[self.pos..end].to_vec();
-        self.pos = end;
-        Ok(Some((self.rate, chunk)))
+        Ok(chunk)
     }
-}
-
-#[cfg(feature = "mic")]
-mod mic {
-    //! Default input device through cpal.
-    use super::{with_status, Source};
-    use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-    use std::sync::mpsc::{channel, Receiver};
-
-    pub(super) struct MicSource {
-        _stream: cpal::Stream,
-        rate: u32,
-        rx: Receiver<Vec<f32>>,
-    }
-
-    pub(super) fn open() -> anyhow::Result<MicSource> {
-        let device = cpal::default_host().default_input_device().ok_or_else(|| {
-            with_status(
-                2,
-                "no input device (connect a microphone, or use --input FILE)",
-            )
-        })?;
-        let config = device.default_input_config().map_err(|e| {
-            with_status(
-                2,
-                format!("no usable input device ({e}); connect a microphone, or use --input FILE"),
-            )
-        })?;
-        let (channels, rate) = (config.channels() as usize, config.sample_rate().0);
-        let (tx, rx) = channel();
-        let err = |e| eprintln!("sotto: audio input error: {e}");
-        let mono = move |x: &mut dyn Iterator<Item = f32>| -> Vec<f32> {
-            let v: Vec<f32> = x.collect();
-            v.chunks(channels.max(1))
-                .map(|c| c.iter().sum::<f32>() / c.len() as f32)
-                .collect()
-        };
-        let cfg: cpal::StreamConfig = config.clone().into();
-        let stream = match config.sample_format() {
-            cpal::SampleFormat::F32 => device.build_input_stream(
-                &cfg,
-                move |d: &[f32], _: &_| drop(tx.send(mono(&mut d.iter().copied()))),
-                err,
-                None,
-            ),
-            cpal::SampleFormat::I16 => device.build_input_stream(
-                &cfg,
-                move |d: &[i16], _: &_| {
-                    drop(tx.send(mono(&mut d.iter().map(|&s| s as f32 / 32768.0))))
-                },
-                err,
-                None,
-            ),
-            cpal::SampleFormat::U16 => device.build_input_stream(
-                &cfg,
-                move |d: &[u16], _: &_| {
-                    drop(tx.send(mono(&mut d.iter().map(|&s| (s as f32 - 32768.0) / 32768.0))))
-                },
-                err,
-                None,
-            ),
-            f => {
-                return Err(with_status(
-                    2,
-                    format!("input device sample format {f:?} is not supported"),
-                ))
-            }
-        }
-        .map_err(|e| with_status(2, format!("cannot open input device: {e}")))?;
-        stream
-            .play()
-            .map_err(|e| with_status(2, format!("cannot start input device: {e}")))?;
-        Ok(MicSource {
-            _stream: stream,
-            rate,
-            rx,
-        })
-    }
-
-    impl Source for MicSource {
-        fn next_chunk(&mut self) -> anyhow::Result<Option<(u32, Vec<f32>)>> {
-            Ok(self.rx.recv().ok().map(|c| (self.rate, c)))
-        }
-    }
-}
-
-fn open_mic() -> anyhow::Result<Box<dyn Source>> {
-    #[cfg(feature = "mic")]
-    return Ok(Box::new(mic::open()?));
-    #[cfg(not(feature = "mic"))]
-    Err(with_status(2, "no input device: sotto was built without microphone support (feature `mic`); use --input FILE"))
 }
 
 /// Writes partial and committed results.
@@ -230,7 +125,7 @@ impl Printer {
 /// Feed a source through one stream until it ends, printing as results change.
 fn caption(
     stream: &mut Stream,
-    source: &mut dyn Source,
+    source: &mut dyn AudioSource,
     printer: &mut Printer,
 ) -> anyhow::Result<()> {
     while let Some((rate, chunk)) = source.next_chunk()? {
@@ -259,17 +154,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     config.endpoint.rule2.min_trailing_silence = args.endpoint_silence;
     config.endpoint.rule3.min_utterance_length = args.max_utterance;
     let rec = Recognizer::new(config)?;
-    let mut source: Box<dyn Source> = match &args.input {
+    let mut source: Box<dyn AudioSource> = match &args.input {
         Some(path) => {
-            let (rate, samples) = super::transcribe::read_audio(path)
+            let file = FileSource::open(path)
                 .with_context(|| format!("cannot play {}", path.display()))?;
-            let realtime = args.realtime.then(Instant::now);
-            Box::new(FileSource {
-                rate,
-                samples,
-                pos: 0,
-                realtime,
-            })
+            if args.realtime {
+                Box::new(Paced {
+                    inner: file,
+                    start: None,
+                    seconds: 0.0,
+                })
+            } else {
+                Box::new(file)
+            }
         }
         None => open_mic()?,
     };
