@@ -156,6 +156,11 @@ fn decode(path: &Path, bytes: Vec<u8>, ext: Option<&str>) -> Result<Audio, Front
     });
     match format {
         Some(AudioFormat::Wav) => read_wav(path, Cursor::new(bytes)),
+        Some(AudioFormat::Flac) => read_symphonia(path, strip_flac_metadata(path, &bytes)?, AudioFormat::Flac),
+        Some(AudioFormat::OggVorbis) => {
+            check_ogg_vorbis_headers(path, &bytes)?;
+            read_symphonia(path, bytes, AudioFormat::OggVorbis)
+        }
         Some(f) => read_symphonia(path, bytes, f),
         None if matches!(ext, Some("raw" | "pcm" | "s16" | "s16le")) => Err(FrontendError::unsupported(
             path,
@@ -166,6 +171,114 @@ fn decode(path: &Path, bytes: Vec<u8>, ext: Option<&str>) -> Result<Audio, Front
             "not WAV, FLAC, MP3 or Ogg Vorbis (unrecognised header)",
         )),
     }
+}
+
+/// Keeps only STREAMINFO of a FLAC file's metadata blocks. Tags and pictures are not
+/// needed, and symphonia 0.5 allocates whatever length a corrupt Vorbis-comment or
+/// picture block claims (up to 4 GiB, found by fuzzing), so they are dropped unread.
+fn strip_flac_metadata(path: &Path, bytes: &[u8]) -> Result<Vec<u8>, FrontendError> {
+    let mut pos = 4; // after "fLaC"
+    let mut streaminfo = None;
+    loop {
+        let Some(hdr) = bytes.get(pos..pos + 4) else {
+            return Err(FrontendError::decode(path, "FLAC: truncated metadata"));
+        };
+        let (last, kind) = (hdr[0] & 0x80 != 0, hdr[0] & 0x7F);
+        let len = u32::from_be_bytes([0, hdr[1], hdr[2], hdr[3]]) as usize;
+        let body = bytes.get(pos + 4..pos + 4 + len).ok_or_else(|| {
+            FrontendError::decode(
+                path,
+                format!(
+                    "FLAC: metadata block of {len} bytes runs past the end (truncated or corrupt)"
+                ),
+            )
+        })?;
+        if kind == 0 && streaminfo.is_none() {
+            streaminfo = Some(body);
+        }
+        pos += 4 + len;
+        if last {
+            break;
+        }
+    }
+    let info =
+        streaminfo.ok_or_else(|| FrontendError::decode(path, "FLAC: no STREAMINFO block"))?;
+    let len = info.len() as u32;
+    let mut out = Vec::with_capacity(8 + info.len() + bytes.len() - pos);
+    out.extend_from_slice(b"fLaC");
+    out.extend_from_slice(&[0x80, (len >> 16) as u8, (len >> 8) as u8, len as u8]);
+    out.extend_from_slice(info);
+    out.extend_from_slice(&bytes[pos..]);
+    Ok(out)
+}
+
+/// Checks the first two packets of an Ogg stream: it must be Vorbis, and every length in
+/// its comment header must fit in the packet. symphonia 0.5 allocates whatever a comment
+/// length claims before reading it (up to 4 GiB, found by fuzzing).
+fn check_ogg_vorbis_headers(path: &Path, bytes: &[u8]) -> Result<(), FrontendError> {
+    let mut packets: Vec<Vec<u8>> = Vec::new();
+    let (mut cur, mut pos, mut serial) = (Vec::new(), 0usize, None);
+    'pages: while packets.len() < 2 {
+        let Some(head) = bytes.get(pos..pos + 27) else {
+            break;
+        };
+        if &head[..4] != b"OggS" {
+            break;
+        }
+        let nseg = head[26] as usize;
+        let Some(lacing) = bytes.get(pos + 27..pos + 27 + nseg) else {
+            break;
+        };
+        let mut data = pos + 27 + nseg;
+        pos = data + lacing.iter().map(|&l| l as usize).sum::<usize>();
+        if pos > bytes.len() {
+            break;
+        }
+        // Pages of other logical streams do not belong to the first packet sequence.
+        if *serial.get_or_insert(&head[14..18]) != &head[14..18] {
+            continue;
+        }
+        for &l in lacing {
+            cur.extend_from_slice(&bytes[data..data + l as usize]);
+            data += l as usize;
+            if l < 255 {
+                packets.push(std::mem::take(&mut cur));
+                if packets.len() == 2 {
+                    break 'pages;
+                }
+            }
+        }
+    }
+    if let Some(first) = packets.first() {
+        if !first.starts_with(b"\x01vorbis") {
+            return Err(FrontendError::unsupported(
+                path,
+                "Ogg stream is not Vorbis (only Ogg Vorbis is supported)",
+            ));
+        }
+    }
+    if let Some(comment) = packets.get(1).and_then(|p| p.strip_prefix(b"\x03vorbis")) {
+        let bad = || {
+            FrontendError::decode(
+                path,
+                "Ogg Vorbis: corrupt comment header (a length runs past the packet)",
+            )
+        };
+        let mut rest = comment;
+        let take_u32 = |rest: &mut &[u8]| -> Result<usize, FrontendError> {
+            let (n, tail) = rest.split_first_chunk::<4>().ok_or_else(bad)?;
+            *rest = tail;
+            Ok(u32::from_le_bytes(*n) as usize)
+        };
+        let vendor = take_u32(&mut rest)?;
+        rest = rest.get(vendor..).ok_or_else(bad)?;
+        let n = take_u32(&mut rest)?;
+        for _ in 0..n {
+            let len = take_u32(&mut rest)?;
+            rest = rest.get(len..).ok_or_else(bad)?;
+        }
+    }
+    Ok(())
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> bool {

@@ -308,3 +308,34 @@ proptest! {
         prop_assert_eq!(a.samples, want);
     }
 }
+
+/// Regression (found by fuzzing): symphonia 0.5 allocates whatever length a Vorbis
+/// comment claims. FLAC tags are dropped unread; a bad Ogg comment header is an error.
+#[test]
+fn huge_comment_lengths_do_not_allocate() {
+    let flac = std::fs::read(data("tone440_stereo.flac")).unwrap();
+    let at = flac
+        .windows(8)
+        .position(|w| w == b"Comment=")
+        .expect("a comment")
+        - 4;
+    let mut bad = flac.clone();
+    bad[at..at + 4].copy_from_slice(&0xF000_0000u32.to_le_bytes());
+    assert_eq!(
+        read_audio_bytes(&bad, None).unwrap(),
+        read_audio_bytes(&flac, None).unwrap()
+    );
+
+    let ogg = std::fs::read(data("tone440_stereo.ogg")).unwrap();
+    let c = ogg.windows(7).position(|w| w == b"\x03vorbis").unwrap() + 7;
+    let vendor = u32::from_le_bytes(ogg[c..c + 4].try_into().unwrap()) as usize;
+    let n = c + 4 + vendor;
+    assert!(
+        u32::from_le_bytes(ogg[n..n + 4].try_into().unwrap()) > 0,
+        "fixture has comments"
+    );
+    let mut bad = ogg.clone();
+    bad[n + 4..n + 8].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    let e = read_audio_bytes(&bad, None).unwrap_err();
+    assert_err(e, "<memory>", "comment header");
+}
