@@ -6,7 +6,8 @@
 //! finished in scalar code. f32: FMA over 8 lanes, tails via masked loads.
 //!
 //! Blocking: 4 weight rows × up to 2 input rows per micro-kernel (16 ymm registers); each output
-//! element has its own accumulator, so its summation order never depends on the blocking.
+//! element has its own accumulator, so its summation order never depends on the input-row blocking; full 4-row blocks reduce
+//! their four accumulators together (for f32 a fixed, but different, order than the remainder rows).
 
 use std::arch::x86_64::*;
 
@@ -78,12 +79,42 @@ unsafe fn f32_block<const M: usize, const N: usize>(
                 }
             }
         }
-        for (i, a) in acc.iter().enumerate() {
-            for (j, a) in a.iter().enumerate() {
-                *y.add(j * ldy + i) = hsum_ps(*a);
+        if M == 4 {
+            // Four adjacent outputs reduced together (row blocks start at multiples of 4 in every
+            // call, including the parallel split, so a row always takes the same path).
+            for j in 0..N {
+                _mm_storeu_ps(
+                    y.add(j * ldy),
+                    hsum4_ps(acc[0][j], acc[1][j], acc[2][j], acc[3][j]),
+                );
+            }
+        } else {
+            for (i, a) in acc.iter().enumerate() {
+                for (j, a) in a.iter().enumerate() {
+                    *y.add(j * ldy + i) = hsum_ps(*a);
+                }
             }
         }
     }
+}
+
+/// Lane sums of four vectors, `[Σa, Σb, Σc, Σd]`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn hsum4_ps(a: __m256, b: __m256, c: __m256, d: __m256) -> __m128 {
+    let ab = _mm256_castps_pd(_mm256_add_ps(
+        _mm256_unpacklo_ps(a, b),
+        _mm256_unpackhi_ps(a, b),
+    ));
+    let cd = _mm256_castps_pd(_mm256_add_ps(
+        _mm256_unpacklo_ps(c, d),
+        _mm256_unpackhi_ps(c, d),
+    ));
+    let s = _mm256_add_ps(
+        _mm256_castpd_ps(_mm256_unpacklo_pd(ab, cd)),
+        _mm256_castpd_ps(_mm256_unpackhi_pd(ab, cd)),
+    );
+    _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s))
 }
 
 /// int8 kernel; raw contract in the parent module.

@@ -7,7 +7,8 @@
 //! lanes read as 0, and `0 ^ 0x80` times a zero x byte adds nothing).
 //!
 //! Blocking: 4 weight rows × up to 4 input rows per micro-kernel, sharing every load; each output
-//! element has its own accumulator, so its summation order never depends on the blocking.
+//! element has its own accumulator, so its summation order never depends on the input-row blocking; full 4-row blocks reduce
+//! their four accumulators together (for f32 a fixed, but different, order than the remainder rows).
 
 use std::arch::x86_64::*;
 
@@ -69,12 +70,41 @@ unsafe fn f32_block<const M: usize, const N: usize>(
                 }
             }
         }
-        for (i, a) in acc.iter().enumerate() {
-            for (j, a) in a.iter().enumerate() {
-                *y.add(j * ldy + i) = _mm512_reduce_add_ps(*a);
+        if M == 4 {
+            // Four adjacent outputs reduced together (the row blocks start at multiples of 4 in
+            // every call, including the parallel split, so a row always takes the same path).
+            for j in 0..N {
+                _mm_storeu_ps(
+                    y.add(j * ldy),
+                    hsum4_ps(acc[0][j], acc[1][j], acc[2][j], acc[3][j]),
+                );
+            }
+        } else {
+            for (i, a) in acc.iter().enumerate() {
+                for (j, a) in a.iter().enumerate() {
+                    *y.add(j * ldy + i) = _mm512_reduce_add_ps(*a);
+                }
             }
         }
     }
+}
+
+/// Lane sums of four vectors, `[Σa, Σb, Σc, Σd]`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn hsum4_ps(a: __m512, b: __m512, c: __m512, d: __m512) -> __m128 {
+    let ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    let cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    let (ab, cd) = (_mm512_castps_pd(ab), _mm512_castps_pd(cd));
+    let s = _mm512_add_ps(
+        _mm512_castpd_ps(_mm512_unpacklo_pd(ab, cd)),
+        _mm512_castpd_ps(_mm512_unpackhi_pd(ab, cd)),
+    );
+    let s = _mm256_add_ps(
+        _mm512_castps512_ps256(s),
+        _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s))),
+    );
+    _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s))
 }
 
 /// Mask of the first `len` (< 64) byte lanes.

@@ -19,9 +19,10 @@
 //! Accuracy: int8 products are exact (int32 accumulation, identical to [`scalar`] for every
 //! variant; exact while `cols ≤ 131 072`). f32 variants sum in a different order than the
 //! reference; each output differs from the exact dot product by at most `cols·ε·Σ|w·x|`
-//! (ε = 2⁻²³), so any two variants agree within `2·cols·ε·Σ|w·x|`. Within one variant the
-//! result of an output element does not depend on `n`, on its position or on threading, so the
-//! rayon-parallel entry points are bit-identical to the sequential ones.
+//! (ε = 2⁻²³), so any two variants agree within `2·cols·ε·Σ|w·x|`. Within one variant an
+//! output element's value depends only on its row index and the data, never on `n`, on which
+//! other inputs share its batch or on threading (the parallel split keeps row blocks aligned to
+//! multiples of 4), so the rayon-parallel entry points are bit-identical to the sequential ones.
 //!
 //! # Panics
 //! Every entry point panics if a slice length does not match the shape arguments (a programming
