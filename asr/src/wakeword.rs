@@ -23,6 +23,7 @@ pub use manifest::WakeWordSettings;
 
 use crate::AsrError;
 use sotto_frontend::micro::{MicroFrontend, MicroFrontendConfig, MICRO_FEATURE_SCALE};
+use sotto_frontend::resample::Resampler16k;
 use sotto_models::tflite::{DType, Interpreter, Model};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -221,28 +222,30 @@ struct Group {
 
 /// A streaming wake-word detector for one or more models on one audio stream.
 ///
-/// Audio at any sample rate is accepted (it is resampled to 16 kHz); any chunking of the input
-/// gives the same detections.
-#[derive(Clone, Debug)]
+/// Audio at 8–48 kHz is accepted (other rates than 16 kHz are resampled; call
+/// [`WakeWord::finish`] at the end of a stream to flush the resampler); any chunking of the
+/// input gives the same detections.
+#[derive(Debug)]
 pub struct WakeWord {
     groups: Vec<Group>,
     detectors: Vec<Detector>,
     rate: u32,
+    resampler: Option<Resampler16k>,
     refractory_s: f64,
+    /// Reused buffers: 16-bit samples for the frontend, float samples around the resampler.
     pcm: Vec<i16>,
+    floats: Vec<f32>,
+    resampled: Vec<f32>,
     samples_in: u64,
 }
 
 impl WakeWord {
-    /// A detector for `models` on audio at `sample_rate` Hz.
+    /// A detector for `models` on audio at `sample_rate` Hz (8–48 kHz).
     pub fn new(models: Vec<Arc<WakeWordModel>>, sample_rate: u32) -> Result<Self, AsrError> {
-        if sample_rate != MODEL_SAMPLE_RATE {
-            return Err(sotto_frontend::FrontendError::UnsupportedSampleRate {
-                rate: sample_rate,
-                supported: format!("{MODEL_SAMPLE_RATE} Hz"),
-            }
-            .into());
-        }
+        let resampler = match sample_rate {
+            MODEL_SAMPLE_RATE => None,
+            r => Some(Resampler16k::new(r)?),
+        };
         let mut groups: Vec<Group> = Vec::new();
         let mut detectors = Vec::with_capacity(models.len());
         for model in models {
@@ -298,8 +301,11 @@ impl WakeWord {
             groups,
             detectors,
             rate: sample_rate,
+            resampler,
             refractory_s: DEFAULT_REFRACTORY_S,
             pcm: Vec::new(),
+            floats: Vec::new(),
+            resampled: Vec::new(),
             samples_in: 0,
         })
     }
@@ -331,14 +337,14 @@ impl WakeWord {
     /// Pushes 16-bit samples; returns the detections they complete.
     pub fn process(&mut self, samples: &[i16]) -> Vec<Detection> {
         let mut dets = Vec::new();
-        self.feed(samples, None, &mut dets);
+        self.feed_i16(samples, None, &mut dets);
         dets
     }
 
     /// Like [`WakeWord::process`], also appending every model invocation to `scores`.
     pub fn process_scored(&mut self, samples: &[i16], scores: &mut Vec<Score>) -> Vec<Detection> {
         let mut dets = Vec::new();
-        self.feed(samples, Some(scores), &mut dets);
+        self.feed_i16(samples, Some(scores), &mut dets);
         dets
     }
 
@@ -361,8 +367,25 @@ impl WakeWord {
         Ok(dets)
     }
 
+    /// Ends the stream: flushes the resampler's tail (nothing to do at 16 kHz) and returns the
+    /// detections it completes, appending invocations to `scores` if given.
+    pub fn finish(&mut self, scores: Option<&mut Vec<Score>>) -> Vec<Detection> {
+        let mut dets = Vec::new();
+        if let Some(rs) = &mut self.resampler {
+            let mut out = std::mem::take(&mut self.resampled);
+            out.clear();
+            rs.finish(&mut out);
+            self.feed_16k_f32(&out, scores, &mut dets);
+            self.resampled = out;
+        }
+        dets
+    }
+
     /// Back to the initial state (frontends, model variables, windows, time).
     pub fn reset(&mut self) {
+        if let Some(rs) = &mut self.resampler {
+            rs.reset();
+        }
         for g in &mut self.groups {
             g.frontend.reset();
             g.frames = 0;
@@ -389,6 +412,52 @@ impl WakeWord {
                 index: self.samples_in + i as u64,
             });
         }
+        self.samples_in += samples.len() as u64;
+        self.resample_and_feed(samples, scores, dets);
+        Ok(())
+    }
+
+    fn feed_i16(
+        &mut self,
+        samples: &[i16],
+        scores: Option<&mut Vec<Score>>,
+        dets: &mut Vec<Detection>,
+    ) {
+        self.samples_in += samples.len() as u64;
+        if self.resampler.is_none() {
+            return self.feed(samples, scores, dets);
+        }
+        let mut floats = std::mem::take(&mut self.floats);
+        floats.clear();
+        floats.extend(samples.iter().map(|&s| f32::from(s) / 32768.0));
+        self.resample_and_feed(&floats, scores, dets);
+        self.floats = floats;
+    }
+
+    /// Float samples at the input rate → 16 kHz → models.
+    fn resample_and_feed(
+        &mut self,
+        samples: &[f32],
+        scores: Option<&mut Vec<Score>>,
+        dets: &mut Vec<Detection>,
+    ) {
+        let Some(rs) = &mut self.resampler else {
+            return self.feed_16k_f32(samples, scores, dets);
+        };
+        let mut out = std::mem::take(&mut self.resampled);
+        out.clear();
+        rs.push(samples, &mut out);
+        self.feed_16k_f32(&out, scores, dets);
+        self.resampled = out;
+    }
+
+    /// 16 kHz float samples, rounded to 16 bits (exact for 16-bit sources).
+    fn feed_16k_f32(
+        &mut self,
+        samples: &[f32],
+        scores: Option<&mut Vec<Score>>,
+        dets: &mut Vec<Detection>,
+    ) {
         let mut pcm = std::mem::take(&mut self.pcm);
         pcm.clear();
         pcm.extend(
@@ -398,7 +467,6 @@ impl WakeWord {
         );
         self.feed(&pcm, scores, dets);
         self.pcm = pcm;
-        Ok(())
     }
 
     fn feed(
@@ -407,7 +475,6 @@ impl WakeWord {
         mut scores: Option<&mut Vec<Score>>,
         dets: &mut Vec<Detection>,
     ) {
-        self.samples_in += samples.len() as u64;
         for gi in 0..self.groups.len() {
             let g = &mut self.groups[gi];
             g.raw.clear();

@@ -225,3 +225,48 @@ proptest! {
         prop_assert_eq!(trace(&models, &samples, chunk), trace(&models, &samples, samples.len()));
     }
 }
+
+/// `x` at 16 kHz linearly interpolated to 48 kHz.
+fn upsample3(x: &[i16]) -> Vec<i16> {
+    let mut out = Vec::with_capacity(x.len() * 3);
+    for (i, &a) in x.iter().enumerate() {
+        let b = *x.get(i + 1).unwrap_or(&a);
+        for k in 0..3 {
+            out.push(
+                ((f32::from(a) * (3 - k) as f32 + f32::from(b) * k as f32) / 3.0).round() as i16,
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn other_sample_rates_are_resampled() {
+    let Some(root) = root() else { return };
+    let model = WakeWordModel::load(root.join("models/v2/alexa.json")).unwrap();
+    let samples = clip(&root, "pmww_alexa_1");
+    let at16 = WakeWord::new(vec![model.clone()], 16000)
+        .unwrap()
+        .process(&samples);
+    let up = upsample3(&samples);
+    let run48 = |chunk: usize| {
+        let mut det = WakeWord::new(vec![model.clone()], 48000).unwrap();
+        let mut scores = Vec::new();
+        let mut d: Vec<_> = up
+            .chunks(chunk)
+            .flat_map(|c| det.process_scored(c, &mut scores))
+            .collect();
+        d.extend(det.finish(Some(&mut scores)));
+        (d, scores)
+    };
+    let (at48, scores) = run48(4800);
+    assert_eq!(at16.len(), 1);
+    assert_eq!(at48.len(), 1, "{at48:?}");
+    assert!(
+        (at48[0].time - at16[0].time).abs() <= 0.1,
+        "{at48:?} vs {at16:?}"
+    );
+    // Chunking does not matter through the resampler either.
+    assert_eq!(run48(777), (at48, scores));
+    assert!(WakeWord::new(vec![model], 100).is_err());
+}

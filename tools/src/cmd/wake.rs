@@ -140,21 +140,30 @@ fn detect(
     let mut detector: Option<WakeWord> = None;
     let mut scores: Vec<Score> = Vec::new();
     let plain_scores = args.files.len() <= 1 && models.len() == 1;
-    while let Some((rate, chunk)) = src.next_chunk()? {
-        let det = match &mut detector {
-            Some(d) if d.sample_rate() == rate => d,
-            Some(d) => anyhow::bail!(
-                "sample rate changed from {} Hz to {rate} Hz",
-                d.sample_rate()
-            ),
-            None => {
-                let mut d = WakeWord::new(models.to_vec(), rate)?;
-                d.set_refractory(args.refractory);
-                detector.insert(d)
-            }
-        };
+    loop {
         scores.clear();
-        let dets = det.process_f32_scored(&chunk, &mut scores)?;
+        let dets = match src.next_chunk()? {
+            Some((rate, chunk)) => {
+                let det = match &mut detector {
+                    Some(d) if d.sample_rate() == rate => d,
+                    Some(d) => anyhow::bail!(
+                        "sample rate changed from {} Hz to {rate} Hz",
+                        d.sample_rate()
+                    ),
+                    None => {
+                        let mut d = WakeWord::new(models.to_vec(), rate)?;
+                        d.set_refractory(args.refractory);
+                        detector.insert(d)
+                    }
+                };
+                det.process_f32_scored(&chunk, &mut scores)?
+            }
+            // End of input: flush the resampler's tail.
+            None => match detector.take() {
+                Some(mut d) => d.finish(Some(&mut scores)),
+                None => break,
+            },
+        };
         if args.scores {
             for s in &scores {
                 let word = models[s.model].name();
