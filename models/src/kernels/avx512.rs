@@ -73,11 +73,9 @@ unsafe fn f32_block<const M: usize, const N: usize>(
         if M == 4 {
             // Four adjacent outputs reduced together (the row blocks start at multiples of 4 in
             // every call, including the parallel split, so a row always takes the same path).
+            let [a, b, c, d] = [&acc[0], &acc[1], &acc[2], &acc[3]];
             for j in 0..N {
-                _mm_storeu_ps(
-                    y.add(j * ldy),
-                    hsum4_ps(acc[0][j], acc[1][j], acc[2][j], acc[3][j]),
-                );
+                _mm_storeu_ps(y.add(j * ldy), hsum4_ps(a[j], b[j], c[j], d[j]));
             }
         } else {
             for (i, a) in acc.iter().enumerate() {
