@@ -340,3 +340,30 @@ fn other_rates_are_resampled() {
     let t = s.finish().unwrap();
     assert!(t.words.iter().all(|w| w.end <= 1.0 + 1e-6), "{t:?}");
 }
+
+/// A strongly boosted hotword phrase (lower-case in the file; the model's pieces are upper-case)
+/// shows up in the beam-search result; without it, it does not.
+#[test]
+fn hotwords_bias_the_search() {
+    let Some((plain, feats, _)) = golden_recognizer(4) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("sotto-asr-hw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let hw = dir.join("hotwords.txt");
+    std::fs::write(&hw, "# boosted\nthe world :30\n").unwrap();
+    let config = RecognizerConfig {
+        beam: 4,
+        hotwords: Some(hw),
+        ..RecognizerConfig::new(golden_dir().join("tiny.safetensors"))
+    };
+    let biased = Recognizer::new(config).unwrap();
+    let run = |rec: &Recognizer| {
+        let mut s = rec.stream();
+        s.accept_features(feats.as_slice().unwrap()).unwrap();
+        s.finish().unwrap().text
+    };
+    assert!(!run(&plain).contains("THE WORLD"));
+    assert!(run(&biased).contains("THE WORLD"));
+    std::fs::remove_dir_all(&dir).ok();
+}
