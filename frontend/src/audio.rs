@@ -161,7 +161,7 @@ fn decode(path: &Path, bytes: Vec<u8>, ext: Option<&str>) -> Result<Audio, Front
             check_ogg_vorbis_headers(path, &bytes)?;
             read_symphonia(path, bytes, AudioFormat::OggVorbis)
         }
-        Some(f) => read_symphonia(path, bytes, f),
+        Some(AudioFormat::Mp3) => read_symphonia(path, skip_id3v2(path, &bytes)?.to_vec(), AudioFormat::Mp3),
         None if matches!(ext, Some("raw" | "pcm" | "s16" | "s16le")) => Err(FrontendError::unsupported(
             path,
             "headerless raw PCM: give the sample rate and channel count (read_raw_s16le / --raw-rate)",
@@ -171,6 +171,31 @@ fn decode(path: &Path, bytes: Vec<u8>, ext: Option<&str>) -> Result<Audio, Front
             "not WAV, FLAC, MP3 or Ogg Vorbis (unrecognised header)",
         )),
     }
+}
+
+/// Skips leading ID3v2 tags (we need no tags, and symphonia's tag parser is more attack
+/// surface); the MP3 reader then syncs to the first frame.
+fn skip_id3v2<'a>(path: &Path, mut bytes: &'a [u8]) -> Result<&'a [u8], FrontendError> {
+    while bytes.starts_with(b"ID3") {
+        let h = bytes
+            .get(..10)
+            .ok_or_else(|| FrontendError::decode(path, "MP3: truncated ID3v2 tag"))?;
+        // Syncsafe size: 4 x 7 bits; plus a 10-byte footer when flagged.
+        let size = h[6..10]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 7) | (b & 0x7F) as usize);
+        let total = 10 + size + if h[5] & 0x10 != 0 { 10 } else { 0 };
+        bytes = bytes
+            .get(total..)
+            .ok_or_else(|| FrontendError::decode(path, "MP3: ID3v2 tag runs past the end"))?;
+    }
+    if bytes.is_empty() {
+        return Err(FrontendError::decode(
+            path,
+            "MP3: no audio after the ID3v2 tag",
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Keeps only STREAMINFO of a FLAC file's metadata blocks. Tags and pictures are not
@@ -410,9 +435,9 @@ fn read_symphonia(
     use symphonia::core::audio::SampleBuffer;
     use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
     use symphonia::core::errors::Error as SymError;
-    use symphonia::core::formats::FormatOptions;
+    use symphonia::core::formats::{FormatOptions, FormatReader};
     use symphonia::core::io::MediaSourceStream;
-    use symphonia::core::probe::Hint;
+    use symphonia::default::formats;
 
     let name = match format {
         AudioFormat::Wav => "WAV",
@@ -433,27 +458,25 @@ fn read_symphonia(
         e => FrontendError::decode(path, format!("{name}: {what}: {e}")),
     };
 
+    // The reader for the detected format only: symphonia's probe would scan the data for
+    // any known signature and could parse, say, a FLAC header buried in an MP3.
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-    let mut hint = Hint::new();
-    hint.with_extension(match format {
-        AudioFormat::Wav => "wav",
-        AudioFormat::Flac => "flac",
-        AudioFormat::Mp3 => "mp3",
-        AudioFormat::OggVorbis => "ogg",
-    });
-    let probed = symphonia::default::get_probe()
-        // Gapless: trim encoder delay/padding so lengths match the source.
-        .format(
-            &hint,
-            mss,
-            &FormatOptions {
-                enable_gapless: true,
-                ..Default::default()
-            },
-            &Default::default(),
-        )
-        .map_err(|e| sym_err("cannot read container", e))?;
-    let mut reader = probed.format;
+    let opts = FormatOptions {
+        enable_gapless: true,
+        ..Default::default()
+    };
+    fn boxed<R: FormatReader + 'static>(
+        r: symphonia::core::errors::Result<R>,
+    ) -> symphonia::core::errors::Result<Box<dyn FormatReader>> {
+        r.map(|r| Box::new(r) as Box<dyn FormatReader>)
+    }
+    let reader = match format {
+        AudioFormat::Wav => boxed(formats::WavReader::try_new(mss, &opts)),
+        AudioFormat::Flac => boxed(formats::FlacReader::try_new(mss, &opts)),
+        AudioFormat::Mp3 => boxed(formats::MpaReader::try_new(mss, &opts)),
+        AudioFormat::OggVorbis => boxed(formats::OggReader::try_new(mss, &opts)),
+    };
+    let mut reader = reader.map_err(|e| sym_err("cannot read container", e))?;
     let track = reader
         .tracks()
         .iter()
