@@ -242,3 +242,24 @@ fn unavailable_variant_is_refused() {
         assert!(r.is_err(), "{v} ran on a CPU without it");
     }
 }
+
+/// Every start alignment of the weights (the AVX-512 matrix-vector path peels a head chunk to
+/// align its loads) gives the scalar result.
+#[test]
+fn i8_any_weight_alignment() {
+    let (rows, cols) = (6, 333);
+    let buf: Vec<i8> = (0..rows * cols + 64)
+        .map(|i| (i * 7919 % 256) as u8 as i8)
+        .collect();
+    let x: Vec<i8> = (0..cols).map(|i| (i * 104729 % 256) as u8 as i8).collect();
+    for off in 0..64 {
+        let w = &buf[off..off + rows * cols];
+        let mut want = vec![0; rows];
+        scalar::gemm_i8(w, rows, cols, &x, 1, &mut want);
+        for v in kernels::available_variants() {
+            let mut got = vec![0; rows];
+            kernels::gemm_i8_with(v, w, rows, cols, &x, 1, &mut got);
+            assert_eq!(got, want, "{v} offset {off}");
+        }
+    }
+}
