@@ -79,3 +79,18 @@ fn four_v2_models_11s(bencher: divan::Bencher) {
         ],
     );
 }
+
+/// The frontend alone (for the split between frontend and model).
+#[divan::bench(sample_count = 20)]
+fn frontend_only_11s(bencher: divan::Bencher) {
+    use sotto_frontend::micro::{MicroFrontend, MicroFrontendConfig};
+    let samples = audio();
+    bencher.bench_local(|| {
+        let mut fe = MicroFrontend::new(MicroFrontendConfig::default()).unwrap();
+        let mut raw = Vec::with_capacity(40 * 1100);
+        for chunk in samples.chunks(1600) {
+            fe.process(chunk, &mut raw);
+        }
+        divan::black_box(raw.len())
+    });
+}

@@ -79,7 +79,12 @@ impl WakeWordModel {
                 )))
             }
         };
-        if input.dtype != DType::I8 || !(input.scale > 0.0) || stride == 0 || channels == 0 {
+        if input.dtype != DType::I8
+            || input.scale.is_nan()
+            || input.scale <= 0.0
+            || stride == 0
+            || channels == 0
+        {
             return Err(err(format!(
                 "input must be quantized int8 [1, stride, channels], is {:?} {shape:?}",
                 input.dtype

@@ -53,6 +53,12 @@ fn shared_models_load_with_expected_io() {
             (DType::U8, 1.0 / 256.0, 0)
         );
         assert!(m.arena_size() > 0 && m.constant_size() > 0);
+        println!(
+            "{}: per-stream memory {} B, constants {} B",
+            path.display(),
+            m.arena_size(),
+            m.constant_size()
+        );
         for op in [
             "CALL_ONCE",
             "VAR_HANDLE",

@@ -7,8 +7,11 @@ one thread. Usage (in a venv with `pip install pymicro-wakeword==2.5.0`):
     python tools/bench/pmww_rtf.py MODEL.json AUDIO.wav [--repeat N]
 """
 import argparse
+import json
+import tempfile
 import time
 import wave
+from pathlib import Path
 
 from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures
 
@@ -25,6 +28,15 @@ def main() -> None:
         audio = w.readframes(w.getnframes())
     seconds = len(audio) / 2 / 16000
 
+    config = json.loads(Path(args.config).read_text())
+    micro = config["micro"]
+    if "sliding_window_size" not in micro:
+        # v1 manifests name the window differently; pymicro-wakeword only reads the v2 key.
+        micro["sliding_window_size"] = micro["sliding_window_average_size"]
+        config["model"] = str((Path(args.config).parent / config["model"]).resolve())
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(config, f)
+        args.config = f.name
     mww = MicroWakeWord.from_config(args.config)
     best = float("inf")
     for _ in range(args.repeat):

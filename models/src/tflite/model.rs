@@ -172,6 +172,9 @@ impl TensorInfo {
     }
 }
 
+/// Graph inputs or outputs with their arena ranges.
+type GraphIo = Vec<(TensorInfo, Range<usize>)>;
+
 /// A compiled subgraph.
 #[derive(Debug, Default)]
 pub(crate) struct Graph {
@@ -188,8 +191,8 @@ pub struct Model {
     pub(crate) vars_size: usize,
     pub(crate) num_once: usize,
     pub(crate) scratch: ScratchNeed,
-    pub(crate) inputs: Vec<(TensorInfo, Range<usize>)>,
-    pub(crate) outputs: Vec<(TensorInfo, Range<usize>)>,
+    pub(crate) inputs: GraphIo,
+    pub(crate) outputs: GraphIo,
     op_names: Vec<String>,
 }
 
@@ -615,44 +618,42 @@ impl<'a> Loader<'a> {
         Ok(())
     }
 
-    fn alloc(&mut self, bytes: usize) -> Result<Range<usize>, TfliteError> {
-        let start = self.arena;
-        self.arena = start
-            .checked_add(bytes)
-            .filter(|&e| e <= MAX_BYTES)
-            .ok_or_else(|| bad("arena too large"))?;
-        Ok(start..self.arena)
-    }
-
-    fn compile(
-        &mut self,
-        g: usize,
-    ) -> Result<
-        (
-            Graph,
-            (
-                Vec<(TensorInfo, Range<usize>)>,
-                Vec<(TensorInfo, Range<usize>)>,
-            ),
-        ),
-        TfliteError,
-    > {
+    fn compile(&mut self, g: usize) -> Result<(Graph, (GraphIo, GraphIo)), TfliteError> {
         let sg = self.subgraph(g)?;
         let ts = self.tensors(&sg)?;
+        // Liveness: the last op reading each tensor; graph inputs and outputs stay pinned.
+        let mut last_use = vec![None; ts.len()];
+        let mut pinned = vec![false; ts.len()];
+        for (k, op) in sg.operators().iter().flat_map(|v| v.iter()).enumerate() {
+            for i in tensor_indices(op.inputs(), ts.len())?.into_iter().flatten() {
+                last_use[i] = Some(k);
+            }
+        }
+        let graph_inputs = tensor_indices(sg.inputs(), ts.len())?;
+        let graph_outputs = tensor_indices(sg.outputs(), ts.len())?;
+        for i in graph_inputs.iter().chain(&graph_outputs).flatten() {
+            pinned[*i] = true;
+        }
+        let base = self.arena;
         let mut c = GraphCompiler {
             l: self,
             ts: &ts,
             loc: vec![None; ts.len()],
             const_at: HashMap::new(),
             ops: Vec::new(),
+            plan: Planner {
+                base,
+                free: Vec::new(),
+                end: 0,
+            },
         };
         let mut inputs = Vec::new();
-        for i in tensor_indices(sg.inputs(), ts.len())? {
+        for i in graph_inputs {
             let i = i.ok_or_else(|| bad("graph input -1"))?;
             let r = c.output(i)?;
             inputs.push((info(&ts[i]), r));
         }
-        for op in sg.operators().iter().flat_map(|v| v.iter()) {
+        for (k, op) in sg.operators().iter().flat_map(|v| v.iter()).enumerate() {
             c.op(&op).map_err(|e| match e {
                 TfliteError::Invalid(m) => TfliteError::Invalid(format!(
                     "subgraph {g}, op #{} ({}): {m}",
@@ -661,9 +662,19 @@ impl<'a> Loader<'a> {
                 )),
                 e => e,
             })?;
+            // Free what is dead after op k: last reads here, and outputs nobody reads.
+            let outs = tensor_indices(op.outputs(), ts.len())?;
+            for i in 0..ts.len() {
+                let dead =
+                    last_use[i] == Some(k) || (last_use[i].is_none() && outs.contains(&Some(i)));
+                if let (true, false, Some(Loc::Arena(r))) = (dead, pinned[i], &c.loc[i]) {
+                    c.plan.release(r.clone());
+                }
+            }
         }
+        c.l.arena = c.plan.base + c.plan.end;
         let mut outputs = Vec::new();
-        for i in tensor_indices(sg.outputs(), ts.len())? {
+        for i in graph_outputs {
             let i = i.ok_or_else(|| bad("graph output -1"))?;
             match &c.loc[i] {
                 Some(Loc::Arena(r)) => outputs.push((info(&ts[i]), r.clone())),
@@ -712,12 +723,61 @@ fn tensor_indices(
         .collect()
 }
 
+/// First-fit allocator of one graph's tensors in the arena (offsets relative to `base`).
+struct Planner {
+    base: usize,
+    /// Free holes below `end`, sorted and coalesced.
+    free: Vec<Range<usize>>,
+    end: usize,
+}
+
+impl Planner {
+    fn alloc(&mut self, bytes: usize) -> Result<Range<usize>, TfliteError> {
+        let start = match self.free.iter().position(|f| f.len() >= bytes) {
+            Some(k) if bytes > 0 => {
+                let start = self.free[k].start;
+                self.free[k].start += bytes;
+                if self.free[k].is_empty() {
+                    self.free.remove(k);
+                }
+                start
+            }
+            _ => {
+                let start = self.end;
+                self.end = start
+                    .checked_add(bytes)
+                    .filter(|&e| self.base + e <= MAX_BYTES)
+                    .ok_or_else(|| bad("arena too large"))?;
+                start
+            }
+        };
+        Ok(self.base + start..self.base + start + bytes)
+    }
+
+    fn release(&mut self, r: Range<usize>) {
+        if r.is_empty() {
+            return;
+        }
+        let r = r.start - self.base..r.end - self.base;
+        let k = self.free.partition_point(|f| f.start < r.start);
+        self.free.insert(k, r);
+        // Coalesce with the neighbours.
+        if k + 1 < self.free.len() && self.free[k].end == self.free[k + 1].start {
+            self.free[k].end = self.free.remove(k + 1).end;
+        }
+        if k > 0 && self.free[k - 1].end == self.free[k].start {
+            self.free[k - 1].end = self.free.remove(k).end;
+        }
+    }
+}
+
 struct GraphCompiler<'l, 'a, 't> {
     l: &'l mut Loader<'a>,
     ts: &'t [T<'a>],
     loc: Vec<Option<Loc>>,
     const_at: HashMap<usize, Range<usize>>,
     ops: Vec<Op>,
+    plan: Planner,
 }
 
 impl GraphCompiler<'_, '_, '_> {
@@ -727,7 +787,7 @@ impl GraphCompiler<'_, '_, '_> {
         if self.loc[i].is_some() || t.data.is_some() {
             return Err(t.err("is written twice or is constant"));
         }
-        let r = self.l.alloc(t.bytes()?)?;
+        let r = self.plan.alloc(t.bytes()?)?;
         self.loc[i] = Some(Loc::Arena(r.clone()));
         Ok(r)
     }
@@ -1345,6 +1405,7 @@ impl GraphCompiler<'_, '_, '_> {
                 act_max,
             };
             let depth_multiplier = out_c / in_c;
+            self.l.scratch.acc = self.l.scratch.acc.max(out_c);
             self.ops.push(Op::Depthwise(Box::new(DepthwiseConv {
                 src,
                 dst,

@@ -144,37 +144,49 @@ pub(crate) struct DepthwiseConv {
 }
 
 impl DepthwiseConv {
-    pub(crate) fn run(&self, inp: &Inputs, out: &mut [i8]) {
+    /// Accumulates tap by tap over all channels at once (contiguous in input and weights).
+    pub(crate) fn run(&self, inp: &Inputs, out: &mut [i8], scratch: &mut Scratch) {
         let g = &self.g;
         let x = inp.get_i8(&self.src);
+        let dm = self.depth_multiplier;
+        let acc = &mut scratch.acc[..g.out_c];
         let mut o = 0;
         for b in 0..g.batches {
             for oy in 0..g.out_h {
                 for ox in 0..g.out_w {
-                    for ic in 0..g.in_c {
-                        for m in 0..self.depth_multiplier {
-                            let oc = ic * self.depth_multiplier + m;
-                            let mut acc = 0i32;
-                            for fy in 0..g.k_h {
-                                let Some(iy) =
-                                    Geometry::tap(oy, fy, g.stride_h, g.dil_h, g.pad_h, g.in_h)
-                                else {
-                                    continue;
-                                };
-                                for fx in 0..g.k_w {
-                                    let Some(ix) =
-                                        Geometry::tap(ox, fx, g.stride_w, g.dil_w, g.pad_w, g.in_w)
-                                    else {
-                                        continue;
-                                    };
-                                    let xv =
-                                        x[((b * g.in_h + iy) * g.in_w + ix) * g.in_c + ic] as i32;
-                                    let wv = self.weights[(fy * g.k_w + fx) * g.out_c + oc] as i32;
-                                    acc = acc.wrapping_add(wv * (xv + self.input_offset));
+                    acc.fill(0);
+                    for fy in 0..g.k_h {
+                        let Some(iy) = Geometry::tap(oy, fy, g.stride_h, g.dil_h, g.pad_h, g.in_h)
+                        else {
+                            continue;
+                        };
+                        for fx in 0..g.k_w {
+                            let Some(ix) =
+                                Geometry::tap(ox, fx, g.stride_w, g.dil_w, g.pad_w, g.in_w)
+                            else {
+                                continue;
+                            };
+                            let s = ((b * g.in_h + iy) * g.in_w + ix) * g.in_c;
+                            let xs = &x[s..s + g.in_c];
+                            let t = (fy * g.k_w + fx) * g.out_c;
+                            let ws = &self.weights[t..t + g.out_c];
+                            if dm == 1 {
+                                for ((a, &w), &xv) in acc.iter_mut().zip(ws).zip(xs) {
+                                    *a = a.wrapping_add(
+                                        i32::from(w) * (i32::from(xv) + self.input_offset),
+                                    );
+                                }
+                            } else {
+                                for (oc, (a, &w)) in acc.iter_mut().zip(ws).enumerate() {
+                                    *a = a.wrapping_add(
+                                        i32::from(w) * (i32::from(xs[oc / dm]) + self.input_offset),
+                                    );
                                 }
                             }
-                            out[o + oc] = self.rq.apply(oc, acc);
                         }
+                    }
+                    for (c, (o, &a)) in out[o..o + g.out_c].iter_mut().zip(acc.iter()).enumerate() {
+                        *o = self.rq.apply(c, a);
                     }
                     o += g.out_c;
                 }

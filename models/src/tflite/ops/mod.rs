@@ -157,7 +157,7 @@ impl Op {
             Op::Copy(c) => c.run(inp, out),
             Op::Gather(g) => g.run(inp, out),
             Op::Conv(c) => c.run(inp, as_i8_mut(out), scratch),
-            Op::Depthwise(c) => c.run(inp, as_i8_mut(out)),
+            Op::Depthwise(c) => c.run(inp, as_i8_mut(out), scratch),
             Op::FullyConnected(c) => c.run(inp, as_i8_mut(out), scratch),
             Op::Lut(c) => c.run(inp, out),
             Op::Requantize(c) => c.run(inp, out),

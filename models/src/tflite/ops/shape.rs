@@ -60,6 +60,7 @@ impl Gather {
 }
 
 /// TFLite's `strided_slice_logic.h`: the start and stop index of one axis.
+#[allow(clippy::too_many_arguments)] // mirrors TFLite's per-axis inputs one to one
 pub(crate) fn slice_axis(
     size: i64,
     begin: i64,
