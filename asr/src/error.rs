@@ -49,6 +49,9 @@ pub enum AsrError {
         /// The new chunk's rate.
         to: u32,
     },
+    /// Audio was given after `Stream::input_finished` (reset the stream first).
+    #[error("audio after the end of input (call reset() to start a new stream)")]
+    InputFinished,
     /// A NaN or infinite input sample.
     #[error("non-finite sample (NaN or infinity) at index {index}")]
     NonFinite {

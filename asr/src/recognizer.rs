@@ -51,6 +51,11 @@ pub struct RecognizerConfig {
     pub hotword_boost: f32,
     /// Endpoint rules checked by [`Stream::is_endpoint`].
     pub endpoint: EndpointConfig,
+    /// Stop [`Stream::decode`] at the exact encoder frame where an endpoint rule fires, so that
+    /// segments do not depend on how the audio was chunked (for live captions; the caller then
+    /// takes the segment with [`Stream::finish_segment`] and calls `decode` again). When false,
+    /// `decode` runs through all available frames and endpoints are only reported.
+    pub stop_at_endpoints: bool,
 }
 
 impl RecognizerConfig {
@@ -62,6 +67,7 @@ impl RecognizerConfig {
             hotwords: None,
             hotword_boost: 1.5,
             endpoint: EndpointConfig::default(),
+            stop_at_endpoints: false,
         }
     }
 }
@@ -72,6 +78,7 @@ struct Inner {
     fbank: FbankConfig,
     opts: DecoderOptions,
     endpoint: EndpointConfig,
+    stop_at_endpoints: bool,
     model_path: PathBuf,
 }
 
@@ -214,6 +221,7 @@ impl Recognizer {
                 fbank,
                 opts,
                 endpoint: config.endpoint,
+                stop_at_endpoints: config.stop_at_endpoints,
                 model_path: path,
             }),
         })
@@ -261,6 +269,9 @@ impl Recognizer {
             enc: Vec::new(),
             samples: 0,
             input_frames: 0,
+            pending: Vec::new(),
+            segment_frames: 0,
+            input_done: false,
         }
     }
 
@@ -314,6 +325,12 @@ pub struct Stream {
     samples: u64,
     /// Feature frames given directly since the last reset.
     input_frames: u64,
+    /// Joiner-projected encoder frames not yet searched (held back at an endpoint).
+    pending: Vec<f32>,
+    /// Encoder frames searched in the current segment.
+    segment_frames: usize,
+    /// [`Stream::input_finished`] was called.
+    input_done: bool,
 }
 
 impl std::fmt::Debug for Stream {
@@ -329,6 +346,9 @@ impl Stream {
     /// must stay the same until [`reset`](Self::reset)). Computes features only; the network
     /// runs in [`decode`](Self::decode).
     pub fn accept_waveform(&mut self, sample_rate: u32, samples: &[f32]) -> Result<(), AsrError> {
+        if self.input_done {
+            return Err(AsrError::InputFinished);
+        }
         match self.rate {
             Some(r) if r != sample_rate => {
                 return Err(AsrError::RateChanged {
@@ -378,19 +398,62 @@ impl Stream {
         Ok(())
     }
 
-    /// Run the encoder and the search over all features accepted so far.
+    /// Run the encoder and the search over all features accepted so far. With
+    /// [`RecognizerConfig::stop_at_endpoints`], the search stops at the frame where an endpoint
+    /// rule fires; take the segment with [`finish_segment`](Self::finish_segment) and call
+    /// `decode` again to go on.
     pub fn decode(&mut self) -> Result<(), AsrError> {
-        let net = &self.rec.inner.net;
-        self.enc.clear();
-        let n = net
-            .0
-            .encode(&mut self.enc_state, &self.feats, &mut self.enc)?;
-        self.feats.clear();
-        if n > 0 {
-            // The decoder sees joiner-projected frames, computed for the whole batch at once.
-            let projected = net.0.project_encoder(&self.enc, n);
-            self.decoder.accept_frames(net, &projected)?;
+        self.run(self.rec.inner.stop_at_endpoints)
+    }
+
+    fn run(&mut self, stop_at_endpoints: bool) -> Result<(), AsrError> {
+        let rec = self.rec.clone();
+        let net = &rec.inner.net;
+        if !self.feats.is_empty() {
+            self.enc.clear();
+            let n = net
+                .0
+                .encode(&mut self.enc_state, &self.feats, &mut self.enc)?;
+            self.feats.clear();
+            if n > 0 {
+                // The search sees joiner-projected frames, computed for the whole batch at once.
+                self.pending
+                    .extend_from_slice(&net.0.project_encoder(&self.enc, n));
+            }
         }
+        let j = net.0.hyper().joiner_dim;
+        if !stop_at_endpoints {
+            self.decoder.accept_frames(net, &self.pending)?;
+            self.segment_frames += self.pending.len() / j;
+            self.pending.clear();
+            return Ok(());
+        }
+        // Frame by frame, so that an endpoint is seen at the same frame for any chunking.
+        let mut used = 0;
+        while used < self.pending.len() && !self.is_endpoint() {
+            self.decoder
+                .accept_frames(net, &self.pending[used..used + j])?;
+            self.segment_frames += 1;
+            used += j;
+        }
+        self.pending.drain(..used);
+        Ok(())
+    }
+
+    /// Marks the end of the input: the resampler and fbank are flushed so that
+    /// [`decode`](Self::decode) sees the last frames (a live caller can then still collect
+    /// endpoints before [`finish`](Self::finish)). No audio may follow until a reset.
+    pub fn input_finished(&mut self) -> Result<(), AsrError> {
+        if self.input_done {
+            return Ok(());
+        }
+        self.input_done = true;
+        if let Some(rs) = &mut self.resampler {
+            let mut out = Vec::new();
+            rs.finish(&mut out);
+            self.fbank.accept(&out, &mut self.feats)?;
+        }
+        self.fbank.finish(&mut self.feats);
         Ok(())
     }
 
@@ -407,7 +470,7 @@ impl Stream {
     /// Whether an endpoint rule fires (trailing silence after speech, long silence, or a long
     /// segment). Take the segment's text with [`finish_segment`](Self::finish_segment).
     pub fn is_endpoint(&self) -> bool {
-        self.endpoint_rule().is_some()
+        self.segment_frames > 0 && self.endpoint_rule().is_some()
     }
 
     /// Which endpoint rule fires, if any.
@@ -421,6 +484,7 @@ impl Stream {
     pub fn finish_segment(&mut self) -> Transcript {
         let t = self.decoder.finish(&self.rec.inner.vocab);
         self.decoder.reset_keep_context();
+        self.segment_frames = 0;
         t
     }
 
@@ -432,14 +496,10 @@ impl Stream {
             self.reset();
             return Err(AsrError::EmptyAudio);
         }
-        if let Some(rs) = &mut self.resampler {
-            let mut out = Vec::new();
-            rs.finish(&mut out);
-            self.fbank.accept(&out, &mut self.feats)?;
-        }
-        self.fbank.finish(&mut self.feats);
+        // Everything left is decoded into this segment, endpoints or not.
         let result = self
-            .decode()
+            .input_finished()
+            .and_then(|()| self.run(false))
             .map(|()| self.decoder.finish(&self.rec.inner.vocab));
         self.reset();
         result
@@ -457,6 +517,9 @@ impl Stream {
         self.feats.clear();
         self.samples = 0;
         self.input_frames = 0;
+        self.pending.clear();
+        self.segment_frames = 0;
+        self.input_done = false;
     }
 
     /// Seconds of input audio since the last reset.

@@ -367,3 +367,53 @@ fn hotwords_bias_the_search() {
     assert!(run(&biased).contains("THE WORLD"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Segments of a stream that stops at endpoints: collected the way a live caller does
+/// (decode; while at an endpoint, take the segment and decode again).
+fn segments(rec: &Recognizer, audio: &[f32], cuts: &[usize]) -> Vec<Transcript> {
+    let mut s = rec.stream();
+    let mut out = Vec::new();
+    let drain = |s: &mut sotto_asr::recognizer::Stream, out: &mut Vec<Transcript>| {
+        s.decode().unwrap();
+        while s.is_endpoint() {
+            out.push(s.finish_segment());
+            s.decode().unwrap();
+        }
+    };
+    let mut rest = audio;
+    for c in cuts.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (a, b) = rest.split_at((*c).min(rest.len()));
+        s.accept_waveform(16000, a).unwrap();
+        drain(&mut s, &mut out);
+        rest = b;
+    }
+    s.input_finished().unwrap();
+    drain(&mut s, &mut out);
+    assert!(matches!(
+        s.accept_waveform(16000, &[0.0]),
+        Err(AsrError::InputFinished)
+    ));
+    out.push(s.finish().unwrap());
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+    /// With `stop_at_endpoints`, endpoints fall on the same frame for any chunking, so the
+    /// segments (texts and times) are those of one-shot input.
+    #[test]
+    fn endpoint_segments_do_not_depend_on_chunking(cuts in proptest::collection::vec(1usize..9000, 1..8)) {
+        let t = Transducer::from_bytes(&random_model_bytes(&tiny_hyperparameters(), 5, true), "m").unwrap();
+        let mut endpoint = EndpointConfig::default();
+        endpoint.rule3.min_utterance_length = 0.5;
+        let config = RecognizerConfig { beam: 2, endpoint, stop_at_endpoints: true, ..RecognizerConfig::new("m") };
+        let rec = Recognizer::from_transducer(t, config).unwrap();
+        let audio = synth(2.3, 6);
+        let want = segments(&rec, &audio, &[audio.len()]);
+        prop_assert!(want.len() >= 4, "0.5 s segments of 2.3 s: {}", want.len());
+        prop_assert_eq!(segments(&rec, &audio, &cuts), want);
+    }
+}

@@ -188,3 +188,39 @@ fn bad_inputs_are_clear_errors() {
     child.kill().ok();
     child.wait().ok();
 }
+
+/// Raw PCM on stdin (`--input -`) goes through the same path as the file.
+#[test]
+fn stdin_pcm_equals_file_input() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("speech.wav");
+    write_wav(&wav, 2.5);
+    let from_file = caption(&model, &wav, &["--max-utterance", "1"]);
+    let pcm = std::fs::read(&wav).unwrap()[44..].to_vec();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args([
+            "caption",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            "-",
+            "--beam",
+            "1",
+            "--max-utterance",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&pcm).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(!from_file.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(from_file.stdout).unwrap()
+    );
+}

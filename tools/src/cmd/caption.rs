@@ -6,7 +6,7 @@
 //! `--json` writes one JSON object per line: `{"final": false, "text"}` whenever the partial
 //! text changes, and `{"final": true, "start", "end", "text", "words"}` per committed segment.
 
-use crate::source::{open_mic, AudioSource, FileSource};
+use crate::source::{open_mic, AudioSource, FileSource, StdinSource};
 use anyhow::Context;
 use sotto_asr::recognizer::{Recognizer, RecognizerConfig, Stream, Transcript};
 use std::io::{IsTerminal, Write};
@@ -19,9 +19,13 @@ pub struct Args {
     /// Model file (default: $SOTTO_MODEL, else the shipped model in models/zoo).
     #[arg(long, short = 'm', value_name = "M")]
     pub model: Option<PathBuf>,
-    /// Play this audio file instead of listening to the microphone.
+    /// Play this audio file instead of listening to the microphone; `-` reads raw s16le mono
+    /// PCM at `--rate` from stdin (e.g. piped from `arecord -f S16_LE -r 16000`).
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
+    /// Sample rate of raw PCM on stdin (`--input -`).
+    #[arg(long, value_name = "HZ", default_value_t = 16000)]
+    pub rate: u32,
     /// With --input: pace the file at real time (default: as fast as possible).
     #[arg(long, requires = "input")]
     pub realtime: bool,
@@ -122,6 +126,18 @@ impl Printer {
     }
 }
 
+/// Decode what the stream holds, committing a line at every endpoint (the stream stops its
+/// search exactly there, so lines do not depend on how the audio arrived).
+fn drain(stream: &mut Stream, printer: &mut Printer) -> anyhow::Result<()> {
+    loop {
+        stream.decode()?;
+        if !stream.is_endpoint() {
+            return Ok(printer.partial(&stream.partial_transcript())?);
+        }
+        printer.commit(&stream.finish_segment())?;
+    }
+}
+
 /// Feed a source through one stream until it ends, printing as results change.
 fn caption(
     stream: &mut Stream,
@@ -130,13 +146,10 @@ fn caption(
 ) -> anyhow::Result<()> {
     while let Some((rate, chunk)) = source.next_chunk()? {
         stream.accept_waveform(rate, &chunk)?;
-        stream.decode()?;
-        if stream.is_endpoint() {
-            printer.commit(&stream.finish_segment())?;
-        } else {
-            printer.partial(&stream.partial_transcript())?;
-        }
+        drain(stream, printer)?;
     }
+    stream.input_finished()?;
+    drain(stream, printer)?;
     printer.commit(&stream.finish()?)?;
     Ok(())
 }
@@ -147,14 +160,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(m) => m,
         None => Recognizer::default_model()?,
     };
+    if !(args.endpoint_silence > 0.0 && args.max_utterance > 0.0) {
+        anyhow::bail!("--endpoint-silence and --max-utterance must be positive numbers of seconds");
+    }
     let mut config = RecognizerConfig {
         beam: args.beam.max(1),
+        stop_at_endpoints: true,
         ..RecognizerConfig::new(model)
     };
     config.endpoint.rule2.min_trailing_silence = args.endpoint_silence;
     config.endpoint.rule3.min_utterance_length = args.max_utterance;
     let rec = Recognizer::new(config)?;
     let mut source: Box<dyn AudioSource> = match &args.input {
+        Some(path) if path.as_os_str() == "-" => Box::new(StdinSource::new(args.rate)),
         Some(path) => {
             let file = FileSource::open(path)
                 .with_context(|| format!("cannot play {}", path.display()))?;
