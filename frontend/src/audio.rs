@@ -139,15 +139,19 @@ fn decode(path: &Path, bytes: Vec<u8>, ext: Option<&str>) -> Result<Audio, Front
     if bytes.is_empty() {
         return Err(FrontendError::decode(path, "file is empty (0 bytes)"));
     }
-    let is_opus = ext == Some("opus")
-        || (bytes.starts_with(b"OggS") && find(&bytes[..bytes.len().min(512)], b"OpusHead"));
+    let detected = detect_format(&bytes);
+    // Content wins over the extension, except that ".opus" with Ogg (or unknown) content
+    // is taken at its word.
+    let ogg_or_unknown = matches!(detected, None | Some(AudioFormat::OggVorbis));
+    let is_opus = (bytes.starts_with(b"OggS") && find(&bytes[..bytes.len().min(512)], b"OpusHead"))
+        || (ext == Some("opus") && ogg_or_unknown);
     if is_opus {
         return Err(FrontendError::unsupported(
             path,
             "Ogg Opus is not supported (symphonia 0.5 has no Opus decoder); convert to WAV/FLAC first",
         ));
     }
-    let format = detect_format(&bytes).or(match ext {
+    let format = detected.or(match ext {
         Some("wav" | "wave") => Some(AudioFormat::Wav),
         Some("flac") => Some(AudioFormat::Flac),
         Some("mp3") => Some(AudioFormat::Mp3),
