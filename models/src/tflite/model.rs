@@ -1246,7 +1246,7 @@ impl GraphCompiler<'_, '_, '_> {
         }
         let src = self.src(i)?;
         let dst = self.output(o)?;
-        self.ops.push(Op::Gather(Gather { src, dst, idx }));
+        self.ops.push(Op::Gather(Gather::new(src, dst, &idx)));
         Ok(())
     }
 
@@ -1265,7 +1265,8 @@ impl GraphCompiler<'_, '_, '_> {
             ts[f].expect(DType::I8)?.expect_rank(4)?,
             ts[o].expect(DType::I8)?.expect_rank(4)?,
         );
-        let (padding, stride_w, stride_h, act, dil_w, dil_h, dm) = if depthwise {
+        // The depth multiplier is derived from the shapes (its option is redundant, as in TFLite).
+        let (padding, stride_w, stride_h, act, dil_w, dil_h) = if depthwise {
             let p = op
                 .options::<schema::DepthwiseConv2DOptions>()
                 .ok_or_else(|| bad("no options"))?;
@@ -1276,7 +1277,6 @@ impl GraphCompiler<'_, '_, '_> {
                 p.fused_activation_function(),
                 p.dilation_w_factor(),
                 p.dilation_h_factor(),
-                p.depth_multiplier(),
             )
         } else {
             let p = op
@@ -1289,10 +1289,8 @@ impl GraphCompiler<'_, '_, '_> {
                 p.fused_activation_function(),
                 p.dilation_w_factor(),
                 p.dilation_h_factor(),
-                None,
             )
         };
-        let _ = dm; // TFLite derives the multiplier from the shapes.
         let pos = |v: Option<i32>, default: i32| {
             usize::try_from(v.unwrap_or(default))
                 .ok()

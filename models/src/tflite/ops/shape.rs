@@ -42,19 +42,36 @@ impl Copy2D {
     }
 }
 
-/// `dst[i] = src[idx[i]]` (single bytes: every gathered tensor is 8-bit).
+/// `dst[i] = src[idx[i]]` (single bytes: every gathered tensor is 8-bit), stored as runs of
+/// consecutive source bytes so that slices copy blocks.
 #[derive(Debug)]
 pub(crate) struct Gather {
     pub(crate) src: Src,
     pub(crate) dst: Range<usize>,
-    pub(crate) idx: Vec<u32>,
+    /// `(source start, length)`, filling `dst` in order.
+    runs: Vec<(u32, u32)>,
 }
 
 impl Gather {
+    /// Compresses the element indices into runs.
+    pub(crate) fn new(src: Src, dst: Range<usize>, idx: &[u32]) -> Self {
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        for &i in idx {
+            match runs.last_mut() {
+                Some((start, len)) if *start + *len == i => *len += 1,
+                _ => runs.push((i, 1)),
+            }
+        }
+        Gather { src, dst, runs }
+    }
+
     pub(crate) fn run(&self, inp: &Inputs, out: &mut [u8]) {
         let src = inp.get(&self.src);
-        for (o, &i) in out.iter_mut().zip(&self.idx) {
-            *o = src[i as usize];
+        let mut o = 0;
+        for &(start, len) in &self.runs {
+            let (s, n) = (start as usize, len as usize);
+            out[o..o + n].copy_from_slice(&src[s..s + n]);
+            o += n;
         }
     }
 }
