@@ -1439,7 +1439,12 @@ impl GraphCompiler<'_, '_, '_> {
                 rq,
             };
             let n = conv.positions();
-            self.l.scratch.patch = self.l.scratch.patch.max(n * conv.depth());
+            // The im2col patches of all output positions are held at once: bound them.
+            let patch = n
+                .checked_mul(conv.depth())
+                .filter(|&p| p <= MAX_BYTES)
+                .ok_or_else(|| bad("convolution scratch too large"))?;
+            self.l.scratch.patch = self.l.scratch.patch.max(patch);
             self.l.scratch.acc = self.l.scratch.acc.max(n * out_c);
             self.ops.push(Op::Conv(Box::new(conv)));
         }
