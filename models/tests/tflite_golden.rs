@@ -11,13 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/microwakeword");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
+    sotto_testutil::shared_dir("reference/microwakeword")
 }
 
 /// `(model_id, tflite path)` from models.tsv.
