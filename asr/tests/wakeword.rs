@@ -5,45 +5,18 @@
 use proptest::prelude::*;
 use sotto_asr::wakeword::{Score, WakeWord, WakeWordModel, WakeWordSettings};
 use sotto_asr::AsrError;
+use sotto_testutil::read_tsv;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn root() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/microwakeword");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
-}
-
-/// Rows of a TSV file as header → value maps.
-fn tsv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split('\t')
-        .map(String::from)
-        .collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split('\t').map(String::from))
-                .collect()
-        })
-        .collect()
+    sotto_testutil::shared_dir("reference/microwakeword")
 }
 
 /// `(model_id, model)` for every manifest in models.tsv.
 fn models(root: &Path) -> Vec<(String, Arc<WakeWordModel>)> {
-    tsv(&root.join("models/models.tsv"))
+    read_tsv(&root.join("models/models.tsv"))
         .iter()
         .map(|r| {
             (
@@ -89,7 +62,7 @@ fn reproduces_expected_detections_for_every_model_and_clip() {
         .map(|(i, (id, _))| (id.as_str(), i))
         .collect();
     let all: Vec<Arc<WakeWordModel>> = models.iter().map(|(_, m)| m.clone()).collect();
-    let rows = tsv(&root.join("expected.tsv"));
+    let rows = read_tsv(&root.join("expected.tsv"));
     let mut by_clip: HashMap<&str, Vec<&HashMap<String, String>>> = HashMap::new();
     for r in &rows {
         by_clip.entry(r["clip"].as_str()).or_default().push(r);

@@ -7,13 +7,7 @@ use ndarray_npy::read_npy;
 use sotto_frontend::fbank::{Fbank, FbankConfig};
 
 fn fbank_dir() -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/fbank");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("skipping: {} not found", d.display());
-        None
-    }
+    sotto_testutil::shared_dir("reference/fbank")
 }
 
 /// int16 / 32768, as the goldens were produced (read with hound, independently of our reader).
@@ -26,12 +20,7 @@ fn read_wav(p: &Path) -> Vec<f32> {
 }
 
 fn wavs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-        .collect();
-    v.sort();
+    let v = sotto_testutil::files_with_ext(dir, "wav");
     assert_eq!(v.len(), 5, "expected the 5 reference WAVs");
     v
 }

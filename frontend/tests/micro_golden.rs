@@ -21,13 +21,7 @@ const WAVS: [&str; 9] = [
 ];
 
 fn reference_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/microfrontend");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: reference data not found at {}", dir.display());
-        None
-    }
+    sotto_testutil::shared_dir("reference/microfrontend")
 }
 
 fn read_wav(path: &Path) -> Vec<i16> {
