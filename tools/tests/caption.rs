@@ -1,47 +1,10 @@
 //! `sotto caption --input FILE` end to end with the tiny parity model: committed lines,
 //! endpoint segmentation, JSON, pseudo-terminal redraw, and the no-device error.
 
-use std::path::{Path, PathBuf};
+use sotto_testutil::{output_with_stdin, tiny_model, write_tone_wav};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn tiny_model() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../models/tests/data/transducer/tiny.safetensors");
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} absent", p.display());
-        None
-    }
-}
-
-/// 16 kHz mono 16-bit WAV of gliding tones.
-fn write_wav(path: &Path, seconds: f32) {
-    let n = (seconds * 16000.0) as usize;
-    let pcm: Vec<u8> = (0..n)
-        .map(|i| {
-            let t = i as f32 / 16000.0;
-            let f = 180.0 + 120.0 * (t * 2.0).sin();
-            ((0.5 + 0.5 * (t * 5.0).sin())
-                * 0.4
-                * (2.0 * std::f32::consts::PI * f * t).sin()
-                * 32767.0) as i16
-        })
-        .flat_map(i16::to_le_bytes)
-        .collect();
-    let mut b = Vec::new();
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    for v in [16u32, 0x0001_0001, 16000, 32000, 0x0010_0002] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
-    b.extend_from_slice(&pcm);
-    std::fs::write(path, b).unwrap();
-}
 
 fn caption(model: &Path, wav: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sotto"))
@@ -66,7 +29,7 @@ fn file_input_commits_a_line_per_segment() {
     let Some(model) = tiny_model() else { return };
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("speech.wav");
-    write_wav(&wav, 3.5);
+    write_tone_wav(&wav, 3.5, 0);
     let out = caption(&model, &wav, &["--max-utterance", "1", "--timestamps"]);
     assert!(
         out.status.success(),
@@ -111,7 +74,7 @@ fn realtime_pacing_takes_about_the_audio_duration() {
     let Some(model) = tiny_model() else { return };
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("short.wav");
-    write_wav(&wav, 1.0);
+    write_tone_wav(&wav, 1.0, 0);
     let t = Instant::now();
     let out = caption(&model, &wav, &["--realtime"]);
     assert!(out.status.success());
@@ -132,7 +95,7 @@ fn terminal_output_redraws_the_partial_line() {
     }
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("speech.wav");
-    write_wav(&wav, 2.0);
+    write_tone_wav(&wav, 2.0, 0);
     let cmd = format!(
         "{} caption --model {} --input {} --beam 1",
         env!("CARGO_BIN_EXE_sotto"),
@@ -195,11 +158,11 @@ fn stdin_pcm_equals_file_input() {
     let Some(model) = tiny_model() else { return };
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("speech.wav");
-    write_wav(&wav, 2.5);
+    write_tone_wav(&wav, 2.5, 0);
     let from_file = caption(&model, &wav, &["--max-utterance", "1"]);
     let pcm = std::fs::read(&wav).unwrap()[44..].to_vec();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sotto"))
-        .args([
+    let out = output_with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_sotto")).args([
             "caption",
             "--model",
             model.to_str().unwrap(),
@@ -209,14 +172,9 @@ fn stdin_pcm_equals_file_input() {
             "1",
             "--max-utterance",
             "1",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(&pcm).unwrap();
-    let out = child.wait_with_output().unwrap();
+        ]),
+        &pcm,
+    );
     assert!(out.status.success());
     assert!(!from_file.stdout.is_empty());
     assert_eq!(

@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 
 use ndarray::Array2;
 use ndarray_npy::read_npy;
+use sotto_testutil::write_wav;
 
 fn sotto(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sotto"))
@@ -25,25 +26,7 @@ fn run_ok(args: &[&std::ffi::OsStr]) -> Output {
 }
 
 fn shared(sub: &str) -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference")
-        .join(sub);
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("skipping: {} not found", d.display());
-        None
-    }
-}
-
-fn wavs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-        .collect();
-    v.sort();
-    v
+    sotto_testutil::shared_dir(&format!("reference/{sub}"))
 }
 
 /// Same criterion as the frontend's golden test: 1e-4 per value, widened only by the
@@ -67,7 +50,7 @@ fn fbank_goldens_through_the_cli() {
     let Some(dir) = shared("fbank") else { return };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("f.npy");
-    let files = wavs(&dir);
+    let files = sotto_testutil::files_with_ext(&dir, "wav");
     assert_eq!(files.len(), 5);
     for wav in files {
         let stem = wav.file_stem().unwrap().to_str().unwrap().to_owned();
@@ -86,28 +69,6 @@ fn fbank_goldens_through_the_cli() {
             assert_close(&format!("{stem} {variant}"), &got, &want);
         }
     }
-}
-
-/// A 16-bit PCM WAV (written by hand: tools has no WAV writer dependency).
-fn write_wav(path: &Path, rate: u32, channels: u16, samples: &[i16]) {
-    let data_len = (samples.len() * 2) as u32;
-    let mut b = Vec::with_capacity(44 + data_len as usize);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    b.extend_from_slice(&channels.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * channels as u32 * 2).to_le_bytes());
-    b.extend_from_slice(&(channels * 2).to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    samples
-        .iter()
-        .for_each(|s| b.extend_from_slice(&s.to_le_bytes()));
-    std::fs::write(path, b).unwrap();
 }
 
 fn mel(f: f64) -> f64 {

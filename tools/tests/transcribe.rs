@@ -1,44 +1,9 @@
 //! `sotto transcribe` end to end with the tiny random-weight model of the parity tests:
 //! output format, order, error handling and that the WER summary adds up.
 
-use std::path::{Path, PathBuf};
+use sotto_testutil::{tiny_model, write_tone_wav};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn tiny_model() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../models/tests/data/transducer/tiny.safetensors");
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} absent", p.display());
-        None
-    }
-}
-
-/// Write a 16 kHz mono 16-bit WAV of gliding tones.
-pub fn write_wav(path: &Path, seconds: f32, seed: u32) {
-    let n = (seconds * 16000.0) as usize;
-    let pcm: Vec<u8> = (0..n)
-        .map(|i| {
-            let t = i as f32 / 16000.0;
-            let f = 180.0 + 120.0 * (t * 2.0 + seed as f32).sin();
-            let env = 0.5 + 0.5 * (t * 5.0 + seed as f32).sin();
-            ((env * 0.4 * (2.0 * std::f32::consts::PI * f * t).sin()) * 32767.0) as i16
-        })
-        .flat_map(i16::to_le_bytes)
-        .collect();
-    let mut b = Vec::new();
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    for v in [16u32, 0x0001_0001u32, 16000, 32000, 0x0010_0002] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
-    b.extend_from_slice(&pcm);
-    std::fs::write(path, b).unwrap();
-}
 
 fn sotto(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sotto"))
@@ -46,6 +11,17 @@ fn sotto(args: &[&str], cwd: &Path) -> Output {
         .current_dir(cwd)
         .output()
         .unwrap()
+}
+
+/// Runs `sotto` in `cwd`, asserts success and returns its stdout.
+fn sotto_ok(args: &[&str], cwd: &Path) -> String {
+    let out = sotto(args, cwd);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Parse `WER <pct>% (<errors>/<ref words>; sub <s> del <d> ins <i>) RTF <rtf>`.
@@ -80,13 +56,13 @@ fn transcribes_in_order_and_wer_adds_up() {
     ];
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     for (i, (f, _)) in refs.iter().enumerate() {
-        write_wav(&dir.path().join(f), 0.8 + 0.3 * i as f32, i as u32);
+        write_tone_wav(&dir.path().join(f), 0.8 + 0.3 * i as f32, i as u32);
     }
     let tsv: String = refs.iter().map(|(f, r)| format!("{f}\t{r}\n")).collect();
     std::fs::write(dir.path().join("refs.tsv"), tsv).unwrap();
 
     // No FILES: the refs' files are transcribed, in the refs' order.
-    let out = sotto(
+    let stdout = sotto_ok(
         &[
             "transcribe",
             "--model",
@@ -98,12 +74,6 @@ fn transcribes_in_order_and_wer_adds_up() {
         ],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), refs.len() + 1, "{stdout}");
     let mut want = sotto_decoder::wer::WerStats::default();
@@ -127,9 +97,9 @@ fn transcribes_in_order_and_wer_adds_up() {
 fn unreadable_files_are_reported_but_others_still_transcribed() {
     let Some(model) = tiny_model() else { return };
     let dir = tempfile::tempdir().unwrap();
-    write_wav(&dir.path().join("good1.wav"), 0.5, 1);
+    write_tone_wav(&dir.path().join("good1.wav"), 0.5, 1);
     std::fs::write(dir.path().join("broken.wav"), b"RIFF\x10\0\0\0WAVEjunk").unwrap();
-    write_wav(&dir.path().join("good2.wav"), 0.5, 2);
+    write_tone_wav(&dir.path().join("good2.wav"), 0.5, 2);
     let args = [
         "transcribe",
         "-m",
@@ -160,10 +130,10 @@ fn json_lines_and_folder_input() {
     let Some(model) = tiny_model() else { return };
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("in/deep")).unwrap();
-    write_wav(&dir.path().join("in/z.wav"), 1.0, 3);
-    write_wav(&dir.path().join("in/deep/a.wav"), 1.0, 4);
+    write_tone_wav(&dir.path().join("in/z.wav"), 1.0, 3);
+    write_tone_wav(&dir.path().join("in/deep/a.wav"), 1.0, 4);
     std::fs::write(dir.path().join("in/notes.txt"), "not audio").unwrap();
-    let out = sotto(
+    let stdout = sotto_ok(
         &[
             "transcribe",
             "-m",
@@ -175,12 +145,6 @@ fn json_lines_and_folder_input() {
         ],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
     let docs: Vec<serde_json::Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -201,7 +165,7 @@ fn json_lines_and_folder_input() {
 #[test]
 fn missing_model_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    write_wav(&dir.path().join("a.wav"), 0.2, 1);
+    write_tone_wav(&dir.path().join("a.wav"), 0.2, 1);
     let out = sotto(
         &[
             "transcribe",

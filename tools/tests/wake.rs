@@ -1,19 +1,12 @@
 //! `sotto wake` end to end on the shared microWakeWord clips, checked against `expected.tsv`.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn root() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/microwakeword");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
+    sotto_testutil::shared_dir("reference/microwakeword")
 }
 
 fn sotto(args: &[&str]) -> Output {
@@ -36,18 +29,9 @@ fn ok(args: &[&str]) -> String {
 
 /// expected.tsv rows keyed by (clip, model id).
 fn expected(root: &Path) -> HashMap<(String, String), HashMap<String, String>> {
-    let text = std::fs::read_to_string(root.join("expected.tsv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    lines
-        .map(|l| {
-            let row: HashMap<String, String> = header
-                .iter()
-                .map(|h| h.to_string())
-                .zip(l.split('\t').map(String::from))
-                .collect();
-            ((row["clip"].clone(), row["model"].clone()), row)
-        })
+    sotto_testutil::read_tsv(&root.join("expected.tsv"))
+        .into_iter()
+        .map(|row| ((row["clip"].clone(), row["model"].clone()), row))
         .collect()
 }
 
@@ -153,14 +137,16 @@ fn json_and_stdin_give_the_same_detections() {
         .iter()
         .flat_map(|&s| ((s * 32768.0) as i16).to_le_bytes())
         .collect();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sotto"))
-        .args(["wake", "-m", model.to_str().unwrap(), "--json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&pcm).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = sotto_testutil::output_with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_sotto")).args([
+            "wake",
+            "-m",
+            model.to_str().unwrap(),
+            "--json",
+            "-",
+        ]),
+        &pcm,
+    );
     assert!(out.status.success());
     let j2: serde_json::Value = serde_json::from_str(
         String::from_utf8(out.stdout)

@@ -2,39 +2,13 @@
 //! wake word in `clips.tsv` (temp folders of symlinks); the rates at the manifest cutoff must
 //! agree with the detections in `expected.tsv`.
 
+use sotto_testutil::read_tsv;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn root() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/microwakeword");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
-}
-
-fn tsv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split('\t')
-        .map(String::from)
-        .collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split('\t').map(String::from))
-                .collect()
-        })
-        .collect()
+    sotto_testutil::shared_dir("reference/microwakeword")
 }
 
 #[test]
@@ -45,7 +19,7 @@ fn rates_at_cutoff_match_expected_detections() {
     let (pos, neg) = (tmp.path().join("pos"), tmp.path().join("neg"));
     std::fs::create_dir_all(&pos).unwrap();
     std::fs::create_dir_all(&neg).unwrap();
-    let clips = tsv(&root.join("clips/clips.tsv"));
+    let clips = read_tsv(&root.join("clips/clips.tsv"));
     let mut is_pos = HashMap::new();
     for c in &clips {
         let positive = c["label"] == label;
@@ -55,7 +29,7 @@ fn rates_at_cutoff_match_expected_detections() {
         is_pos.insert(c["clip"].trim_end_matches(".wav").to_string(), positive);
     }
     let (mut n_pos, mut missed, mut neg_detected) = (0, 0, 0);
-    for r in tsv(&root.join("expected.tsv"))
+    for r in read_tsv(&root.join("expected.tsv"))
         .iter()
         .filter(|r| r["model"] == model_id)
     {
