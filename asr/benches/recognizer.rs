@@ -8,7 +8,9 @@
 //! Run: `cargo bench -p sotto-asr --bench recognizer`
 
 use sotto_asr::recognizer::{Recognizer, RecognizerConfig, Stream};
-use sotto_models::transducer::{random_model_bytes, Hyperparameters, Transducer};
+use sotto_models::transducer::{
+    random_model_bytes, small10m_hyperparameters as small10m, Transducer,
+};
 use std::sync::OnceLock;
 
 fn main() {
@@ -22,22 +24,6 @@ fn rayon_single_thread() {
 }
 
 const MODELS: [&str; 2] = ["small10m-int8", "shipped"];
-
-fn small10m() -> Hyperparameters {
-    Hyperparameters {
-        feat_dim: 80,
-        stack: 4,
-        num_layers: 5,
-        hidden: 768,
-        proj: 256,
-        pred_dim: 256,
-        context_size: 2,
-        joiner_dim: 320,
-        vocab_size: 500,
-        blank_id: 0,
-        ctc: false,
-    }
-}
 
 fn network(name: &str) -> Option<&'static Transducer> {
     static SMALL: OnceLock<Transducer> = OnceLock::new();

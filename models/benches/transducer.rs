@@ -7,7 +7,9 @@
 //!
 //! Run: `cargo bench -p sotto-models --bench transducer`
 
-use sotto_models::transducer::{random_model_bytes, Hyperparameters, Transducer};
+use sotto_models::transducer::{
+    random_model_bytes, small10m_hyperparameters as small10m, Transducer,
+};
 use std::sync::OnceLock;
 
 fn main() {
@@ -21,22 +23,6 @@ fn main() {
 
 const SECONDS: usize = 10;
 const CHUNK_FRAMES: usize = 10;
-
-fn small10m() -> Hyperparameters {
-    Hyperparameters {
-        feat_dim: 80,
-        stack: 4,
-        num_layers: 5,
-        hidden: 768,
-        proj: 256,
-        pred_dim: 256,
-        context_size: 2,
-        joiner_dim: 320,
-        vocab_size: 500,
-        blank_id: 0,
-        ctc: false,
-    }
-}
 
 fn model(name: &str) -> Option<&'static Transducer> {
     static F32: OnceLock<Transducer> = OnceLock::new();

@@ -12,7 +12,7 @@
 mod load;
 mod random;
 
-pub use random::{random_model_bytes, tiny_hyperparameters};
+pub use random::{random_model_bytes, small10m_hyperparameters, tiny_hyperparameters};
 
 use crate::format::ModelFile;
 use crate::layers::{Embedding, FrameStack, FrameStackState, LayerError, Linear, Lstm, LstmState};

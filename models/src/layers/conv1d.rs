@@ -6,7 +6,7 @@
 //! with `padding=0`.
 
 use super::window::Window;
-use super::{frames, shape_err, vec_bytes, LayerError, Weight};
+use super::{check_weight_bias, frames, vec_bytes, LayerError, Weight};
 use crate::tensor::Buffer;
 
 /// Hyperparameters of a [`Conv1d`].
@@ -92,19 +92,7 @@ impl Conv1d {
             ));
         }
         let cols = (c.in_channels / c.groups).saturating_mul(c.kernel);
-        if weight.rows() != c.out_channels || weight.cols() != cols {
-            return Err(shape_err(
-                "conv1d",
-                "weight",
-                format!("{} x {cols}", c.out_channels),
-                weight.rows() * weight.cols(),
-            ));
-        }
-        if let Some(b) = &bias {
-            if b.len() != c.out_channels {
-                return Err(shape_err("conv1d", "bias", c.out_channels, b.len()));
-            }
-        }
+        check_weight_bias("conv1d", &weight, bias.as_deref(), c.out_channels, cols)?;
         Ok(Conv1d { cfg, weight, bias })
     }
 

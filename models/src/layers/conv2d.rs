@@ -8,7 +8,7 @@
 //! `conv(F.pad(x, (0, 0, left_pad, 0)))` with `padding=(0, freq_pad)`.
 
 use super::window::Window;
-use super::{frames, shape_err, vec_bytes, LayerError, Weight};
+use super::{check_weight_bias, frames, vec_bytes, LayerError, Weight};
 use crate::tensor::Buffer;
 
 /// Hyperparameters of a [`Conv2d`].
@@ -107,19 +107,7 @@ impl Conv2d {
         let cols = (c.in_channels / c.groups)
             .saturating_mul(c.kernel.0)
             .saturating_mul(c.kernel.1);
-        if weight.rows() != c.out_channels || weight.cols() != cols {
-            return Err(shape_err(
-                "conv2d",
-                "weight",
-                format!("{} x {cols}", c.out_channels),
-                weight.rows() * weight.cols(),
-            ));
-        }
-        if let Some(b) = &bias {
-            if b.len() != c.out_channels {
-                return Err(shape_err("conv2d", "bias", c.out_channels, b.len()));
-            }
-        }
+        check_weight_bias("conv2d", &weight, bias.as_deref(), c.out_channels, cols)?;
         Ok(Conv2d { cfg, weight, bias })
     }
 

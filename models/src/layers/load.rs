@@ -27,11 +27,9 @@ impl Linear {
         bias: bool,
     ) -> Result<Self, FormatError> {
         let w = file.weight(&join(prefix, "weight"), out_dim, &[in_dim])?;
-        let b = if bias {
-            Some(file.tensor_f32(&join(prefix, "bias"), &[out_dim])?)
-        } else {
-            None
-        };
+        let b = bias
+            .then(|| file.tensor_f32(&join(prefix, "bias"), &[out_dim]))
+            .transpose()?;
         Linear::new(w, b).map_err(|e| file.layer_err(prefix, e))
     }
 }
@@ -81,11 +79,9 @@ impl Conv1d {
     ) -> Result<Self, FormatError> {
         let ig = cfg.in_channels / cfg.groups.max(1);
         let w = file.weight(&join(prefix, "weight"), cfg.out_channels, &[ig, cfg.kernel])?;
-        let b = if bias {
-            Some(file.tensor_f32(&join(prefix, "bias"), &[cfg.out_channels])?)
-        } else {
-            None
-        };
+        let b = bias
+            .then(|| file.tensor_f32(&join(prefix, "bias"), &[cfg.out_channels]))
+            .transpose()?;
         Conv1d::new(cfg, w, b).map_err(|e| file.layer_err(prefix, e))
     }
 }
@@ -104,11 +100,9 @@ impl Conv2d {
             cfg.out_channels,
             &[ig, cfg.kernel.0, cfg.kernel.1],
         )?;
-        let b = if bias {
-            Some(file.tensor_f32(&join(prefix, "bias"), &[cfg.out_channels])?)
-        } else {
-            None
-        };
+        let b = bias
+            .then(|| file.tensor_f32(&join(prefix, "bias"), &[cfg.out_channels]))
+            .transpose()?;
         Conv2d::new(cfg, w, b).map_err(|e| file.layer_err(prefix, e))
     }
 }

@@ -72,6 +72,28 @@ pub(crate) fn shape_err(
     }
 }
 
+/// Checks a `[rows, cols]` weight and an optional `[rows]` bias (shared by the conv layers).
+pub(crate) fn check_weight_bias(
+    layer: &'static str,
+    weight: &Weight,
+    bias: Option<&[f32]>,
+    rows: usize,
+    cols: usize,
+) -> Result<(), LayerError> {
+    if weight.rows() != rows || weight.cols() != cols {
+        return Err(shape_err(
+            layer,
+            "weight",
+            format!("{rows} x {cols}"),
+            weight.rows() * weight.cols(),
+        ));
+    }
+    match bias {
+        Some(b) if b.len() != rows => Err(shape_err(layer, "bias", rows, b.len())),
+        _ => Ok(()),
+    }
+}
+
 /// `Ok(len / frame)` when `len` is a whole number of frames, else a shape error.
 pub(crate) fn frames(layer: &'static str, len: usize, frame: usize) -> Result<usize, LayerError> {
     if frame == 0 || len % frame != 0 {

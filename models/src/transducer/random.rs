@@ -36,6 +36,20 @@ pub fn tiny_hyperparameters() -> Hyperparameters {
     }
 }
 
+/// Hyperparameters of the ~10M-parameter model the benchmarks use: F 80, S 4, L 5, H 768,
+/// P 256, E 256, C 2, J 320, V 500.
+pub fn small10m_hyperparameters() -> Hyperparameters {
+    Hyperparameters {
+        num_layers: 5,
+        hidden: 768,
+        proj: 256,
+        pred_dim: 256,
+        joiner_dim: 320,
+        vocab_size: 500,
+        ..tiny_hyperparameters()
+    }
+}
+
 /// Token pieces for a random model: blank, then word-initial and word-internal letters.
 fn tokens(v: usize) -> Vec<String> {
     (0..v)
