@@ -176,6 +176,19 @@ pub fn tiny_model() -> Option<PathBuf> {
     existing(workspace_root().join("models/tests/data/transducer/tiny.safetensors"))
 }
 
+/// Runs `cmd` with `input` written to its stdin and its stdout captured (stderr is inherited).
+pub fn output_with_stdin(cmd: &mut std::process::Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,17 +228,4 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.iter().any(|&s| s.unsigned_abs() > 3000));
     }
-}
-
-/// Runs `cmd` with `input` written to its stdin and its stdout captured (stderr is inherited).
-pub fn output_with_stdin(cmd: &mut std::process::Command, input: &[u8]) -> std::process::Output {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
 }
