@@ -128,11 +128,11 @@ def edit_distance(a, b):
 
 
 @torch.no_grad()
-def evaluate(model, split, sp, max_frames=20000, show=3):
-    """Greedy dev WER (%) on all of dev and on its LibriSpeech part."""
+def evaluate(model, split, sp, max_frames=20000, show=3, hyps_out=None):
+    """Greedy dev WER (%) on all of dev and on its LibriSpeech part; optionally writes `index<TAB>hyp` lines."""
     model.eval()
     errs, words = {"all": 0, "librispeech": 0}, {"all": 0, "librispeech": 0}
-    examples = []
+    examples, all_hyps = [], {}
     order = sorted(range(len(split.utts)), key=lambda i: split.utts[i]["n"])
     i = 0
     while i < len(order):
@@ -143,8 +143,10 @@ def evaluate(model, split, sp, max_frames=20000, show=3):
         x, xl, _, _ = split.batch(idx)
         enc, el = model.encoder(x, xl)
         hyps = model.greedy(enc, el)
-        for u, h in zip([split.utts[q] for q in idx], hyps):
+        for q, h in zip(idx, hyps):
+            u = split.utts[q]
             hyp = sp.decode([t for t in h if t > 1]).split()
+            all_hyps[q] = " ".join(hyp)
             ref = u["text"].split()
             e = edit_distance(ref, hyp)
             for key in ("all", u["source"]):
@@ -154,6 +156,9 @@ def evaluate(model, split, sp, max_frames=20000, show=3):
             if len(examples) < show and len(ref) > 5:
                 examples.append((u["text"], " ".join(hyp)))
     model.train()
+    if hyps_out:
+        with open(hyps_out, "w", encoding="utf-8") as f:
+            f.writelines(f"{q}\t{all_hyps[q]}\n" for q in sorted(all_hyps))
     for r, h in examples:
         log(f"  REF {r}\n           HYP {h}")
     return {k: 100.0 * errs[k] / max(words[k], 1) for k in errs}
@@ -249,7 +254,7 @@ def main():
     log(f"model {cfg['model']} params {n_params}")
     dev = Split(data, "dev", sp)
     if a.eval_only:
-        log("dev WER", evaluate(model, dev, sp))
+        log("dev WER", evaluate(model, dev, sp, hyps_out=run / "dev_hyps_pytorch.tsv"))
         return
     train = Split(data, "train", sp, tc.get("max_utt_seconds"))
     log(f"train utts {len(train.utts)} ({sum(u['dur'] for u in train.utts) / 3600:.2f} h), dev {len(dev.utts)}")
