@@ -386,7 +386,7 @@ impl Stream {
     /// in one stream.
     pub fn accept_features(&mut self, feats: &[f32]) -> Result<(), AsrError> {
         let f = self.rec.model().hyper().feat_dim;
-        if feats.len() % f != 0 {
+        if !feats.len().is_multiple_of(f) {
             let msg = format!(
                 "{} values is not a whole number of {f}-dim frames",
                 feats.len()

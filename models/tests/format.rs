@@ -235,7 +235,7 @@ fn misaligned_f32_tensors_are_copied_and_counted() {
     })
     .to_string();
     let mut header = header.into_bytes();
-    while (8 + header.len()) % 8 != 0 {
+    while !(8 + header.len()).is_multiple_of(8) {
         header.push(b' ');
     }
     let mut bytes = (header.len() as u64).to_le_bytes().to_vec();

@@ -91,7 +91,7 @@ impl Conv2d {
         {
             return bad(format!("sizes must be > 0: {c:?}"));
         }
-        if c.in_channels % c.groups != 0 || c.out_channels % c.groups != 0 {
+        if !c.in_channels.is_multiple_of(c.groups) || !c.out_channels.is_multiple_of(c.groups) {
             return bad(format!(
                 "channels {} -> {} not divisible by groups {}",
                 c.in_channels, c.out_channels, c.groups

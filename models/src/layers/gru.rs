@@ -35,7 +35,7 @@ impl Gru {
         b_ih: Option<Buffer<f32>>,
         b_hh: Option<Buffer<f32>>,
     ) -> Result<Self, LayerError> {
-        if w_ih.rows() % 3 != 0 || w_ih.rows() == 0 {
+        if !w_ih.rows().is_multiple_of(3) || w_ih.rows() == 0 {
             return Err(shape_err(
                 "gru",
                 "weight_ih rows",

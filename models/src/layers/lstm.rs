@@ -43,7 +43,7 @@ impl Lstm {
         b_hh: Option<Buffer<f32>>,
         w_hr: Option<Weight>,
     ) -> Result<Self, LayerError> {
-        if w_ih.rows() % 4 != 0 || w_ih.rows() == 0 {
+        if !w_ih.rows().is_multiple_of(4) || w_ih.rows() == 0 {
             return Err(shape_err(
                 "lstm",
                 "weight_ih rows",

@@ -96,7 +96,7 @@ pub(crate) fn check_weight_bias(
 
 /// `Ok(len / frame)` when `len` is a whole number of frames, else a shape error.
 pub(crate) fn frames(layer: &'static str, len: usize, frame: usize) -> Result<usize, LayerError> {
-    if frame == 0 || len % frame != 0 {
+    if frame == 0 || !len.is_multiple_of(frame) {
         return Err(shape_err(
             layer,
             "input",
