@@ -216,6 +216,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", help="warm-start the weights from an exported f32 model file (e.g. the committed "
+                    "models/zoo/<name>-f32.safetensors) when no checkpoint is at hand; optimizer and counters start fresh")
     ap.add_argument("--max-minutes", type=float, help="overrides the config's time box (cumulative)")
     ap.add_argument("--eval-only", action="store_true")
     ap.add_argument("--plot-only", action="store_true")
@@ -250,6 +252,12 @@ def main():
         state = {k: ck[k] for k in state}
         log(f"resumed {last}: epoch {state['epoch']} batch {state['batch_pos']} step {state['step']} "
             f"{state['train_seconds'] / 60:.1f} min")
+    elif a.init:
+        from safetensors.torch import load_file
+        missing, unexpected = model.load_state_dict(load_file(a.init), strict=False)
+        if missing or unexpected:
+            raise SystemExit(f"{a.init}: missing tensors {missing}, unexpected {unexpected}")
+        log(f"initialized weights from {a.init}")
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model {cfg['model']} params {n_params}")
     dev = Split(data, "dev", sp)
