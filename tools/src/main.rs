@@ -46,7 +46,13 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("sotto: error: {e:#}");
+            // The exit-status marker is not part of the message.
+            let msg: Vec<String> = e
+                .chain()
+                .filter(|c| !c.is::<cmd::ExitStatus>())
+                .map(|c| c.to_string())
+                .collect();
+            eprintln!("sotto: error: {}", msg.join(": "));
             let code = e.downcast_ref::<cmd::ExitStatus>().map_or(1, |s| s.0);
             ExitCode::from(code)
         }
