@@ -911,21 +911,13 @@ impl GraphCompiler<'_, '_, '_> {
             code::CONCATENATION => self.concatenation(op, &ins, output(0)?)?,
             code::SPLIT_V => self.split_v(op, input(0)?, input(1)?, input(2)?, &outs)?,
             code::STRIDED_SLICE => self.strided_slice(op, &ins, output(0)?)?,
-            code::CONV_2D => self.conv(
+            code::CONV_2D | code::DEPTHWISE_CONV_2D => self.conv(
                 op,
                 input(0)?,
                 input(1)?,
                 ins.get(2).copied().flatten(),
                 output(0)?,
-                false,
-            )?,
-            code::DEPTHWISE_CONV_2D => self.conv(
-                op,
-                input(0)?,
-                input(1)?,
-                ins.get(2).copied().flatten(),
-                output(0)?,
-                true,
+                code == code::DEPTHWISE_CONV_2D,
             )?,
             code::FULLY_CONNECTED => self.fully_connected(
                 op,
