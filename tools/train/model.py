@@ -6,17 +6,25 @@ import torch.nn.functional as F
 
 
 class Encoder(nn.Module):
-    """CMVN -> stack S frames -> L one-layer LSTMs (no residuals). Causal: zero initial state, no look-ahead."""
+    """CMVN -> stack S frames -> L one-layer LSTMs, each optionally followed by a residual add (layers > 0) and a
+    LayerNorm. Causal: zero initial state, no look-ahead."""
 
-    def __init__(self, feat_dim, stack, num_layers, hidden, proj, dropout=0.0):
+    def __init__(self, feat_dim, stack, num_layers, hidden, proj, dropout=0.0, residual=False, layer_norm=False):
         super().__init__()
         self.stack = stack
+        self.residual = residual
         self.register_buffer("cmvn_mean", torch.zeros(feat_dim))
         self.register_buffer("cmvn_istd", torch.ones(feat_dim))
         out = proj if proj > 0 else hidden
         dims = [stack * feat_dim] + [out] * (num_layers - 1)
         self.lstm = nn.ModuleList(nn.LSTM(d, hidden, proj_size=proj, batch_first=True) for d in dims)
+        # Post-layer LayerNorm (+ residual) keeps a deep LSTM stack's activations at unit scale: it trains faster.
+        self.norm = nn.ModuleList(nn.LayerNorm(out) for _ in dims) if layer_norm else None
         self.dropout = nn.Dropout(dropout)
+        with torch.no_grad():  # forget-gate bias 1 (gate order i, f, g, o): remember by default early in training
+            for l in self.lstm:
+                l.bias_ih_l0[hidden: 2 * hidden].fill_(1.0)
+                l.bias_hh_l0[hidden: 2 * hidden].zero_()
 
     def normalize(self, feats):
         return (feats - self.cmvn_mean) * self.cmvn_istd
@@ -31,7 +39,10 @@ class Encoder(nn.Module):
         for i, l in enumerate(self.lstm):
             if i > 0:
                 x = self.dropout(x)
-            x, _ = l(x)
+            y, _ = l(x)
+            if self.residual and i > 0:
+                y = y + x
+            x = self.norm[i](y) if self.norm is not None else y
         return x, lens // self.stack
 
 
@@ -72,13 +83,13 @@ class Joiner(nn.Module):
 
 class Transducer(nn.Module):
     def __init__(self, feat_dim=80, stack=4, num_layers=4, hidden=640, proj=256, pred_dim=256, context_size=2,
-                 joiner_dim=256, vocab_size=256, blank_id=0, ctc=True, dropout=0.0):
+                 joiner_dim=256, vocab_size=256, blank_id=0, ctc=True, dropout=0.0, residual=False, layer_norm=False):
         super().__init__()
         self.hp = dict(feat_dim=feat_dim, stack=stack, num_layers=num_layers, hidden=hidden, proj=proj,
                        pred_dim=pred_dim, context_size=context_size, joiner_dim=joiner_dim,
-                       vocab_size=vocab_size, blank_id=blank_id, ctc=ctc)
+                       vocab_size=vocab_size, blank_id=blank_id, ctc=ctc, residual=residual, layer_norm=layer_norm)
         enc_dim = proj if proj > 0 else hidden
-        self.encoder = Encoder(feat_dim, stack, num_layers, hidden, proj, dropout)
+        self.encoder = Encoder(feat_dim, stack, num_layers, hidden, proj, dropout, residual, layer_norm)
         self.decoder = Decoder(vocab_size, pred_dim, context_size, blank_id)
         self.joiner = Joiner(enc_dim, pred_dim, joiner_dim, vocab_size)
         self.ctc = nn.Linear(enc_dim, vocab_size) if ctc else None
