@@ -1,9 +1,10 @@
 //! The streaming RNN-T network `rnnt-lstm-stateless` of `docs/model-format.md`: CMVN, frame
-//! stacking, an LSTM encoder with projection, a stateless prediction network and a joiner.
+//! stacking, an LSTM encoder (optional projection, residual adds and post-layer LayerNorm), a
+//! stateless prediction network and a joiner.
 //!
 //! [`Transducer`] is immutable (share it with `Arc` across streams); everything that changes
 //! while audio flows lives in a per-stream [`EncoderState`]. It is assembled from the shared
-//! [`layers`](crate::layers) (`FrameStack`, `Lstm`, `Embedding`, `Linear`) and loaded through
+//! [`layers`](crate::layers) (`FrameStack`, `Lstm`, `LayerNorm`, `Embedding`, `Linear`) and loaded through
 //! [`ModelFile`] (memory-mapped, zero-copy). Weights are f32 or int8 ([`QMatrix`]: symmetric
 //! per-row scales, activations quantized per frame at run time).
 //!
@@ -15,7 +16,9 @@ mod random;
 pub use random::{random_model_bytes, small10m_hyperparameters, tiny_hyperparameters};
 
 use crate::format::ModelFile;
-use crate::layers::{Embedding, FrameStack, FrameStackState, LayerError, Linear, Lstm, LstmState};
+use crate::layers::{
+    Embedding, FrameStack, FrameStackState, LayerError, LayerNorm, Linear, Lstm, LstmState,
+};
 use crate::tensor::Buffer;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -84,6 +87,13 @@ pub struct Hyperparameters {
     pub blank_id: u32,
     /// Whether the file has a CTC head.
     pub ctc: bool,
+    /// Encoder layers l > 0 add their input to their output (optional key, default false).
+    #[serde(default)]
+    pub residual: bool,
+    /// Each encoder layer is followed by a LayerNorm `encoder.norm.{l}` (optional key, default
+    /// false).
+    #[serde(default)]
+    pub layer_norm: bool,
 }
 
 impl Hyperparameters {
@@ -118,6 +128,8 @@ pub struct Transducer {
     cmvn_istd: Buffer<f32>,
     stack: FrameStack,
     lstm: Vec<Lstm>,
+    /// One post-layer LayerNorm per LSTM layer when `layer_norm`, else empty. Always f32.
+    norm: Vec<LayerNorm>,
     embedding: Embedding,
     /// Depthwise conv `[E, 1, C]` (k = 0 oldest), absent when C = 1. Applied directly rather than
     /// as a streaming `Conv1d`: the stateless prediction network sees its whole context each call.
@@ -202,6 +214,7 @@ impl Transducer {
             let (i, h, p) = (l.input_size(), l.hidden_size(), l.output_size());
             n += 4 * h * (i + p + 2) + if self.hyper().proj > 0 { p * h } else { 0 };
         }
+        n += self.norm.iter().map(|l| 2 * l.dim()).sum::<usize>();
         n + [&self.enc_proj, &self.pred_proj, &self.output]
             .into_iter()
             .map(linear_params)
@@ -214,6 +227,7 @@ impl Transducer {
         n += 4 * self.embedding.num() * self.embedding.dim();
         n += 4 * self.conv.as_ref().map_or(0, |c| c.len());
         n += self.lstm.iter().map(Lstm::weight_bytes).sum::<usize>();
+        n += self.norm.iter().map(|l| 8 * l.dim()).sum::<usize>();
         n + [&self.enc_proj, &self.pred_proj, &self.output]
             .into_iter()
             .map(linear_bytes)
@@ -228,7 +242,7 @@ impl Transducer {
     }
 
     /// The same network with every weight matrix quantized to int8 (per-row symmetric), as
-    /// `sotto quantize` would write it.
+    /// `sotto quantize` would write it (LayerNorm parameters stay f32).
     pub fn quantized(&self) -> Transducer {
         // Cannot fail: loading rejected non-finite weights.
         const FINITE: &str = "weights were checked finite at load";
@@ -297,9 +311,16 @@ impl Transducer {
         st.pending = (st.pending + feats.len() / f) % hp.stack;
         if m > 0 {
             // Each layer runs all m frames at once: its input projection is one batched product.
-            for (layer, ls) in self.lstm.iter().zip(&mut st.lstm) {
+            // Residual add and LayerNorm act per frame, so chunking cannot change the output.
+            for (l, (layer, ls)) in self.lstm.iter().zip(&mut st.lstm).enumerate() {
                 st.y.clear();
                 layer.step(ls, &st.x, &mut st.y).map_err(input_err)?;
+                if hp.residual && l > 0 {
+                    st.y.iter_mut().zip(&st.x).for_each(|(y, x)| *y += x);
+                }
+                if let Some(norm) = self.norm.get(l) {
+                    norm.forward(&mut st.y).map_err(input_err)?;
+                }
                 std::mem::swap(&mut st.x, &mut st.y);
             }
             out.extend_from_slice(&st.x);

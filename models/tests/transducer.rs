@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2};
 use ndarray_npy::NpzReader;
 use sotto_models::format::ModelFile;
 use sotto_models::transducer::{
-    random_model_bytes, tiny_hyperparameters, Transducer, TransducerError,
+    random_model_bytes, tiny_hyperparameters, Hyperparameters, Transducer, TransducerError,
 };
 use std::path::{Path, PathBuf};
 
@@ -18,13 +18,22 @@ struct Golden {
     encoder_out: Array2<f32>,
     pred_init: Array1<f32>,
     logits_t0: Array1<f32>,
+    greedy_tokens: Array1<i64>,
 }
 
-fn golden() -> Option<(Transducer, Golden)> {
+/// Golden sets written by `tools/train/export.py --golden`: `tiny` (LSTM with projection) and
+/// `tiny_ln` (no projection, residual adds and post-layer LayerNorm).
+const GOLDENS: [&str; 2] = ["tiny", "tiny_ln"];
+
+fn golden(stem: &str) -> Option<(Transducer, Golden)> {
     let dir = data_dir();
-    let (model, npz) = (dir.join("tiny.safetensors"), dir.join("tiny_golden.npz"));
+    let model = dir.join(format!("{stem}.safetensors"));
+    let npz = dir.join(format!("{stem}_golden.npz"));
     if !model.exists() || !npz.exists() {
-        eprintln!("skipping: golden files absent in {}", dir.display());
+        eprintln!(
+            "skipping: golden files for {stem} absent in {}",
+            dir.display()
+        );
         return None;
     }
     let mut z = NpzReader::new(std::fs::File::open(npz).unwrap()).unwrap();
@@ -33,6 +42,7 @@ fn golden() -> Option<(Transducer, Golden)> {
         encoder_out: z.by_name("encoder_out").unwrap(),
         pred_init: z.by_name("pred_init").unwrap(),
         logits_t0: z.by_name("logits_t0").unwrap(),
+        greedy_tokens: z.by_name("greedy_tokens").unwrap(),
     };
     Some((Transducer::load(model).unwrap(), g))
 }
@@ -56,40 +66,84 @@ fn run(t: &Transducer, feats: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     (enc, pred, logits)
 }
 
+/// Greedy search as the recipe's `greedy_with_margin` does it: at most one symbol per frame.
+fn greedy(t: &Transducer, enc: &[f32]) -> Vec<i64> {
+    let hp = t.hyper();
+    let mut ctx = vec![hp.blank_id; hp.context_size];
+    let mut pred = t.predict(&ctx);
+    let mut hyp = Vec::new();
+    for frame in enc.chunks_exact(hp.enc_dim()) {
+        let logits = t.join(frame, &pred);
+        let k = (0..logits.len())
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+            .unwrap() as u32;
+        if k != hp.blank_id {
+            hyp.push(k as i64);
+            ctx.rotate_left(1);
+            *ctx.last_mut().unwrap() = k;
+            pred = t.predict(&ctx);
+        }
+    }
+    hyp
+}
+
 #[test]
 fn f32_matches_pytorch_golden() {
-    let Some((t, g)) = golden() else { return };
-    assert!(!t.is_int8());
-    let (enc, pred, logits) = run(&t, g.features.as_slice().unwrap());
-    assert_eq!(enc.len(), g.encoder_out.len(), "encoder frames");
-    let d_enc = max_abs_diff(&enc, g.encoder_out.as_slice().unwrap());
-    let d_pred = max_abs_diff(&pred, g.pred_init.as_slice().unwrap());
-    let d_log = max_abs_diff(&logits, g.logits_t0.as_slice().unwrap());
-    eprintln!("f32 max |diff|: encoder_out {d_enc:e}, pred_init {d_pred:e}, logits_t0 {d_log:e}");
-    assert!(d_enc <= 1e-4 && d_pred <= 1e-4 && d_log <= 1e-4);
+    for stem in GOLDENS {
+        let Some((t, g)) = golden(stem) else { continue };
+        assert!(!t.is_int8());
+        let (enc, pred, logits) = run(&t, g.features.as_slice().unwrap());
+        assert_eq!(enc.len(), g.encoder_out.len(), "{stem}: encoder frames");
+        let d_enc = max_abs_diff(&enc, g.encoder_out.as_slice().unwrap());
+        let d_pred = max_abs_diff(&pred, g.pred_init.as_slice().unwrap());
+        let d_log = max_abs_diff(&logits, g.logits_t0.as_slice().unwrap());
+        eprintln!(
+            "{stem} f32 max |diff|: encoder_out {d_enc:e}, pred_init {d_pred:e}, logits_t0 {d_log:e}"
+        );
+        assert!(d_enc <= 1e-4 && d_pred <= 1e-4 && d_log <= 1e-4, "{stem}");
+        assert_eq!(greedy(&t, &enc), g.greedy_tokens.to_vec(), "{stem}");
+    }
+}
+
+#[test]
+fn tiny_ln_golden_uses_residual_layer_norm_without_projection() {
+    let Some((t, _)) = golden("tiny_ln") else {
+        return;
+    };
+    let hp = t.hyper();
+    assert!(hp.residual && hp.layer_norm && hp.proj == 0, "{hp:?}");
+    assert!(t.num_params() > 0 && t.state_bytes() == 4 * (3 * 80 + 2 * (16 + 16)));
+    // `tiny` predates the options and has neither key: both read as false.
+    let Some((old, _)) = golden("tiny") else {
+        return;
+    };
+    assert!(!old.hyper().residual && !old.hyper().layer_norm);
 }
 
 /// int8 weights and per-frame int8 activations against the f32 PyTorch golden. Bound: relative
 /// RMS error `‖int8 − golden‖ / ‖golden‖` ≤ 0.10 for the encoder output and ≤ 0.02 for the
-/// frame-0 logits. Measured: 0.076 and 0.009. The encoder error is ~2–3 % per frame from
+/// frame-0 logits. Measured (tiny): 0.076 and 0.009. The encoder error is ~2–3 % per frame from
 /// quantizing each 320-value input frame with one scale, and drifts up to ~40 % on a few frames
 /// where this tiny random 16-cell LSTM is sensitive; the bound covers the whole utterance.
+/// LayerNorm parameters stay f32.
 #[test]
 fn int8_close_to_pytorch_golden() {
-    let Some((t, g)) = golden() else { return };
-    let q = t.quantized();
-    assert!(q.is_int8());
-    let (enc, _, logits) = run(&q, g.features.as_slice().unwrap());
-    let norm = |a: &[f32]| a.iter().map(|v| v * v).sum::<f32>().sqrt();
-    let rel = |a: &[f32], b: &[f32]| {
-        let d: Vec<f32> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-        norm(&d) / norm(b)
-    };
-    let r_enc = rel(&enc, g.encoder_out.as_slice().unwrap());
-    let r_log = rel(&logits, g.logits_t0.as_slice().unwrap());
-    eprintln!("int8 relative RMS error: encoder_out {r_enc:.4}, logits_t0 {r_log:.4}");
-    assert!(r_enc <= 0.10, "encoder_out relative error {r_enc}");
-    assert!(r_log <= 0.02, "logits relative error {r_log}");
+    for stem in GOLDENS {
+        let Some((t, g)) = golden(stem) else { continue };
+        let q = t.quantized();
+        assert!(q.is_int8());
+        let (enc, _, logits) = run(&q, g.features.as_slice().unwrap());
+        let norm = |a: &[f32]| a.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let rel = |a: &[f32], b: &[f32]| {
+            let d: Vec<f32> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+            norm(&d) / norm(b)
+        };
+        let r_enc = rel(&enc, g.encoder_out.as_slice().unwrap());
+        let r_log = rel(&logits, g.logits_t0.as_slice().unwrap());
+        eprintln!("{stem} int8 relative RMS error: encoder_out {r_enc:.4}, logits_t0 {r_log:.4}");
+        assert!(r_enc <= 0.10, "{stem}: encoder_out relative error {r_enc}");
+        assert!(r_log <= 0.02, "{stem}: logits relative error {r_log}");
+    }
 }
 
 #[test]
@@ -112,8 +166,10 @@ fn synthetic_features(frames: usize, dim: usize, seed: u32) -> Vec<f32> {
 
 #[test]
 fn streaming_equals_offline_for_any_chunking() {
-    let hp = tiny_hyperparameters();
-    for int8 in [false, true] {
+    for (hp, int8) in [tiny_hyperparameters(), tiny_ln_hyperparameters()]
+        .into_iter()
+        .flat_map(|hp| [(hp.clone(), false), (hp, true)])
+    {
         let t = Transducer::from_bytes(&random_model_bytes(&hp, 1, int8), "m").unwrap();
         let feats = synthetic_features(51, hp.feat_dim, 1);
         let (mut st, mut offline) = (t.new_state(), Vec::new());
@@ -127,7 +183,7 @@ fn streaming_equals_offline_for_any_chunking() {
             for c in feats.chunks(chunk * hp.feat_dim) {
                 t.encode(&mut st, c, &mut out).unwrap();
             }
-            assert_eq!(out, offline, "chunk {chunk} frames, int8 {int8}");
+            assert_eq!(out, offline, "chunk {chunk} frames, int8 {int8}, {hp:?}");
         }
     }
 }
@@ -162,14 +218,30 @@ fn bad_input_is_an_error() {
     assert!(e.to_string().contains("frame 1"), "{e}");
 }
 
+/// A tiny model with the residual + LayerNorm encoder and no LSTM projection.
+fn tiny_ln_hyperparameters() -> Hyperparameters {
+    Hyperparameters {
+        proj: 0,
+        residual: true,
+        layer_norm: true,
+        ..tiny_hyperparameters()
+    }
+}
+
+/// A tensor edit of [`edited`]: name, dtype, shape, little-endian bytes.
+type Tensors = Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)>;
+
 /// Rewrites the metadata or drops/replaces a tensor of a valid random model.
-fn edited(
-    edit: impl FnOnce(
-        &mut serde_json::Value,
-        &mut Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)>,
-    ),
+fn edited(edit: impl FnOnce(&mut serde_json::Value, &mut Tensors)) -> Vec<u8> {
+    edited_from(&tiny_hyperparameters(), edit)
+}
+
+/// [`edited`] for a random model of `hp`.
+fn edited_from(
+    hp: &Hyperparameters,
+    edit: impl FnOnce(&mut serde_json::Value, &mut Tensors),
 ) -> Vec<u8> {
-    let bytes = random_model_bytes(&tiny_hyperparameters(), 3, false);
+    let bytes = random_model_bytes(hp, 3, false);
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let mut json: serde_json::Value =
@@ -239,6 +311,83 @@ fn load_errors_name_the_problem() {
         e.contains("encoder.cmvn_istd") && e.contains("non-finite"),
         "{e}"
     );
+}
+
+/// The optional encoder options: missing keys read as false, mistyped ones and norm tensors that
+/// do not match `layer_norm` are errors naming the key or tensor.
+#[test]
+fn encoder_option_errors_name_the_key_or_tensor() {
+    let err = |b: &[u8]| {
+        Transducer::from_bytes(b, "ln.safetensors")
+            .unwrap_err()
+            .to_string()
+    };
+    let ln = tiny_ln_hyperparameters();
+    let t = Transducer::from_bytes(&random_model_bytes(&ln, 3, false), "ln").unwrap();
+    assert!(t.hyper().residual && t.hyper().layer_norm);
+    assert_eq!(t.state_bytes(), 4 * (3 * 80 + 2 * (32 + 32)));
+    let e = err(&edited_from(&ln, |_, t| {
+        t.retain(|x| x.0 != "encoder.norm.0.weight")
+    }));
+    assert!(
+        e.contains("ln.safetensors")
+            && e.contains("encoder.norm.0.weight")
+            && e.contains("missing"),
+        "{e}"
+    );
+    let e = err(&edited_from(&ln, |m, _| {
+        m["hyperparameters"]["residual"] = "yes".into()
+    }));
+    assert!(e.contains("hyperparameters.residual"), "{e}");
+    let e = err(&edited_from(&ln, |m, _| {
+        m["hyperparameters"]["layer_norm"] = 1.into()
+    }));
+    assert!(e.contains("hyperparameters.layer_norm"), "{e}");
+    // Without `layer_norm` the norm tensors are not used by the architecture.
+    let e = err(&edited_from(&ln, |m, _| {
+        m["hyperparameters"]["layer_norm"] = false.into()
+    }));
+    assert!(
+        e.contains("encoder.norm.0.bias") && e.contains("unexpected"),
+        "{e}"
+    );
+    // Files written before the options existed lack both keys.
+    let bytes = edited(|m, _| {
+        let h = m["hyperparameters"].as_object_mut().unwrap();
+        assert!(h.remove("residual").is_some() && h.remove("layer_norm").is_some());
+    });
+    let t = Transducer::from_bytes(&bytes, "old").unwrap();
+    assert!(!t.hyper().residual && !t.hyper().layer_norm);
+}
+
+/// Residual adds and LayerNorm change the output (the options are not ignored), and int8 keeps
+/// the LayerNorm parameters f32 (only 2-D matrices are quantized).
+#[test]
+fn encoder_options_take_effect() {
+    let feats = synthetic_features(40, 80, 4);
+    let enc = |hp: &Hyperparameters, int8: bool| {
+        let t = Transducer::from_bytes(&random_model_bytes(hp, 2, int8), "m").unwrap();
+        run(&t, &feats).0
+    };
+    let plain = Hyperparameters {
+        proj: 0,
+        ..tiny_hyperparameters()
+    };
+    let res = Hyperparameters {
+        residual: true,
+        ..plain.clone()
+    };
+    let both = tiny_ln_hyperparameters();
+    let (a, b, c) = (enc(&plain, false), enc(&res, false), enc(&both, false));
+    assert_ne!(a, b);
+    assert_ne!(b, c);
+    let q = Transducer::from_bytes(&random_model_bytes(&both, 2, true), "q").unwrap();
+    let f = Transducer::from_bytes(&random_model_bytes(&both, 2, false), "f").unwrap();
+    assert!(q.is_int8());
+    assert_eq!(f.num_params(), q.num_params());
+    assert_eq!(run(&f.quantized(), &feats), run(&q, &feats));
+    let d = max_abs_diff(&c, &enc(&both, true));
+    assert!(d > 0.0 && d < 0.5, "int8 vs f32 max |diff| {d}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 """Export a checkpoint to the sotto safetensors format (docs/model-format.md), or write parity goldens.
 
   python export.py --ckpt runs/first/last.pt --out ../../models/zoo/sotto-en-tiny-f32.safetensors
-  python export.py --golden          # models/tests/data/transducer/{tiny.safetensors,tiny_golden.npz,...}
+  python export.py --golden          # models/tests/data/transducer/{tiny,tiny_ln}{.safetensors,_golden.npz}
 """
 
 import argparse
@@ -105,7 +105,15 @@ def read_wav16(path):
         return np.frombuffer(w.readframes(w.getnframes()), "<i2")
 
 
-def golden(args):
+# Golden models: file stem -> Transducer options beyond the shared tiny sizes. `tiny_ln` covers the residual +
+# LayerNorm encoder and the no-projection LSTM (proj 0, so P = H).
+GOLDEN_MODELS = {
+    "tiny": dict(proj=8),
+    "tiny_ln": dict(proj=0, residual=True, layer_norm=True),
+}
+
+
+def golden(args, stems=tuple(GOLDEN_MODELS)):
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
     wav = GOLDEN_DIR / "espeak_hello.wav"
     x = read_wav16(wav) if wav.exists() and not args.resynth else synth_clip(wav)
@@ -113,16 +121,25 @@ def golden(args):
     np.save(GOLDEN_DIR / "espeak_hello.fbank.npy", feats.astype(np.float32))
     tokens = tokens_from_bpe(HERE / "runs/data/bpe.model", 256) if (HERE / "runs/data/bpe.model").exists() \
         else ["<blk>"] + [f"▁T{i}" for i in range(1, 256)]
+    for stem in stems:
+        golden_model(stem, feats, tokens, **GOLDEN_MODELS[stem])
+
+
+def golden_model(stem, feats, tokens, **opts):
+    """Random tiny model `{stem}.safetensors` + `{stem}_golden.npz` (PyTorch outputs on `feats`)."""
     # Retry seeds until every greedy argmax has a clear margin, so Rust f32 parity cannot flip on a near tie.
     for seed, shift in ((s, b) for s in range(50) for b in (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)):
         torch.manual_seed(seed)
-        m = Transducer(feat_dim=80, stack=4, num_layers=2, hidden=16, proj=8, pred_dim=8, context_size=2,
-                       joiner_dim=16, vocab_size=256, blank_id=0, ctc=True).eval()
+        m = Transducer(feat_dim=80, stack=4, num_layers=2, hidden=16, pred_dim=8, context_size=2,
+                       joiner_dim=16, vocab_size=256, blank_id=0, ctc=True, **opts).eval()
         with torch.no_grad():
             for p in m.parameters():  # default init is too flat to give blanks and non-blanks both
                 p.mul_(3.0)
             m.joiner.output.weight.mul_(4.0)
             m.joiner.output.bias[0] += shift  # so that the greedy path mixes blanks and symbols
+            for n in m.encoder.norm or ():  # not the identity init: a gain or shift ignored must show
+                n.weight.uniform_(0.5, 1.5)
+                n.bias.uniform_(-0.5, 0.5)
             m.encoder.cmvn_mean.copy_(torch.from_numpy(feats.mean(0)))
             m.encoder.cmvn_istd.copy_(torch.from_numpy(1.0 / (feats.std(0) + 1e-3)))
             ft = torch.from_numpy(feats)[None]
@@ -132,12 +149,15 @@ def golden(args):
             hyp, margin = greedy_with_margin(m, enc[0])
         if margin > 0.02 and enc.shape[1] // 4 <= len(hyp) <= 3 * enc.shape[1] // 4 and len(set(hyp)) >= 5:
             break
-    print(f"seed {seed} blank shift {shift}: margin {margin:.3f}, {len(hyp)} tokens over {enc.shape[1]} frames")
-    save_model(m, tokens, GOLDEN_DIR / "tiny.safetensors",
+    else:
+        raise SystemExit(f"{stem}: no seed gave a greedy path with clear margins")
+    print(f"{stem}: seed {seed} blank shift {shift}: margin {margin:.3f}, {len(hyp)} tokens over {enc.shape[1]} frames")
+    ln = ", LayerNorm weight ~ U(0.5, 1.5) and bias ~ U(-0.5, 0.5)" if m.encoder.norm is not None else ""
+    save_model(m, tokens, GOLDEN_DIR / f"{stem}.safetensors",
                {"recipe": "tools/train", "git_commit": git_commit(), "train_manifest_sha256": "none (random weights)",
                 "epochs": 0, "notes": f"random weights for parity tests: torch.manual_seed({seed}), params x3, joiner.output.weight x4 more, "
-                        f"joiner.output.bias[0] += {shift}"})
-    np.savez(GOLDEN_DIR / "tiny_golden.npz", features=feats.astype(np.float32),
+                        f"joiner.output.bias[0] += {shift}{ln}"})
+    np.savez(GOLDEN_DIR / f"{stem}_golden.npz", features=feats.astype(np.float32),
              encoder_out=enc[0].numpy().astype(np.float32), pred_init=pred0.numpy().astype(np.float32),
              logits_t0=logits0.numpy().astype(np.float32), greedy_tokens=np.array(hyp, dtype=np.int64))
 

@@ -3,7 +3,7 @@
 
 use super::{Hyperparameters, ModelInfo, Transducer, TransducerError, ARCHITECTURE};
 use crate::format::{Dtype, FormatError, ModelFile};
-use crate::layers::{Embedding, FrameStack, Linear, Lstm};
+use crate::layers::{Embedding, FrameStack, LayerNorm, Linear, Lstm};
 use std::path::PathBuf;
 
 /// Format errors keep their file and tensor, in this module's error variants.
@@ -66,6 +66,9 @@ impl From<FormatError> for TransducerError {
     }
 }
 
+/// `torch.nn.LayerNorm`'s default eps, which the recipe uses.
+const LAYER_NORM_EPS: f32 = 1e-5;
+
 /// Hyperparameters, feature config and tokens from the file's metadata, checked for consistency.
 fn parse_info(file: &ModelFile) -> Result<ModelInfo, TransducerError> {
     let path = || PathBuf::from(file.path());
@@ -78,6 +81,12 @@ fn parse_info(file: &ModelFile) -> Result<ModelInfo, TransducerError> {
             version: meta.format_version.into(),
         });
     }
+    // Options added after the first shipped files: a missing key means false, a present one must
+    // be a bool.
+    let option = |key: &str| match meta.hyperparameters.contains_key(key) {
+        true => file.hyper::<bool>(key),
+        false => Ok(false),
+    };
     let hyper = Hyperparameters {
         feat_dim: file.dim("feat_dim")?,
         stack: file.dim("stack")?,
@@ -90,6 +99,8 @@ fn parse_info(file: &ModelFile) -> Result<ModelInfo, TransducerError> {
         vocab_size: file.dim("vocab_size")?,
         blank_id: file.hyper("blank_id")?,
         ctc: file.hyper("ctc")?,
+        residual: option("residual")?,
+        layer_norm: option("layer_norm")?,
     };
     let bad = |msg: String| Err(TransducerError::Metadata { path: path(), msg });
     let hp = &hyper;
@@ -155,12 +166,19 @@ pub(super) fn load(file: &ModelFile) -> Result<Transducer, TransducerError> {
             Lstm::load(file, &format!("encoder.lstm.{l}"), 0, inp, h, hp.proj, true)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let norm = match hp.layer_norm {
+        true => (0..hp.num_layers)
+            .map(|l| LayerNorm::load(file, &format!("encoder.norm.{l}"), p, LAYER_NORM_EPS, true))
+            .collect::<Result<Vec<_>, _>>()?,
+        false => Vec::new(),
+    };
     let (e, c, j, v) = (hp.pred_dim, hp.context_size, hp.joiner_dim, hp.vocab_size);
     let t = Transducer {
         cmvn_mean: file.tensor_f32("encoder.cmvn_mean", &[f])?,
         cmvn_istd: file.tensor_f32("encoder.cmvn_istd", &[f])?,
         stack: FrameStack::new(f, hp.stack, hp.stack).map_err(|e| file.layer_err("encoder", e))?,
         lstm,
+        norm,
         embedding: Embedding::load(file, "decoder.embedding", v, e)?,
         conv: if c > 1 {
             Some(file.tensor_f32("decoder.conv.weight", &[e, 1, c])?)

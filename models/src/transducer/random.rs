@@ -33,6 +33,8 @@ pub fn tiny_hyperparameters() -> Hyperparameters {
         vocab_size: 12,
         blank_id: 0,
         ctc: false,
+        residual: false,
+        layer_norm: false,
     }
 }
 
@@ -143,6 +145,18 @@ pub fn random_model_bytes(hp: &Hyperparameters, seed: u64, int8: bool) -> Vec<u8
             &mut rng,
         );
         mat("ctc.bias".into(), vec![v], 0.1, &mut rng);
+    }
+    // Drawn last so that the other weights equal those of the same seed without LayerNorm.
+    let norms = if hp.layer_norm { hp.num_layers } else { 0 };
+    for l in 0..norms {
+        mat(format!("encoder.norm.{l}.weight"), vec![p], 0.2, &mut rng);
+        mat(format!("encoder.norm.{l}.bias"), vec![p], 0.2, &mut rng);
+    }
+    // LayerNorm gains near 1 (not exactly: the identity would hide a missing gamma).
+    for (name, _, data) in &mut f32s {
+        if name.starts_with("encoder.norm.") && name.ends_with(".weight") {
+            data.iter_mut().for_each(|g| *g += 1.0);
+        }
     }
     f32s.push(("encoder.cmvn_mean".into(), vec![f], vec![-8.0; f]));
     f32s.push(("encoder.cmvn_istd".into(), vec![f], vec![0.25; f]));
