@@ -14,10 +14,15 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/tests/data/transducer")
 }
 
-/// The PyTorch tiny model, or `None` (skip) when the golden files are absent.
-fn golden_recognizer(beam: usize) -> Option<(Recognizer, Array2<f32>, Vec<usize>)> {
+/// PyTorch golden models (`tools/train/export.py --golden`): `tiny` (LSTM with projection) and
+/// `tiny_ln` (no projection, residual adds and post-layer LayerNorm).
+const GOLDENS: [&str; 2] = ["tiny", "tiny_ln"];
+
+/// The PyTorch golden model `stem`, or `None` (skip) when the golden files are absent.
+fn golden_recognizer(stem: &str, beam: usize) -> Option<(Recognizer, Array2<f32>, Vec<usize>)> {
     let dir = golden_dir();
-    let (model, npz) = (dir.join("tiny.safetensors"), dir.join("tiny_golden.npz"));
+    let model = dir.join(format!("{stem}.safetensors"));
+    let npz = dir.join(format!("{stem}_golden.npz"));
     if !model.exists() || !npz.exists() {
         eprintln!("skipping: golden files absent in {}", dir.display());
         return None;
@@ -39,12 +44,14 @@ fn ids(t: &Transcript) -> Vec<usize> {
 
 #[test]
 fn greedy_tokens_match_pytorch_from_features() {
-    let Some((rec, feats, golden)) = golden_recognizer(1) else {
-        return;
-    };
-    let mut s = rec.stream();
-    s.accept_features(feats.as_slice().unwrap()).unwrap();
-    assert_eq!(ids(&s.finish().unwrap()), golden);
+    for stem in GOLDENS {
+        let Some((rec, feats, golden)) = golden_recognizer(stem, 1) else {
+            continue;
+        };
+        let mut s = rec.stream();
+        s.accept_features(feats.as_slice().unwrap()).unwrap();
+        assert_eq!(ids(&s.finish().unwrap()), golden, "{stem}");
+    }
 }
 
 /// Minimal reader for the 16-bit mono WAV of the golden clip (the frontend owns real decoding).
@@ -69,22 +76,24 @@ fn read_wav_s16(path: &Path) -> (u32, Vec<f32>) {
 /// features are kaldi-native-fbank of this clip; the argmax margins are ≥ 0.02).
 #[test]
 fn greedy_tokens_match_pytorch_from_audio_in_chunks() {
-    let Some((rec, _, golden)) = golden_recognizer(1) else {
-        return;
-    };
-    let (rate, audio) = read_wav_s16(&golden_dir().join("espeak_hello.wav"));
-    assert_eq!(rate, 16000);
-    let mut s = rec.stream();
-    for chunk in audio.chunks(1234) {
-        s.accept_waveform(rate, chunk).unwrap();
-        s.decode().unwrap();
+    for stem in GOLDENS {
+        let Some((rec, _, golden)) = golden_recognizer(stem, 1) else {
+            continue;
+        };
+        let (rate, audio) = read_wav_s16(&golden_dir().join("espeak_hello.wav"));
+        assert_eq!(rate, 16000);
+        let mut s = rec.stream();
+        for chunk in audio.chunks(1234) {
+            s.accept_waveform(rate, chunk).unwrap();
+            s.decode().unwrap();
+        }
+        assert_eq!(ids(&s.finish().unwrap()), golden, "{stem}");
     }
-    assert_eq!(ids(&s.finish().unwrap()), golden);
 }
 
 #[test]
 fn beam_search_runs_on_golden_model() {
-    let Some((rec, feats, _)) = golden_recognizer(4) else {
+    let Some((rec, feats, _)) = golden_recognizer("tiny", 4) else {
         return;
     };
     let mut s = rec.stream();
@@ -345,7 +354,7 @@ fn other_rates_are_resampled() {
 /// shows up in the beam-search result; without it, it does not.
 #[test]
 fn hotwords_bias_the_search() {
-    let Some((plain, feats, _)) = golden_recognizer(4) else {
+    let Some((plain, feats, _)) = golden_recognizer("tiny", 4) else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("sotto-asr-hw-{}", std::process::id()));
