@@ -5,10 +5,11 @@
   python train.py --config configs/first.json --eval-only       # dev WER of last.pt
   python train.py --config configs/first.json --plot-only       # redraw the plot from the CSV log
 
-RNN-T loss (full joiner; rnnt.py, or torchaudio's with "rnnt_impl": "torchaudio") + CTC auxiliary loss,
-SpecAugment, length-bucketed batches, Adam with linear warm-up and (w/step)^p decay, gradient clipping. Checkpoints every `ckpt_minutes` and at each epoch end; the
-time box (`max_minutes`, or --max-minutes) counts training wall time across resumes. Not done in this recipe
-yet: speed perturbation and additive noise (features are cached once; both would need on-the-fly fbank).
+RNN-T loss ("rnnt_impl": "pruned" = pruned RNN-T with a simple-joiner loss, rnnt.py; "torch" = full joiner,
+rnnt.py; "torchaudio") + CTC auxiliary loss, augmentation on the cached log-mel features (speed perturbation as
+time resampling + mel-axis warping, additive noise mixed in the mel power domain, SpecAugment), length-bucketed
+batches, Adam with linear warm-up and (w/step)^p decay, gradient clipping. Checkpoints every `ckpt_minutes` and at
+each epoch end; the time box (`max_minutes`, or --max-minutes) counts training wall time across resumes.
 """
 
 import argparse
@@ -30,7 +31,7 @@ import torchaudio.functional as AF
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from model import Transducer  # noqa: E402
-from rnnt import rnnt_loss  # noqa: E402
+from rnnt import lattice_nll, prune_ranges, pruned_lattice, rnnt_loss, simple_lattice  # noqa: E402
 
 
 def log(*a):
@@ -51,18 +52,99 @@ class Split:
                 self.utts.append(dict(off=int(off), n=int(n), dur=float(dur), source=source, text=text,
                                       ids=sp.encode(text)))
 
-    def batch(self, idx):
+    def batch(self, idx, aug=None):
+        """Padded raw fbank [B, T, F], frames [B], token ids [B, U], token counts [B]; `aug` (an Augment) perturbs
+        each utterance's features first (training only)."""
         us = [self.utts[i] for i in idx]
-        t = max(u["n"] for u in us)
+        fs = [self.feats[u["off"]: u["off"] + u["n"]].astype(np.float32) for u in us]
+        if aug is not None:
+            fs = [aug(f) for f in fs]
+        t = max(len(f) for f in fs)
         x = np.zeros((len(us), t, self.feats.shape[1]), np.float32)
-        for j, u in enumerate(us):
-            x[j, : u["n"]] = self.feats[u["off"]: u["off"] + u["n"]]
+        for j, f in enumerate(fs):
+            x[j, : len(f)] = f
         u_max = max(len(u["ids"]) for u in us)
         y = np.zeros((len(us), max(u_max, 1)), np.int64)
         for j, u in enumerate(us):
             y[j, : len(u["ids"])] = u["ids"]
-        return (torch.from_numpy(x), torch.tensor([u["n"] for u in us]), torch.from_numpy(y),
+        return (torch.from_numpy(x), torch.tensor([len(f) for f in fs]), torch.from_numpy(y),
                 torch.tensor([len(u["ids"]) for u in us]))
+
+
+def _mel(f):
+    return 1127.0 * np.log1p(np.asarray(f) / 700.0)
+
+
+class Augment:
+    """Perturbs one utterance's raw log-mel fbank [T, 80] (before CMVN), so the cached features serve every epoch.
+
+    - Speed perturbation (factor f, as Kaldi's `sox speed`: tempo and pitch x f): approximated on the features as
+      time resampling to T/f frames (linear interpolation) plus warping the mel axis so that bin m takes the energy
+      the original had at centre frequency c_m / f. Band-energy changes from the warp are ignored (CMVN absorbs a
+      constant offset).
+    - Additive noise at a random SNR, mixed in the mel power domain (log(e^x + g e^n), exact up to the cross terms
+      that average out): white / pink / brown noise (fbank of generated noise) or babble (another training
+      utterance).
+    """
+
+    def __init__(self, cfg, split, seed):
+        from prepare import fbank  # same extractor as the cached features
+        self.cfg, self.split = cfg, split
+        self.rng = np.random.default_rng(seed)
+        centres = 700.0 * (np.exp(np.linspace(_mel(20.0), _mel(8000.0), 82)[1:-1] / 1127.0) - 1.0)
+        self.warp = {f: np.interp(_mel(centres / f), _mel(centres), np.arange(80)) for f in cfg.get("speeds", [])}
+        g = np.random.default_rng(1234)
+        white = g.standard_normal(16000 * 20)
+        spec = np.fft.rfft(g.standard_normal(16000 * 20))
+        k = np.arange(1, len(spec) + 1)
+        pink, brown = np.fft.irfft(spec / np.sqrt(k)), np.fft.irfft(spec / k)
+        self.noises = [fbank((n / np.abs(n).max() * 0.5).astype(np.float32)) for n in (white, pink, brown)]
+
+    def speed(self, f, factor):
+        n = len(f)
+        pos = np.arange(max(1, int(round(n / factor)))) * factor
+        i0 = np.minimum(pos.astype(np.int64), n - 1)
+        i1 = np.minimum(i0 + 1, n - 1)
+        w = (pos - i0)[:, None]
+        f = f[i0] * (1 - w) + f[i1] * w
+        p = self.warp[factor]
+        j0 = np.floor(p).astype(np.int64)
+        j1 = np.minimum(j0 + 1, 79)
+        v = p - j0
+        return f[:, j0] * (1 - v) + f[:, j1] * v
+
+    def noise(self, f):
+        r = self.rng
+        k = r.integers(0, len(self.noises) + 1)
+        if k < len(self.noises):
+            src = self.noises[k]
+        else:
+            u = self.split.utts[r.integers(0, len(self.split.utts))]
+            src = self.split.feats[u["off"]: u["off"] + u["n"]].astype(np.float32)
+        reps = -(-len(f) // len(src))
+        start = r.integers(0, len(src))
+        n = np.concatenate([src] * (reps + 1))[start: start + len(f)]
+        snr = r.uniform(*self.cfg["snr_db"])
+        ps = np.exp(f).sum(1).mean()
+        pn = np.exp(n).sum(1).mean()
+        return np.logaddexp(f, n + np.log(ps / (pn * 10 ** (snr / 10))))
+
+    def __call__(self, f):
+        r = self.rng
+        if self.warp and r.random() < self.cfg.get("speed_prob", 0.0):
+            f = self.speed(f, self.cfg["speeds"][r.integers(0, len(self.cfg["speeds"]))])
+        if r.random() < self.cfg.get("noise_prob", 0.0):
+            f = self.noise(f)
+        return f.astype(np.float32)
+
+
+class SimpleJoiner(torch.nn.Module):
+    """Training-only linear "trivial joiner" heads for the pruned loss (never exported)."""
+
+    def __init__(self, enc_dim, pred_dim, vocab_size):
+        super().__init__()
+        self.am = torch.nn.Linear(enc_dim, vocab_size)
+        self.lm = torch.nn.Linear(pred_dim, vocab_size)
 
 
 def make_batches(split, max_frames, rng, shuffle=True):
@@ -99,22 +181,44 @@ def spec_augment(x, lens, cfg, rng):
     return x
 
 
-def losses(model, x, xl, y, yl, impl="torch"):
+def losses(model, x, xl, y, yl, impl="torch", simple_head=None, s_range=5):
+    """Per-utterance mean (RNN-T, simple-joiner RNN-T (0 unless pruned), CTC) losses of a normalized batch."""
     enc, el = model.encoder(x, xl, normalized=True)
     el = el.clamp(min=1)
     pred = model.decoder(model.decoder.pad(y))  # [B, U+1, E]
     j = model.joiner
-    logits = j.output(torch.tanh(j.enc_proj(enc)[:, :, None] + j.pred_proj(pred)[:, None]))
     b = x.shape[0]
-    if impl == "torchaudio":
-        rnnt = AF.rnnt_loss(logits, y.int(), el.int(), yl.int(), blank=model.hp["blank_id"], reduction="sum") / b
-    else:  # same loss, ~2.5x faster on this CPU (rnnt.py)
-        rnnt = rnnt_loss(logits, y, el, yl, blank=model.hp["blank_id"]).sum() / b
+    blank = model.hp["blank_id"]
+    simple = torch.zeros(())
+    if impl == "pruned":
+        bl, la = simple_lattice(simple_head.am(enc), simple_head.lm(pred), y, blank)
+        s_nll = lattice_nll(bl, la, el, yl)
+        occ = -torch.autograd.grad(s_nll.sum(), bl, retain_graph=True)[0]
+        s_begin, r = prune_ranges(occ, el, yl, s_range)
+        nll = lattice_nll(*pruned_lattice(j.enc_proj(enc), j.pred_proj(pred), j.output, y, s_begin, r, blank), el, yl)
+        ok = (nll < 1e20) & (s_nll < 1e20)  # an utterance with more than R-1 symbols per frame has no pruned path
+        rnnt, simple = (nll * ok).sum() / b, (s_nll * ok).sum() / b
+    else:
+        logits = j.output(torch.tanh(j.enc_proj(enc)[:, :, None] + j.pred_proj(pred)[:, None]))
+        if impl == "torchaudio":
+            rnnt = AF.rnnt_loss(logits, y.int(), el.int(), yl.int(), blank=blank, reduction="sum") / b
+        else:  # same loss, ~2.5x faster on this CPU (rnnt.py)
+            rnnt = rnnt_loss(logits, y, el, yl, blank=blank).sum() / b
     ctc = torch.zeros(())
     if model.ctc is not None:
         lp = F.log_softmax(model.ctc(enc), -1).transpose(0, 1)
-        ctc = F.ctc_loss(lp, y, el, yl, blank=model.hp["blank_id"], reduction="sum", zero_infinity=True) / b
-    return rnnt, ctc
+        ctc = F.ctc_loss(lp, y, el, yl, blank=blank, reduction="sum", zero_infinity=True) / b
+    return rnnt, simple, ctc
+
+
+def loss_weights(step, tc):
+    """(rnnt, simple, ctc) weights. Pruned: icefall's warm-up — the simple loss leads (1 -> 0.5) while the pruned
+    loss, whose windows are poor at first, ramps up (0.1 -> 1) over `pruned_warmup_steps`."""
+    ctc = tc["ctc_weight"]
+    if tc.get("rnnt_impl") != "pruned":
+        return 1 - ctc, 0.0, ctc
+    w = min(1.0, step / tc.get("pruned_warmup_steps", 1000))
+    return (0.1 + 0.9 * w) * (1 - ctc), (1.0 - 0.5 * w) * (1 - ctc), ctc
 
 
 def edit_distance(a, b):
@@ -169,7 +273,7 @@ def lr_at(step, cfg):
     return cfg["lr"] * min((step + 1) / w, (w / (step + 1)) ** cfg.get("decay_power", 0.5))
 
 
-FIELDS = ["time", "train_minutes", "epoch", "step", "lr", "loss", "rnnt", "ctc", "audio_s_per_s", "grad_norm",
+FIELDS = ["time", "train_minutes", "epoch", "step", "lr", "loss", "rnnt", "simple", "ctc", "audio_s_per_s", "grad_norm",
           "dev_wer_all", "dev_wer_librispeech", "event"]
 
 
@@ -192,6 +296,9 @@ def plot(csv_path, out):
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     ax[0].plot([float(r["train_minutes"]) for r in tr], [float(r["rnnt"]) for r in tr], label="RNN-T loss / utt")
     ax[0].plot([float(r["train_minutes"]) for r in tr], [float(r["ctc"]) for r in tr], label="CTC loss / utt")
+    if any(float(r.get("simple") or 0) for r in tr):
+        ax[0].plot([float(r["train_minutes"]) for r in tr], [float(r["simple"] or 0) for r in tr],
+                   label="simple-joiner loss / utt")
     ax[0].set_xlabel("training minutes")
     ax[0].set_yscale("log")
     ax[0].legend()
@@ -206,9 +313,10 @@ def plot(csv_path, out):
     fig.savefig(out, dpi=90)
 
 
-def save_ckpt(path, model, opt, state, cfg):
+def save_ckpt(path, model, opt, state, cfg, simple_head=None):
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "config": cfg, **state}, tmp)
+    extra = {"simple_head": simple_head.state_dict()} if simple_head is not None else {}
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "config": cfg, **extra, **state}, tmp)
     os.replace(tmp, path)
 
 
@@ -241,13 +349,20 @@ def main():
     with torch.no_grad():
         model.encoder.cmvn_mean.copy_(torch.tensor(cmvn["mean"]))
         model.encoder.cmvn_istd.copy_(torch.tensor(cmvn["istd"]))
-    opt = torch.optim.Adam(model.parameters(), lr=tc["lr"], betas=(0.9, 0.98), eps=1e-8,
-                           weight_decay=tc.get("weight_decay", 0.0))
+    simple_head = None
+    params = list(model.parameters())
+    if tc.get("rnnt_impl") == "pruned":
+        enc_dim = cfg["model"]["proj"] or cfg["model"]["hidden"]
+        simple_head = SimpleJoiner(enc_dim, cfg["model"]["pred_dim"], cfg["model"]["vocab_size"])
+        params += list(simple_head.parameters())
+    opt = torch.optim.Adam(params, lr=tc["lr"], betas=(0.9, 0.98), eps=1e-8, weight_decay=tc.get("weight_decay", 0.0))
     state = dict(epoch=0, batch_pos=0, step=0, train_seconds=0.0)
     last = run / "last.pt"
     if a.resume or a.eval_only:
         ck = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
+        if simple_head is not None:
+            simple_head.load_state_dict(ck["simple_head"])
         opt.load_state_dict(ck["opt"])
         state = {k: ck[k] for k in state}
         log(f"resumed {last}: epoch {state['epoch']} batch {state['batch_pos']} step {state['step']} "
@@ -267,9 +382,10 @@ def main():
     train = Split(data, "train", sp, tc.get("max_utt_seconds"))
     log(f"train utts {len(train.utts)} ({sum(u['dur'] for u in train.utts) / 3600:.2f} h), dev {len(dev.utts)}")
     max_minutes = a.max_minutes if a.max_minutes is not None else tc["max_minutes"]
+    aug = Augment(tc["augment"], train, [tc["seed"], state["step"]]) if tc.get("augment") else None
     model.train()
     t_ck = time.time()
-    acc = dict(loss=0.0, rnnt=0.0, ctc=0.0, audio=0.0, n=0, gn=0.0, t=time.time())
+    acc = dict(loss=0.0, rnnt=0.0, simple=0.0, ctc=0.0, audio=0.0, n=0, gn=0.0, t=time.time())
     done = False
     while state["epoch"] < tc["max_epochs"] and not done:
         batches = make_batches(train, tc["max_batch_frames"], np.random.default_rng(tc["seed"] + state["epoch"]),
@@ -277,17 +393,19 @@ def main():
         while state["batch_pos"] < len(batches):
             t0 = time.time()
             idx = batches[state["batch_pos"]]
-            x, xl, y, yl = train.batch(idx)
+            x, xl, y, yl = train.batch(idx, aug)
             x = model.encoder.normalize(x)
             if tc.get("specaug"):
                 spec_augment(x, xl, tc["specaug"], np.random.default_rng([tc["seed"], state["step"]]))
             for g in opt.param_groups:
                 g["lr"] = lr_at(state["step"], tc)
-            rnnt, ctc = losses(model, x, xl, y, yl, tc.get("rnnt_impl", "torch"))
-            loss = (1 - tc["ctc_weight"]) * rnnt + tc["ctc_weight"] * ctc
+            rnnt, simple, ctc = losses(model, x, xl, y, yl, tc.get("rnnt_impl", "torch"), simple_head,
+                                       tc.get("s_range", 5))
+            wr, ws, wc = loss_weights(state["step"], tc)
+            loss = wr * rnnt + ws * simple + wc * ctc
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            gn = float(torch.nn.utils.clip_grad_norm_(model.parameters(), tc["grad_clip"]))
+            gn = float(torch.nn.utils.clip_grad_norm_(params, tc["grad_clip"]))
             if math.isfinite(gn):
                 opt.step()
             else:
@@ -298,6 +416,7 @@ def main():
             acc["loss"] += float(loss)
             acc["rnnt"] += float(rnnt)
             acc["ctc"] += float(ctc)
+            acc["simple"] += float(simple)
             acc["gn"] += gn if math.isfinite(gn) else 0.0
             acc["audio"] += sum(train.utts[i]["dur"] for i in idx)
             acc["n"] += 1
@@ -305,16 +424,17 @@ def main():
                 n = acc["n"]
                 row = dict(time=time.strftime("%H:%M:%S"), train_minutes=f"{state['train_seconds'] / 60:.2f}",
                            epoch=state["epoch"], step=state["step"], lr=f"{lr_at(state['step'], tc):.2e}",
-                           loss=f"{acc['loss'] / n:.3f}", rnnt=f"{acc['rnnt'] / n:.3f}", ctc=f"{acc['ctc'] / n:.3f}",
+                           loss=f"{acc['loss'] / n:.3f}", rnnt=f"{acc['rnnt'] / n:.3f}", simple=f"{acc['simple'] / n:.3f}",
+                           ctc=f"{acc['ctc'] / n:.3f}",
                            audio_s_per_s=f"{acc['audio'] / (time.time() - acc['t']):.1f}",
                            grad_norm=f"{acc['gn'] / n:.2f}")
                 write_csv(csv_path, row)
                 log(f"ep {state['epoch']} {state['batch_pos']}/{len(batches)} step {state['step']} "
-                    f"loss {row['loss']} rnnt {row['rnnt']} ctc {row['ctc']} {row['audio_s_per_s']} audio-s/s "
+                    f"loss {row['loss']} rnnt {row['rnnt']} simple {row['simple']} ctc {row['ctc']} {row['audio_s_per_s']} audio-s/s "
                     f"gn {row['grad_norm']} lr {row['lr']}")
-                acc = dict(loss=0.0, rnnt=0.0, ctc=0.0, audio=0.0, n=0, gn=0.0, t=time.time())
+                acc = dict(loss=0.0, rnnt=0.0, simple=0.0, ctc=0.0, audio=0.0, n=0, gn=0.0, t=time.time())
             if time.time() - t_ck > tc["ckpt_minutes"] * 60:
-                save_ckpt(last, model, opt, state, cfg)
+                save_ckpt(last, model, opt, state, cfg, simple_head)
                 t_ck = time.time()
                 log(f"checkpoint {last}")
             if state["train_seconds"] > max_minutes * 60:
@@ -323,8 +443,8 @@ def main():
         if not done:
             state["epoch"] += 1
             state["batch_pos"] = 0
-            save_ckpt(last, model, opt, state, cfg)
-            save_ckpt(run / f"epoch{state['epoch']}.pt", model, opt, state, cfg)
+            save_ckpt(last, model, opt, state, cfg, simple_head)
+            save_ckpt(run / f"epoch{state['epoch']}.pt", model, opt, state, cfg, simple_head)
             t_ck = time.time()
             w = evaluate(model, dev, sp)
             log(f"epoch {state['epoch']} done, dev WER {w}")
@@ -332,7 +452,7 @@ def main():
                                      epoch=state["epoch"], step=state["step"], dev_wer_all=f"{w['all']:.2f}",
                                      dev_wer_librispeech=f"{w['librispeech']:.2f}", event="epoch_end"))
             plot(csv_path, run / "plot.png")
-    save_ckpt(last, model, opt, state, cfg)
+    save_ckpt(last, model, opt, state, cfg, simple_head)
     w = evaluate(model, dev, sp)
     log(f"final (time box {max_minutes} min): dev WER {w}")
     write_csv(csv_path, dict(time=time.strftime("%H:%M:%S"), train_minutes=f"{state['train_seconds'] / 60:.2f}",
