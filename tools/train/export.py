@@ -83,12 +83,12 @@ def write_wav16(path, x_int16):
         w.writeframes(x_int16.astype("<i2").tobytes())
 
 
-def synth_clip(path, text="hello world, this is sotto speaking"):
+def synth_clip(path, text="hello world, this is sotto speaking", voice="en-us", wpm=160):
     """espeak-ng (22.05 kHz) -> 16 kHz int16 mono WAV; deterministic for a given espeak-ng version."""
     import soundfile as sf
     import torchaudio.functional as AF
     tmp = path.with_suffix(".tmp.wav")
-    subprocess.check_call(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(tmp), text])
+    subprocess.check_call(["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(tmp), text])
     x, sr = sf.read(str(tmp), dtype="float32")
     tmp.unlink()
     if x.ndim > 1:

@@ -1,0 +1,93 @@
+//! The shipped English model (`models/zoo/sotto-en-*.safetensors`) decodes in sotto exactly as in
+//! the training recipe.
+//!
+//! `tools/train/parity.py` decoded the clips under `tests/data/parity/` (synthesized with
+//! espeak-ng) with the PyTorch model loaded from the committed f32 export, greedily from
+//! kaldi-native-fbank features, and wrote `sotto-en-f32.tsv`: clip, token ids, text, and the
+//! smallest top-1/top-2 logit gap on the path. Here sotto decodes the same WAV files through its
+//! own frontend, f32 and int8. (The same comparison over all 666 dev utterances is run by
+//! `tools/train/finish.sh`; its result is in the model card.)
+
+use std::path::{Path, PathBuf};
+
+use sotto::asr::recognizer::{Recognizer, RecognizerConfig};
+use sotto::frontend::audio::read_audio;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Golden {
+    clip: String,
+    ids: Vec<usize>,
+    text: String,
+}
+
+fn goldens() -> Vec<Golden> {
+    let path = root().join("tests/data/parity/sotto-en-f32.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rows: Vec<Golden> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 4, "bad row {l:?}");
+            Golden {
+                clip: f[0].into(),
+                ids: f[1]
+                    .split_whitespace()
+                    .map(|t| t.parse().expect("token id"))
+                    .collect(),
+                text: f[2].into(),
+            }
+        })
+        .collect();
+    assert!(rows.len() >= 3, "too few parity clips");
+    rows
+}
+
+/// Greedy (beam 1) decode of a clip, fed in 0.1 s chunks as a live stream would be.
+fn decode(model: &Path, clip: &str) -> (Vec<usize>, String) {
+    let mut config = RecognizerConfig::new(model);
+    config.beam = 1;
+    let recognizer = Recognizer::new(config).expect("load model");
+    let audio = read_audio(root().join("tests/data/parity").join(clip)).expect("read clip");
+    let mut stream = recognizer.stream();
+    for chunk in audio.samples.chunks(audio.sample_rate as usize / 10) {
+        stream.accept_waveform(audio.sample_rate, chunk).expect("accept");
+        stream.decode().expect("decode");
+    }
+    let t = stream.finish().expect("finish");
+    (t.tokens.iter().map(|k| k.id).collect(), t.text)
+}
+
+#[test]
+fn f32_model_gives_the_pytorch_greedy_tokens() {
+    let model = root().join("models/zoo/sotto-en-f32.safetensors");
+    for g in goldens() {
+        let (ids, text) = decode(&model, &g.clip);
+        assert_eq!(ids, g.ids, "{}: sotto {text:?}, PyTorch {:?}", g.clip, g.text);
+    }
+}
+
+#[test]
+fn int8_model_gives_the_pytorch_transcript() {
+    let model = root().join("models/zoo/sotto-en-int8.safetensors");
+    for g in goldens() {
+        let (_, text) = decode(&model, &g.clip);
+        assert_eq!(text, g.text, "{}", g.clip);
+    }
+}
+
+#[test]
+fn the_int8_model_is_the_default() {
+    if std::env::var_os("SOTTO_MODEL").is_some() {
+        eprintln!("skipped: SOTTO_MODEL is set");
+        return;
+    }
+    let path = Recognizer::default_model().expect("a default model");
+    assert_eq!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("sotto-en-int8.safetensors")
+    );
+}
