@@ -1,39 +1,57 @@
 #!/bin/sh
-# After a run: export f32, quantize with sotto (the shipped int8), and measure dev WER with sotto itself.
-#   sh finish.sh first sotto-en      (run name, model name); needs target/release/sotto and runs/dev_wav
+# After a run: export f32, quantize with sotto (the shipped int8), PyTorch-vs-sotto parity, and dev WER measured
+# with sotto itself.
+#   sh finish.sh second sotto-en      (run name, model name); needs target/release/sotto and runs/dev_wav
 set -eu
 cd "$(dirname "$0")"
 RUN=runs/$1
 NAME=$2
+ZOO=../../models/zoo
 SOTTO=../../target/release/sotto
 export OMP_WAIT_POLICY=PASSIVE
-.venv/bin/python -W ignore export.py --ckpt "$RUN/last.pt" --out "$RUN/$NAME-f32.safetensors" \
+.venv/bin/python -W ignore export.py --ckpt "$RUN/last.pt" --out "$ZOO/$NAME-f32.safetensors" \
   --notes "configs/$1.json; CPU run, see models/zoo/$NAME.md"
-$SOTTO quantize "$RUN/$NAME-f32.safetensors" "../../models/zoo/$NAME-int8.safetensors" > "$RUN/quantize.txt"
+$SOTTO quantize "$ZOO/$NAME-f32.safetensors" "$ZOO/$NAME-int8.safetensors" > "$RUN/quantize.txt"
+# PyTorch greedy from the exported file: the parity goldens of tests/shipped_model.rs, and all of dev.
+.venv/bin/python -W ignore parity.py --model "$ZOO/$NAME-f32.safetensors" --dev "$RUN/dev_hyps_pytorch.tsv"
 for m in f32 int8; do
-  f="$RUN/$NAME-f32.safetensors"; [ $m = int8 ] && f="../../models/zoo/$NAME-int8.safetensors"
+  f="$ZOO/$NAME-$m.safetensors"
   for beam in 1 4; do
     [ $m = f32 ] && [ $beam = 4 ] && continue
     $SOTTO transcribe --ref runs/dev_wav/refs_all.tsv -m "$f" --beam $beam -j 2 > "$RUN/sotto_${m}_beam$beam.txt" 2> /dev/null || true
     echo "$m beam $beam: $(tail -1 "$RUN/sotto_${m}_beam$beam.txt")"
   done
 done
-# LibriSpeech part of dev from the same per-file output (same word edit distance as train.py).
-.venv/bin/python - "$RUN" <<'EOF'
+# Per-source WER from the same per-file output (same word edit distance as train.py), and how many dev
+# transcripts sotto (f32 / int8 greedy) shares with PyTorch's greedy decode of the same model.
+.venv/bin/python - "$RUN" <<'PY'
 import sys, glob
 from pathlib import Path
 from train import edit_distance
 run = Path(sys.argv[1])
-refs = dict(l.rstrip("\n").split("\t", 1) for l in open("runs/dev_wav/refs_all.tsv") if l.strip())
-for f in sorted(glob.glob(str(run / "sotto_*_beam*.txt"))):
+refs = [l.rstrip("\n").split("\t", 1) for l in open("runs/dev_wav/refs_all.tsv") if l.strip()]
+ref = dict(refs)
+torch_hyp = {refs[int(i)][0]: h for i, h in (l.rstrip("\n").split("\t", 1) for l in open(run / "dev_hyps_pytorch.tsv"))}
+def read_hyps(f):
     hyp = {}
     for l in open(f):
         if "\t" in l:
             p, t = l.rstrip("\n").split("\t", 1)
-            hyp[Path(p).relative_to(Path("runs/dev_wav").resolve()).as_posix() if Path(p).is_absolute() else p] = t
+            hyp[Path(p).resolve().relative_to(Path("runs/dev_wav").resolve()).as_posix()] = t
+    return hyp
+for f in sorted(glob.glob(str(run / "sotto_*_beam*.txt"))):
+    hyp = read_hyps(f)
     for part in ("librispeech", "speechocean762", ""):
-        keys = [k for k in refs if k.startswith(part)]
-        e = sum(edit_distance(refs[k].split(), hyp.get(k, hyp.get("runs/dev_wav/" + k, "")).split()) for k in keys)
-        n = sum(len(refs[k].split()) for k in keys)
+        keys = [k for k in ref if k.startswith(part)]
+        e = sum(edit_distance(ref[k].split(), hyp.get(k, "").split()) for k in keys)
+        n = sum(len(ref[k].split()) for k in keys)
         print(f"{Path(f).name}: {part or 'all'} WER {100 * e / n:.2f}% ({e}/{n}, {len(keys)} utts)")
-EOF
+    if "beam1" in f:
+        same = sum(hyp.get(k, None) == torch_hyp[k] for k in ref)
+        e = sum(edit_distance(torch_hyp[k].split(), hyp.get(k, "").split()) for k in ref)
+        n = sum(len(torch_hyp[k].split()) for k in ref)
+        print(f"{Path(f).name}: same transcript as PyTorch greedy on {same}/{len(ref)} dev utterances; "
+              f"word difference {100 * e / max(n, 1):.2f}% ({e}/{n})")
+e = sum(edit_distance(ref[k].split(), torch_hyp[k].split()) for k in ref)
+print(f"PyTorch greedy (f32, cached fbank): all WER {100 * e / sum(len(ref[k].split()) for k in ref):.2f}%")
+PY
