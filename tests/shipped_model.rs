@@ -46,19 +46,24 @@ fn goldens() -> Vec<Golden> {
     rows
 }
 
-/// Greedy (beam 1) decode of a clip, fed in 0.1 s chunks as a live stream would be.
-fn decode(model: &Path, clip: &str) -> (Vec<usize>, String) {
+/// Decode of a clip (beam 1 = greedy), fed in chunks of `chunk` samples as a live stream would be.
+fn decode_chunked(model: &Path, clip: &str, beam: usize, chunk: usize) -> (Vec<usize>, String) {
     let mut config = RecognizerConfig::new(model);
-    config.beam = 1;
+    config.beam = beam;
     let recognizer = Recognizer::new(config).expect("load model");
     let audio = read_audio(root().join("tests/data/parity").join(clip)).expect("read clip");
     let mut stream = recognizer.stream();
-    for chunk in audio.samples.chunks(audio.sample_rate as usize / 10) {
+    for chunk in audio.samples.chunks(chunk) {
         stream.accept_waveform(audio.sample_rate, chunk).expect("accept");
         stream.decode().expect("decode");
     }
     let t = stream.finish().expect("finish");
     (t.tokens.iter().map(|k| k.id).collect(), t.text)
+}
+
+/// Greedy decode in 0.1 s chunks.
+fn decode(model: &Path, clip: &str) -> (Vec<usize>, String) {
+    decode_chunked(model, clip, 1, 1600)
 }
 
 #[test]
@@ -76,6 +81,24 @@ fn int8_model_gives_the_pytorch_transcript() {
     for g in goldens() {
         let (_, text) = decode(&model, &g.clip);
         assert_eq!(text, g.text, "{}", g.clip);
+    }
+}
+
+#[test]
+fn chunked_decoding_equals_offline_decoding() {
+    let model = root().join("models/zoo/sotto-en-int8.safetensors");
+    for g in goldens() {
+        for beam in [1, 4] {
+            let offline = decode_chunked(&model, &g.clip, beam, usize::MAX);
+            for chunk in [1, 160, 1234, 16000] {
+                assert_eq!(
+                    decode_chunked(&model, &g.clip, beam, chunk),
+                    offline,
+                    "{} beam {beam} chunk {chunk}",
+                    g.clip
+                );
+            }
+        }
     }
 }
 
