@@ -3,8 +3,9 @@
 //!
 //! `tools/train/parity.py` decoded the clips under `tests/data/parity/` (synthesized with
 //! espeak-ng) with the PyTorch model loaded from the committed f32 export, greedily from
-//! kaldi-native-fbank features, and wrote `sotto-en-f32.tsv`: clip, token ids, text, and the
-//! smallest top-1/top-2 logit gap on the path. Here sotto decodes the same WAV files through its
+//! kaldi-native-fbank features, and wrote `sotto-en-f32.tsv`: clip, token ids, text, the
+//! smallest top-1/top-2 logit gap on the path, and the token ids of greedy search allowing two
+//! symbols per frame. Here sotto decodes the same WAV files through its
 //! own frontend, f32 and int8. (The same comparison over all 666 dev utterances is run by
 //! `tools/train/finish.sh`; its result is in the model card.)
 
@@ -21,6 +22,13 @@ struct Golden {
     clip: String,
     ids: Vec<usize>,
     text: String,
+    ids2: Vec<usize>,
+}
+
+fn parse_ids(s: &str) -> Vec<usize> {
+    s.split_whitespace()
+        .map(|t| t.parse().expect("token id"))
+        .collect()
 }
 
 fn goldens() -> Vec<Golden> {
@@ -31,14 +39,12 @@ fn goldens() -> Vec<Golden> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            assert_eq!(f.len(), 4, "bad row {l:?}");
+            assert_eq!(f.len(), 5, "bad row {l:?}");
             Golden {
                 clip: f[0].into(),
-                ids: f[1]
-                    .split_whitespace()
-                    .map(|t| t.parse().expect("token id"))
-                    .collect(),
+                ids: parse_ids(f[1]),
                 text: f[2].into(),
+                ids2: parse_ids(f[4]),
             }
         })
         .collect();
@@ -48,8 +54,19 @@ fn goldens() -> Vec<Golden> {
 
 /// Decode of a clip (beam 1 = greedy), fed in chunks of `chunk` samples as a live stream would be.
 fn decode_chunked(model: &Path, clip: &str, beam: usize, chunk: usize) -> (Vec<usize>, String) {
+    decode_with(model, clip, beam, 1, chunk)
+}
+
+fn decode_with(
+    model: &Path,
+    clip: &str,
+    beam: usize,
+    max_symbols: usize,
+    chunk: usize,
+) -> (Vec<usize>, String) {
     let mut config = RecognizerConfig::new(model);
     config.beam = beam;
+    config.max_symbols_per_frame = max_symbols;
     let recognizer = Recognizer::new(config).expect("load model");
     let audio = read_audio(root().join("tests/data/parity").join(clip)).expect("read clip");
     let mut stream = recognizer.stream();
@@ -72,6 +89,15 @@ fn f32_model_gives_the_pytorch_greedy_tokens() {
     for g in goldens() {
         let (ids, text) = decode(&model, &g.clip);
         assert_eq!(ids, g.ids, "{}: sotto {text:?}, PyTorch {:?}", g.clip, g.text);
+    }
+}
+
+#[test]
+fn f32_greedy_with_two_symbols_per_frame_gives_the_pytorch_tokens() {
+    let model = root().join("models/zoo/sotto-en-f32.safetensors");
+    for g in goldens() {
+        let (ids, text) = decode_with(&model, &g.clip, 1, 2, 1600);
+        assert_eq!(ids, g.ids2, "{}: sotto {text:?}", g.clip);
     }
 }
 

@@ -42,9 +42,11 @@ pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-
 pub struct RecognizerConfig {
     /// Model file (`docs/model-format.md`).
     pub model: PathBuf,
-    /// Beam size of modified beam search; 1 (or 0) selects greedy search (one symbol per
-    /// frame), the fastest.
+    /// Beam size of modified beam search; 1 (or 0) selects greedy search, the fastest.
     pub beam: usize,
+    /// Greedy search only: most symbols emitted per encoder frame (≥ 1). Modified beam search
+    /// always emits at most one.
+    pub max_symbols_per_frame: usize,
     /// Hotwords file (one phrase per line, optional ` :boost`), if any.
     pub hotwords: Option<PathBuf>,
     /// Per-token boost of hotwords that do not give their own.
@@ -64,6 +66,7 @@ impl RecognizerConfig {
         Self {
             model: model.into(),
             beam: 4,
+            max_symbols_per_frame: 1,
             hotwords: None,
             hotword_boost: 1.5,
             endpoint: EndpointConfig::default(),
@@ -176,7 +179,7 @@ impl Recognizer {
         let vocab = Vocab::new(info.tokens.clone());
         let method = if config.beam <= 1 {
             SearchMethod::Greedy {
-                max_symbols_per_frame: 1,
+                max_symbols_per_frame: config.max_symbols_per_frame,
             }
         } else {
             SearchMethod::ModifiedBeam { beam: config.beam }

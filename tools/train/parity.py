@@ -4,7 +4,8 @@
 
 Loads an exported f32 model file (docs/model-format.md) into `model.Transducer`, decodes a few clips greedily
 (max one symbol per frame, as sotto's greedy search) from kaldi-native-fbank features, and writes
-`tests/data/parity/<model stem>.tsv` (`clip<TAB>token ids<TAB>text<TAB>smallest top-1/top-2 logit gap`).
+`tests/data/parity/<model stem>.tsv` (`clip<TAB>token ids<TAB>text<TAB>smallest top-1/top-2 logit gap<TAB>token
+ids with up to two symbols per frame`).
 The clips are synthesized here with espeak-ng (no third-party audio in the repository) when missing.
 With --dev, also decodes every dev utterance of runs/data (the same cached features training evaluates on)
 and writes runs/<name>/dev_hyps_f32_model.tsv for finish.sh to compare with `sotto transcribe`.
@@ -50,18 +51,20 @@ def text_of(ids, tokens):
 
 
 @torch.no_grad()
-def greedy_margin(m, feats):
+def greedy_margin(m, feats, max_symbols=1):
     enc, _ = m.encoder(torch.from_numpy(feats)[None], torch.tensor([len(feats)]))
     c = m.hp["context_size"]
     ctx = [0] * c
     pred = m.pred_init()[0]
     hyp, margin = [], float("inf")
     for t in range(enc.shape[1]):
-        lg = m.joiner(enc[0, t], pred)
-        top = lg.topk(2).values
-        margin = min(margin, float(top[0] - top[1]))
-        k = int(lg.argmax())
-        if k != m.hp["blank_id"]:
+        for _ in range(max_symbols):
+            lg = m.joiner(enc[0, t], pred)
+            top = lg.topk(2).values
+            margin = min(margin, float(top[0] - top[1]))
+            k = int(lg.argmax())
+            if k == m.hp["blank_id"]:
+                break
             hyp.append(k)
             ctx = ctx[1:] + [k]
             pred = m.decoder(torch.tensor([ctx]))[0, -1]
@@ -72,6 +75,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--dev", help="also decode runs/data dev features; write this TSV")
+    ap.add_argument("--max-symbols", type=int, default=1, help="greedy symbols per frame for --dev")
     a = ap.parse_args()
     torch.set_num_threads(2)
     m, tokens = load_model(a.model)
@@ -84,7 +88,8 @@ def main():
             synth_clip(wav, text, voice=voice, wpm=wpm)
         feats = fbank(read_wav16(wav).astype(np.float32) / 32768.0)
         ids, margin = greedy_margin(m, feats)
-        rows.append(f"{name}\t{' '.join(map(str, ids))}\t{text_of(ids, tokens)}\t{margin:.4f}\n")
+        ids2, _ = greedy_margin(m, feats, 2)
+        rows.append(f"{name}\t{' '.join(map(str, ids))}\t{text_of(ids, tokens)}\t{margin:.4f}\t{' '.join(map(str, ids2))}\n")
         print(rows[-1], end="")
     stem = Path(a.model).name.removesuffix(".safetensors")
     (out_dir / f"{stem}.tsv").write_text("".join(rows), encoding="utf-8")
@@ -95,7 +100,7 @@ def main():
         dev = Split(HERE / "runs/data", "dev", sp)
         with open(a.dev, "w", encoding="utf-8") as f:
             for i, u in enumerate(dev.utts):
-                ids, _ = greedy_margin(m, dev.feats[u["off"]: u["off"] + u["n"]].astype(np.float32))
+                ids, _ = greedy_margin(m, dev.feats[u["off"]: u["off"] + u["n"]].astype(np.float32), a.max_symbols)
                 f.write(f"{i}\t{text_of(ids, tokens)}\n")
 
 

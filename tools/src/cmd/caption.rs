@@ -38,6 +38,9 @@ pub struct Args {
     /// Beam size of modified beam search (1 = greedy).
     #[arg(long, value_name = "K", default_value_t = 4)]
     pub beam: usize,
+    /// Greedy search (--beam 1): most symbols emitted per encoder frame.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub max_symbols: u32,
     /// Trailing silence (seconds) after speech that ends a line (endpoint rule 2).
     #[arg(long, value_name = "SECS", default_value_t = 1.2)]
     pub endpoint_silence: f32,
@@ -165,6 +168,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut config = RecognizerConfig {
         beam: args.beam.max(1),
+        max_symbols_per_frame: args.max_symbols as usize,
         stop_at_endpoints: true,
         ..RecognizerConfig::new(model)
     };

@@ -42,6 +42,9 @@ pub struct Args {
     /// Beam size of modified beam search (1 = greedy).
     #[arg(long, value_name = "K", default_value_t = 4)]
     pub beam: usize,
+    /// Greedy search (--beam 1): most symbols emitted per encoder frame.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub max_symbols: u32,
     /// Hotwords file: one phrase per line, optional ` :boost`.
     #[arg(long, value_name = "FILE")]
     pub hotwords: Option<PathBuf>,
@@ -176,6 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let config = RecognizerConfig {
         beam: args.beam.max(1),
+        max_symbols_per_frame: args.max_symbols as usize,
         hotwords: args.hotwords,
         ..RecognizerConfig::new(model)
     };
