@@ -162,18 +162,21 @@ def golden_model(stem, feats, tokens, **opts):
              logits_t0=logits0.numpy().astype(np.float32), greedy_tokens=np.array(hyp, dtype=np.int64))
 
 
-def greedy_with_margin(m, enc):
-    """Single-utterance greedy (max one symbol per frame) that also returns the smallest top-1/top-2 gap."""
-    c = m.hp["context_size"]
-    ctx = [0] * c
+@torch.no_grad()
+def greedy_with_margin(m, enc, max_symbols=1):
+    """Single-utterance greedy search over enc [T, P] (at most `max_symbols` symbols per frame, as sotto's greedy
+    search) that also returns the smallest top-1/top-2 logit gap met on the way."""
+    ctx = [m.hp["blank_id"]] * m.hp["context_size"]
     pred = m.pred_init()[0]
     hyp, margin = [], float("inf")
     for t in range(enc.shape[0]):
-        lg = m.joiner(enc[t], pred)
-        top = lg.topk(2).values
-        margin = min(margin, float(top[0] - top[1]))
-        k = int(lg.argmax())
-        if k != 0:
+        for _ in range(max_symbols):
+            lg = m.joiner(enc[t], pred)
+            top = lg.topk(2).values
+            margin = min(margin, float(top[0] - top[1]))
+            k = int(lg.argmax())
+            if k == m.hp["blank_id"]:
+                break
             hyp.append(k)
             ctx = ctx[1:] + [k]
             pred = m.decoder(torch.tensor([ctx]))[0, -1]

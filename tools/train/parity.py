@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
-from export import read_wav16, synth_clip  # noqa: E402
+from export import greedy_with_margin, read_wav16, synth_clip  # noqa: E402
 from model import Transducer  # noqa: E402
 from prepare import fbank  # noqa: E402
 
@@ -53,22 +53,7 @@ def text_of(ids, tokens):
 @torch.no_grad()
 def greedy_margin(m, feats, max_symbols=1):
     enc, _ = m.encoder(torch.from_numpy(feats)[None], torch.tensor([len(feats)]))
-    c = m.hp["context_size"]
-    ctx = [0] * c
-    pred = m.pred_init()[0]
-    hyp, margin = [], float("inf")
-    for t in range(enc.shape[1]):
-        for _ in range(max_symbols):
-            lg = m.joiner(enc[0, t], pred)
-            top = lg.topk(2).values
-            margin = min(margin, float(top[0] - top[1]))
-            k = int(lg.argmax())
-            if k == m.hp["blank_id"]:
-                break
-            hyp.append(k)
-            ctx = ctx[1:] + [k]
-            pred = m.decoder(torch.tensor([ctx]))[0, -1]
-    return hyp, margin
+    return greedy_with_margin(m, enc[0], max_symbols)
 
 
 def main():
