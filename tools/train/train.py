@@ -4,6 +4,7 @@
   python train.py --config configs/first.json --resume          # continue from runs/<name>/last.pt
   python train.py --config configs/first.json --eval-only       # dev WER of last.pt
   python train.py --config configs/first.json --plot-only       # redraw the plot from the CSV log
+  python train.py --config configs/second.json --device cuda     # on a GPU (features stay cached in RAM)
 
 RNN-T loss ("rnnt_impl": "pruned" = pruned RNN-T with a simple-joiner loss, rnnt.py; "torch" = full joiner,
 rnnt.py; "torchaudio") + CTC auxiliary loss, augmentation on the cached log-mel features (speed perturbation as
@@ -245,7 +246,8 @@ def evaluate(model, split, sp, max_frames=20000, show=3, hyps_out=None):
         idx = order[i: i + k]
         i += k
         x, xl, _, _ = split.batch(idx)
-        enc, el = model.encoder(x, xl)
+        dev = model.encoder.cmvn_mean.device
+        enc, el = model.encoder(x.to(dev), xl.to(dev))
         hyps = model.greedy(enc, el)
         for q, h in zip(idx, hyps):
             u = split.utts[q]
@@ -329,6 +331,7 @@ def main():
     ap.add_argument("--max-minutes", type=float, help="overrides the config's time box (cumulative)")
     ap.add_argument("--eval-only", action="store_true")
     ap.add_argument("--plot-only", action="store_true")
+    ap.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
     a = ap.parse_args()
     cfg = json.load(open(a.config))
     tc = cfg["train"]
@@ -350,10 +353,12 @@ def main():
         model.encoder.cmvn_mean.copy_(torch.tensor(cmvn["mean"]))
         model.encoder.cmvn_istd.copy_(torch.tensor(cmvn["istd"]))
     simple_head = None
+    model.to(a.device)  # before the optimizer exists, so its state lives on the same device
     params = list(model.parameters())
     if tc.get("rnnt_impl") == "pruned":
         enc_dim = cfg["model"]["proj"] or cfg["model"]["hidden"]
         simple_head = SimpleJoiner(enc_dim, cfg["model"]["pred_dim"], cfg["model"]["vocab_size"])
+        simple_head.to(a.device)
         params += list(simple_head.parameters())
     opt = torch.optim.Adam(params, lr=tc["lr"], betas=(0.9, 0.98), eps=1e-8, weight_decay=tc.get("weight_decay", 0.0))
     state = dict(epoch=0, batch_pos=0, step=0, train_seconds=0.0)
@@ -393,7 +398,7 @@ def main():
         while state["batch_pos"] < len(batches):
             t0 = time.time()
             idx = batches[state["batch_pos"]]
-            x, xl, y, yl = train.batch(idx, aug)
+            x, xl, y, yl = (t.to(a.device) for t in train.batch(idx, aug))
             x = model.encoder.normalize(x)
             if tc.get("specaug"):
                 spec_augment(x, xl, tc["specaug"], np.random.default_rng([tc["seed"], state["step"]]))
