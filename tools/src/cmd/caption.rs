@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 /// Arguments of `sotto caption`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (default: $SOTTO_MODEL, else the shipped model in models/zoo).
-    #[arg(long, short = 'm', value_name = "M")]
-    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub recognizer: super::RecognizerArgs,
     /// Play this audio file instead of listening to the microphone; `-` reads raw s16le mono
     /// PCM at `--rate` from stdin (e.g. piped from `arecord -f S16_LE -r 16000`).
     #[arg(long, value_name = "FILE")]
@@ -35,12 +34,6 @@ pub struct Args {
     /// JSON lines (partial and final results) instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Beam size of modified beam search (1 = greedy).
-    #[arg(long, value_name = "K", default_value_t = 4)]
-    pub beam: usize,
-    /// Greedy search (--beam 1): most symbols emitted per encoder frame.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
-    pub max_symbols: u32,
     /// Trailing silence (seconds) after speech that ends a line (endpoint rule 2).
     #[arg(long, value_name = "SECS", default_value_t = 1.2)]
     pub endpoint_silence: f32,
@@ -159,18 +152,12 @@ fn caption(
 
 /// Run `sotto caption`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let model = match args.model {
-        Some(m) => m,
-        None => Recognizer::default_model()?,
-    };
     if !(args.endpoint_silence > 0.0 && args.max_utterance > 0.0) {
         anyhow::bail!("--endpoint-silence and --max-utterance must be positive numbers of seconds");
     }
     let mut config = RecognizerConfig {
-        beam: args.beam.max(1),
-        max_symbols_per_frame: args.max_symbols as usize,
         stop_at_endpoints: true,
-        ..RecognizerConfig::new(model)
+        ..args.recognizer.config()?
     };
     config.endpoint.rule2.min_trailing_silence = args.endpoint_silence;
     config.endpoint.rule3.min_utterance_length = args.max_utterance;

@@ -8,6 +8,35 @@ pub mod transcribe;
 pub mod wake;
 pub mod wake_eval;
 
+/// Model and search options shared by `transcribe` and `caption`.
+#[derive(clap::Args, Debug)]
+pub struct RecognizerArgs {
+    /// Model file (default: $SOTTO_MODEL, else the shipped model in models/zoo).
+    #[arg(long, short = 'm', value_name = "M")]
+    pub model: Option<std::path::PathBuf>,
+    /// Beam size of modified beam search (1 = greedy).
+    #[arg(long, value_name = "K", default_value_t = 4)]
+    pub beam: usize,
+    /// Greedy search (--beam 1): most symbols emitted per encoder frame.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub max_symbols: u32,
+}
+
+impl RecognizerArgs {
+    /// The recognizer configuration these options ask for (the default model resolved here).
+    pub fn config(self) -> anyhow::Result<sotto_asr::recognizer::RecognizerConfig> {
+        let model = match self.model {
+            Some(m) => m,
+            None => sotto_asr::recognizer::Recognizer::default_model()?,
+        };
+        Ok(sotto_asr::recognizer::RecognizerConfig {
+            beam: self.beam.max(1),
+            max_symbols_per_frame: self.max_symbols as usize,
+            ..sotto_asr::recognizer::RecognizerConfig::new(model)
+        })
+    }
+}
+
 /// Attach to an error (`anyhow::Error::new(ExitStatus(2)).context(..)` or via
 /// [`with_status`]) to choose the process exit code; any other error exits with 1.
 #[derive(Debug)]

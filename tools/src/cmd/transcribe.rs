@@ -26,9 +26,8 @@ pub struct Args {
     /// Audio files, or folders searched recursively for audio files.
     #[arg(value_name = "FILES|DIRS")]
     pub inputs: Vec<PathBuf>,
-    /// Model file (default: $SOTTO_MODEL, else the shipped model in models/zoo).
-    #[arg(long, short = 'm', value_name = "M")]
-    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub recognizer: super::RecognizerArgs,
     /// References: lines `path<TAB>reference text`, paths relative to this file. Without
     /// FILES, transcribes the files it lists.
     #[arg(long = "ref", value_name = "REFS.TSV")]
@@ -39,12 +38,6 @@ pub struct Args {
     /// JSON lines with words, times and confidences instead of `file<TAB>text`.
     #[arg(long)]
     pub json: bool,
-    /// Beam size of modified beam search (1 = greedy).
-    #[arg(long, value_name = "K", default_value_t = 4)]
-    pub beam: usize,
-    /// Greedy search (--beam 1): most symbols emitted per encoder frame.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
-    pub max_symbols: u32,
     /// Hotwords file: one phrase per line, optional ` :boost`.
     #[arg(long, value_name = "FILE")]
     pub hotwords: Option<PathBuf>,
@@ -173,15 +166,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if files.is_empty() {
         bail!("no audio files found in {:?}", args.inputs);
     }
-    let model = match args.model {
-        Some(m) => m,
-        None => Recognizer::default_model()?,
-    };
     let config = RecognizerConfig {
-        beam: args.beam.max(1),
-        max_symbols_per_frame: args.max_symbols as usize,
         hotwords: args.hotwords,
-        ..RecognizerConfig::new(model)
+        ..args.recognizer.config()?
     };
     let rec = Recognizer::new(config)?;
     let ref_map: HashMap<PathBuf, String> = refs
