@@ -56,10 +56,6 @@ fn goldens() -> Vec<Golden> {
 }
 
 /// Decode of a clip (beam 1 = greedy), fed in chunks of `chunk` samples as a live stream would be.
-fn decode_chunked(model: &Path, clip: &str, beam: usize, chunk: usize) -> (Vec<usize>, String) {
-    decode_with(model, clip, beam, 1, chunk)
-}
-
 fn decode_with(
     model: &Path,
     clip: &str,
@@ -74,7 +70,9 @@ fn decode_with(
     let audio = read_audio(root().join("tests/data/parity").join(clip)).expect("read clip");
     let mut stream = recognizer.stream();
     for chunk in audio.samples.chunks(chunk) {
-        stream.accept_waveform(audio.sample_rate, chunk).expect("accept");
+        stream
+            .accept_waveform(audio.sample_rate, chunk)
+            .expect("accept");
         stream.decode().expect("decode");
     }
     let t = stream.finish().expect("finish");
@@ -83,7 +81,7 @@ fn decode_with(
 
 /// Greedy decode in 0.1 s chunks.
 fn decode(model: &Path, clip: &str) -> (Vec<usize>, String) {
-    decode_chunked(model, clip, 1, 1600)
+    decode_with(model, clip, 1, 1, 1600)
 }
 
 #[test]
@@ -91,7 +89,11 @@ fn f32_model_gives_the_pytorch_greedy_tokens() {
     let model = root().join("models/zoo/sotto-en-f32.safetensors");
     for g in goldens() {
         let (ids, text) = decode(&model, &g.clip);
-        assert_eq!(ids, g.ids, "{}: sotto {text:?}, PyTorch {:?}", g.clip, g.text);
+        assert_eq!(
+            ids, g.ids,
+            "{}: sotto {text:?}, PyTorch {:?}",
+            g.clip, g.text
+        );
     }
 }
 
@@ -128,10 +130,17 @@ fn int8_encoder_output_stays_close_to_f32() {
         };
         let (a, b) = (run(&f32_model), run(&int8_model));
         assert_eq!(a.len(), b.len());
-        let err: f64 = a.iter().zip(&b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
+        let err: f64 = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| ((x - y) as f64).powi(2))
+            .sum();
         let norm: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum();
         let rel = (err / norm).sqrt();
-        eprintln!("{}: int8 encoder output relative RMS error {rel:.4}", g.clip);
+        eprintln!(
+            "{}: int8 encoder output relative RMS error {rel:.4}",
+            g.clip
+        );
         assert!(rel < 0.05, "{}: relative RMS error {rel}", g.clip);
     }
 }
@@ -141,10 +150,10 @@ fn chunked_decoding_equals_offline_decoding() {
     let model = root().join("models/zoo/sotto-en-int8.safetensors");
     for g in goldens() {
         for beam in [1, 4] {
-            let offline = decode_chunked(&model, &g.clip, beam, usize::MAX);
+            let offline = decode_with(&model, &g.clip, beam, 1, usize::MAX);
             for chunk in [1, 160, 1234, 16000] {
                 assert_eq!(
-                    decode_chunked(&model, &g.clip, beam, chunk),
+                    decode_with(&model, &g.clip, beam, 1, chunk),
                     offline,
                     "{} beam {beam} chunk {chunk}",
                     g.clip
