@@ -62,9 +62,9 @@ def quantize_int8(sd):
     return out
 
 
-def save_model(model, tokens, out, provenance, int8=False):
+def save_model(model, tokens, out, provenance, int8=False, units="bpe"):
     meta = {"format_version": 1, "architecture": "rnnt-lstm-stateless", "hyperparameters": model.hp,
-            "features": FEATURES, "tokens": tokens, "license": "CC-BY-4.0", "license_attribution": LICENSE_NOTE,
+            "features": FEATURES, "units": units, "tokens": tokens, "license": "CC-BY-4.0", "license_attribution": LICENSE_NOTE,
             "provenance": provenance}
     sd = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
     if int8:
@@ -192,11 +192,16 @@ def export_ckpt(args):
     if not data.is_absolute():
         data = HERE / data
     man = json.load(open(data / "manifest.json"))
-    tokens = tokens_from_bpe(data / "bpe.model", m.hp["vocab_size"])
+    units = cfg.get("units", "bpe")
+    if units == "phones":
+        from phones import UNITS
+        tokens = list(UNITS)
+    else:
+        tokens = tokens_from_bpe(data / "bpe.model", m.hp["vocab_size"])
     prov = {"recipe": "tools/train", "git_commit": git_commit(), "train_manifest_sha256": man["train_manifest_sha256"],
             "epochs": ck["epoch"], "steps": ck["step"], "train_minutes": round(ck["train_seconds"] / 60, 1),
             "config": cfg, "notes": args.notes}
-    save_model(m, tokens, Path(args.out), prov, int8=args.int8)
+    save_model(m, tokens, Path(args.out), prov, int8=args.int8, units=units)
 
 
 def main():

@@ -45,13 +45,17 @@ class Split:
     def __init__(self, data, name, sp, max_seconds=None):
         self.feats = np.load(data / f"{name}.feats.npy")
         self.utts = []
+        self.dropped = 0  # utterances whose text the tokenizer cannot encode (phones: a word not in the lexicon)
         with open(data / f"{name}.index.tsv", encoding="utf-8") as f:
             for line in f:
                 off, n, dur, source, spk, text = line.rstrip("\n").split("\t")
                 if max_seconds and float(dur) > max_seconds:
                     continue
-                self.utts.append(dict(off=int(off), n=int(n), dur=float(dur), source=source, text=text,
-                                      ids=sp.encode(text)))
+                ids = sp.encode(text)
+                if ids is None:
+                    self.dropped += 1
+                    continue
+                self.utts.append(dict(off=int(off), n=int(n), dur=float(dur), source=source, text=text, ids=ids))
 
     def batch(self, idx, aug=None):
         """Padded raw fbank [B, T, F], frames [B], token ids [B, U], token counts [B]; `aug` (an Augment) perturbs
@@ -251,9 +255,11 @@ def evaluate(model, split, sp, max_frames=20000, show=3, hyps_out=None):
         hyps = model.greedy(enc, el)
         for q, h in zip(idx, hyps):
             u = split.utts[q]
-            hyp = sp.decode([t for t in h if t > 1]).split()
+            if hasattr(sp, "decode_units"):  # phone model: phone error rate against the lexicon's phones
+                hyp, ref = sp.decode_units(h), sp.decode_units(u["ids"])
+            else:
+                hyp, ref = sp.decode([t for t in h if t > 1]).split(), u["text"].split()
             all_hyps[q] = " ".join(hyp)
-            ref = u["text"].split()
             e = edit_distance(ref, hyp)
             for key in ("all", u["source"]):
                 if key in errs:
@@ -315,6 +321,18 @@ def plot(csv_path, out):
     fig.savefig(out, dpi=90)
 
 
+def tokenizer(cfg, data):
+    """The unit tokenizer of the config: sentencepiece BPE (default) or CMUdict phones (`"units": "phones"`)."""
+    if cfg.get("units", "bpe") == "phones":
+        from phones import PhoneTokenizer
+        sp = PhoneTokenizer(data / "lexicon.txt")
+    else:
+        import sentencepiece as spm
+        sp = spm.SentencePieceProcessor(model_file=str(data / "bpe.model"))
+    assert sp.get_piece_size() == cfg["model"]["vocab_size"], (sp.get_piece_size(), cfg["model"]["vocab_size"])
+    return sp
+
+
 def save_ckpt(path, model, opt, state, cfg, simple_head=None):
     tmp = path.with_suffix(".tmp")
     extra = {"simple_head": simple_head.state_dict()} if simple_head is not None else {}
@@ -344,9 +362,9 @@ def main():
     torch.set_num_threads(tc.get("threads", 2))
     torch.set_num_interop_threads(1)
     torch.manual_seed(tc["seed"])
-    import sentencepiece as spm
     data = HERE / cfg["data"]
-    sp = spm.SentencePieceProcessor(model_file=str(data / "bpe.model"))
+    sp = tokenizer(cfg, data)
+    metric = "PER" if cfg.get("units") == "phones" else "WER"  # greedy error rate over the model's own units
     model = Transducer(**cfg["model"])
     cmvn = json.load(open(data / "cmvn.json"))
     with torch.no_grad():
@@ -381,11 +399,14 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model {cfg['model']} params {n_params}")
     dev = Split(data, "dev", sp)
+    if dev.dropped:
+        log(f"dev: {dev.dropped} utterances with words outside the lexicon are left out of the PyTorch error rate")
     if a.eval_only:
-        log("dev WER", evaluate(model, dev, sp, hyps_out=run / "dev_hyps_pytorch.tsv"))
+        log(f"dev {metric}", evaluate(model, dev, sp, hyps_out=run / "dev_hyps_pytorch.tsv"))
         return
     train = Split(data, "train", sp, tc.get("max_utt_seconds"))
-    log(f"train utts {len(train.utts)} ({sum(u['dur'] for u in train.utts) / 3600:.2f} h), dev {len(dev.utts)}")
+    log(f"train utts {len(train.utts)} ({sum(u['dur'] for u in train.utts) / 3600:.2f} h), dev {len(dev.utts)}; "
+        f"units {cfg.get('units', 'bpe')}, {train.dropped} train utterances dropped (words outside the lexicon)")
     max_minutes = a.max_minutes if a.max_minutes is not None else tc["max_minutes"]
     aug = Augment(tc["augment"], train, [tc["seed"], state["step"]]) if tc.get("augment") else None
     model.train()
@@ -452,14 +473,14 @@ def main():
             save_ckpt(run / f"epoch{state['epoch']}.pt", model, opt, state, cfg, simple_head)
             t_ck = time.time()
             w = evaluate(model, dev, sp)
-            log(f"epoch {state['epoch']} done, dev WER {w}")
+            log(f"epoch {state['epoch']} done, dev {metric} {w}")
             write_csv(csv_path, dict(time=time.strftime("%H:%M:%S"), train_minutes=f"{state['train_seconds'] / 60:.2f}",
                                      epoch=state["epoch"], step=state["step"], dev_wer_all=f"{w['all']:.2f}",
                                      dev_wer_librispeech=f"{w['librispeech']:.2f}", event="epoch_end"))
             plot(csv_path, run / "plot.png")
     save_ckpt(last, model, opt, state, cfg, simple_head)
     w = evaluate(model, dev, sp)
-    log(f"final (time box {max_minutes} min): dev WER {w}")
+    log(f"final (time box {max_minutes} min): dev {metric} {w}")
     write_csv(csv_path, dict(time=time.strftime("%H:%M:%S"), train_minutes=f"{state['train_seconds'] / 60:.2f}",
                              epoch=state["epoch"], step=state["step"], dev_wer_all=f"{w['all']:.2f}",
                              dev_wer_librispeech=f"{w['librispeech']:.2f}", event="final"))
