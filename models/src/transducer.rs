@@ -107,9 +107,20 @@ impl Hyperparameters {
     }
 }
 
+/// What the model's output symbols are (metadata key `units`; absent means BPE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Units {
+    /// Sentencepiece pieces; `▁` starts a word, so text can be read off the tokens.
+    Bpe,
+    /// Phones (e.g. ARPAbet without stress): words need a pronunciation lexicon.
+    Phones,
+}
+
 /// The parsed metadata document (`__metadata__["sotto"]`).
 #[derive(Debug, Clone)]
 pub struct ModelInfo {
+    /// The unit set the network predicts.
+    pub units: Units,
     /// Network sizes.
     pub hyper: Hyperparameters,
     /// Feature configuration as written by the recipe (sotto `FbankConfig` field names).

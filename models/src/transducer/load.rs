@@ -1,7 +1,7 @@
 //! Building a [`Transducer`] from a [`ModelFile`]: metadata checks, then the shared layer loaders
 //! by PyTorch `state_dict()` name (see `docs/model-format.md`).
 
-use super::{Hyperparameters, ModelInfo, Transducer, TransducerError, ARCHITECTURE};
+use super::{Hyperparameters, ModelInfo, Transducer, TransducerError, Units, ARCHITECTURE};
 use crate::format::{Dtype, FormatError, ModelFile};
 use crate::layers::{Embedding, FrameStack, LayerNorm, Linear, Lstm};
 use std::path::PathBuf;
@@ -125,11 +125,20 @@ fn parse_info(file: &ModelFile) -> Result<ModelInfo, TransducerError> {
             hp.vocab_size
         ));
     }
+    let units = match meta.extra.get("units") {
+        None => Units::Bpe,
+        Some(v) => match v.as_str() {
+            Some("bpe") => Units::Bpe,
+            Some("phones") => Units::Phones,
+            _ => return bad(format!("units {v} (expected \"bpe\" or \"phones\")")),
+        },
+    };
     let raw = serde_json::to_value(meta).map_err(|e| TransducerError::Metadata {
         path: path(),
         msg: e.to_string(),
     })?;
     Ok(ModelInfo {
+        units,
         hyper,
         features: meta.features.clone(),
         tokens: meta.tokens.clone(),
