@@ -14,7 +14,9 @@ pub enum AsrError {
     #[error("{0}: model file not found")]
     ModelNotFound(std::path::PathBuf),
     /// No model was given and none was found in the default places.
-    #[error("no default model found (set SOTTO_MODEL or pass a model path); searched: {searched:?}")]
+    #[error(
+        "no default model found (set SOTTO_MODEL or pass a model path); searched: {searched:?}"
+    )]
     NoDefaultModel {
         /// The folders searched.
         searched: Vec<std::path::PathBuf>,
@@ -35,6 +37,22 @@ pub enum AsrError {
         /// What is wrong.
         msg: String,
     },
+    /// The pronunciation lexicon is unreadable or unusable with this model.
+    #[error("{path}: lexicon: {msg}")]
+    Lexicon {
+        /// The lexicon file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
+    /// The word language model is unreadable or corrupt.
+    #[error("{path}: language model: {msg}")]
+    Lm {
+        /// The LM file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
     /// Search failure (bad option, non-finite network output).
     #[error(transparent)]
     Decoder(#[from] sotto_decoder::DecoderError),
@@ -42,7 +60,9 @@ pub enum AsrError {
     #[error("audio is empty (0 samples)")]
     EmptyAudio,
     /// The sample rate changed within one stream.
-    #[error("sample rate changed from {from} Hz to {to} Hz within one stream (reset the stream first)")]
+    #[error(
+        "sample rate changed from {from} Hz to {to} Hz within one stream (reset the stream first)"
+    )]
     RateChanged {
         /// The stream's rate.
         from: u32,

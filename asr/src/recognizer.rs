@@ -16,6 +16,7 @@
 //! ```
 
 mod net;
+pub mod words;
 
 use crate::AsrError;
 use net::Net;
@@ -37,6 +38,11 @@ pub const MODEL_ENV: &str = "SOTTO_MODEL";
 /// File names tried, in order, in a `models/zoo` folder before any other `.safetensors` there.
 pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-en.safetensors"];
 
+/// Default weight of the word LM (tuned as described in the README).
+pub const DEFAULT_LM_WEIGHT: f32 = 0.5;
+/// Default per-word bonus of the word-level search.
+pub const DEFAULT_WORD_BONUS: f32 = 1.0;
+
 /// How a [`Recognizer`] is built.
 #[derive(Debug, Clone)]
 pub struct RecognizerConfig {
@@ -51,6 +57,21 @@ pub struct RecognizerConfig {
     pub hotwords: Option<PathBuf>,
     /// Per-token boost of hotwords that do not give their own.
     pub hotword_boost: f32,
+    /// Pronunciation lexicon (CMUdict style) for a phone model, or a word list for a BPE
+    /// model; `None`: the one shipped beside the model, if any (see
+    /// [`use_companions`](Self::use_companions)).
+    pub lexicon: Option<PathBuf>,
+    /// Word n-gram LM (sotto binary or ARPA); `None`: the one shipped beside the model, if any.
+    pub lm: Option<PathBuf>,
+    /// Use no word LM even if one is shipped beside the model.
+    pub no_lm: bool,
+    /// Look for `NAME.lexicon.txt` / `NAME.lm.bin` beside the model when `lexicon` / `lm`
+    /// are not given.
+    pub use_companions: bool,
+    /// Weight of the word LM (natural-log probabilities) against the acoustic scores.
+    pub lm_weight: f32,
+    /// Score added per word in the word-level search.
+    pub word_bonus: f32,
     /// Endpoint rules checked by [`Stream::is_endpoint`].
     pub endpoint: EndpointConfig,
     /// Stop [`Stream::decode`] at the exact encoder frame where an endpoint rule fires, so that
@@ -69,6 +90,12 @@ impl RecognizerConfig {
             max_symbols_per_frame: 1,
             hotwords: None,
             hotword_boost: 1.5,
+            lexicon: None,
+            lm: None,
+            no_lm: false,
+            use_companions: true,
+            lm_weight: DEFAULT_LM_WEIGHT,
+            word_bonus: DEFAULT_WORD_BONUS,
             endpoint: EndpointConfig::default(),
             stop_at_endpoints: false,
         }
@@ -184,35 +211,39 @@ impl Recognizer {
         } else {
             SearchMethod::ModifiedBeam { beam: config.beam }
         };
-        let hotwords = match &config.hotwords {
+        let hotword_list = match &config.hotwords {
             None => None,
-            Some(p) => {
-                let hw_err = |msg: String| AsrError::Hotwords {
-                    path: p.clone(),
-                    msg,
-                };
-                let text = std::fs::read_to_string(p).map_err(|e| hw_err(e.to_string()))?;
-                let list =
-                    sotto_decoder::parse_hotwords(&text).map_err(|e| hw_err(e.to_string()))?;
+            Some(p) => Some(words::read_hotwords(p)?),
+        };
+        let words = words::word_graph(&config, info, &vocab, hotword_list.as_deref())?;
+        // Token-level hotwords only without the word-level search (there they are words).
+        let hotwords = match (&hotword_list, &words) {
+            (Some(list), None) => {
+                let p = config.hotwords.clone().unwrap_or_default();
                 // Model pieces are upper-case (recipe normalization); match hotwords likewise.
                 let upper = vocab.id("▁THE").is_some()
                     || info.tokens.iter().all(|t| t.to_uppercase() == *t);
-                let graph = ContextGraph::from_hotwords(&list, config.hotword_boost, |phrase| {
+                let graph = ContextGraph::from_hotwords(list, config.hotword_boost, |phrase| {
                     vocab.encode(&if upper {
                         phrase.to_uppercase()
                     } else {
                         phrase.to_string()
                     })
                 })
-                .map_err(|e| hw_err(e.to_string()))?;
+                .map_err(|e| AsrError::Hotwords {
+                    path: p,
+                    msg: e.to_string(),
+                })?;
                 Some(Arc::new(graph))
             }
+            _ => None,
         };
         let frame_duration = model.hyper().stack as f32 * fbank.frame_shift_ms / 1000.0;
         let opts = DecoderOptions {
             method,
             frame_duration,
             hotwords,
+            words,
             ..Default::default()
         };
         let net = Net(model);
@@ -286,6 +317,11 @@ impl Recognizer {
     /// Path of the model file.
     pub fn model_path(&self) -> &Path {
         &self.inner.model_path
+    }
+
+    /// The word-level search setup (lexicon tree, LM), if the recognizer uses one.
+    pub fn word_graph(&self) -> Option<&sotto_decoder::WordGraph> {
+        self.inner.opts.words.as_deref()
     }
 
     /// Duration of one encoder frame in seconds (the time resolution of word timestamps).

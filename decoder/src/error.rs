@@ -45,6 +45,14 @@ pub enum DecoderError {
         /// What is wrong with it.
         message: String,
     },
+    /// A lexicon (pronunciation dictionary) line is malformed or uses unknown units.
+    #[error("lexicon line {line}: {message}")]
+    Lexicon {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Text cannot be split into vocabulary pieces.
     #[error("cannot tokenize {word:?}: no vocabulary piece matches at {rest:?}")]
     Tokenize {

@@ -1,42 +1,40 @@
 //! Greedy search with a per-frame symbol limit.
 
-use crate::{Decoder, DecoderError, LanguageModel, Transducer};
+use crate::hyp::{Hyp, Scorer};
+use crate::{DecoderError, LanguageModel, Transducer};
 
 /// Decode one encoder frame greedily: emit the best symbol (acoustic + hotword + LM score)
 /// until blank wins or `max_symbols` symbols were emitted. The path score gains the blank's
 /// log-probability when blank ends the frame, nothing when the limit does — so with
 /// `max_symbols == 1` the score equals modified beam search's with beam 1.
 pub(crate) fn step<N: Transducer, L: LanguageModel>(
-    d: &mut Decoder<N, L>,
+    s: &Scorer<L>,
+    hyps: &mut [Hyp<N::PredState, L::State>],
     net: &N,
     enc: &[f32],
+    frame: usize,
+    logits: &mut Vec<f32>,
     max_symbols: usize,
 ) -> Result<(), DecoderError> {
-    let mut logits = std::mem::take(&mut d.logits);
-    logits.resize(d.vocab_size, 0.0);
+    logits.resize(s.vocab_size, 0.0);
     let mut cands = Vec::with_capacity(1);
     let mut emitted = 0;
-    let result = loop {
-        if emitted == max_symbols {
-            break Ok(());
-        }
-        net.join(enc, &d.hyps[0].pred.1, &mut logits);
-        if let Err(e) = d.normalize(&mut logits) {
-            break Err(e);
-        }
+    let h = &mut hyps[0];
+    while emitted < max_symbols {
+        net.join(enc, &h.pred.1, logits);
+        s.normalize(logits, frame)?;
         cands.clear();
-        d.candidates(0, &logits, 1, &mut cands);
-        let c = cands.pop().expect("vocabulary is not empty");
-        if c.token == d.blank {
-            d.hyps[0].score = c.score;
-            break Ok(());
+        s.candidates(0, h, logits, 1, &mut cands);
+        let c = cands.pop().expect("blank is always a candidate");
+        if c.token == s.blank {
+            h.score = c.score;
+            break;
         }
-        d.hyps[0] = d.extend(net, c);
+        *h = s.extend(net, h, c, frame, true);
         emitted += 1;
-    };
-    d.logits = logits;
-    if emitted == 0 {
-        d.hyps[0].trailing_blanks += 1;
     }
-    result
+    if emitted == 0 {
+        h.trailing_blanks += 1;
+    }
+    Ok(())
 }

@@ -1,11 +1,16 @@
 //! The streaming decoder: hypotheses, options and the per-frame search step shared by
 //! greedy and modified beam search.
 
+use crate::hyp::{Hyp, Scorer};
+use crate::words::WordGraph;
 use crate::{
-    log_softmax, ContextGraph, ContextState, DecoderError, EndpointConfig, EndpointRule,
-    LanguageModel, NoLm, Transcript, Transducer, Vocab,
+    ContextGraph, DecoderError, EndpointConfig, EndpointRule, LanguageModel, NoLm, Transcript,
+    Transducer, Vocab, Word,
 };
 use std::sync::Arc;
+
+/// Largest beam accepted: the candidate lists grow with beam², and no search gains from more.
+pub const MAX_BEAM: usize = 256;
 
 /// Which search to run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,8 +38,12 @@ pub struct DecoderOptions {
     /// Duration of one encoder frame in seconds (e.g. 0.04 for 10 ms features subsampled ×4);
     /// used for timestamps and endpointing.
     pub frame_duration: f32,
-    /// Hotword biasing graph, if any (shared between streams).
+    /// Token-level hotword biasing graph, if any (shared between streams). With
+    /// [`words`](Self::words), hotwords live in the [`WordGraph`] instead.
     pub hotwords: Option<Arc<ContextGraph>>,
+    /// Word-level search: tokens constrained to a lexicon, a word LM applied at word ends,
+    /// word hotwords (shared between streams). `None`: free token search.
+    pub words: Option<Arc<WordGraph>>,
     /// With an LM, how many best tokens per hypothesis (by acoustic + hotword score) are
     /// rescored by the LM before pruning; at least the beam size is always used.
     pub lm_candidates: usize,
@@ -46,6 +55,7 @@ impl Default for DecoderOptions {
             method: SearchMethod::ModifiedBeam { beam: 4 },
             frame_duration: 0.04,
             hotwords: None,
+            words: None,
             lm_candidates: 8,
         }
     }
@@ -81,52 +91,6 @@ impl Hypothesis {
     }
 }
 
-/// Internal hypothesis with its network, context and LM states.
-pub(crate) struct Hyp<P, S> {
-    pub tokens: Vec<Token>,
-    /// Rolling hash of the token ids, to find merge candidates quickly.
-    pub key: u64,
-    pub score: f32,
-    /// Prediction state and output, shared by hypotheses that only differ by blanks.
-    pub pred: Arc<(P, Vec<f32>)>,
-    pub ctx: ContextState,
-    pub lm: S,
-    /// Frames since the last emission (or since the segment start).
-    pub trailing_blanks: usize,
-}
-
-impl<P, S: Clone> Clone for Hyp<P, S> {
-    fn clone(&self) -> Self {
-        Self {
-            tokens: self.tokens.clone(),
-            key: self.key,
-            score: self.score,
-            pred: Arc::clone(&self.pred),
-            ctx: self.ctx,
-            lm: self.lm.clone(),
-            trailing_blanks: self.trailing_blanks,
-        }
-    }
-}
-
-pub(crate) fn extend_key(key: u64, token: usize) -> u64 {
-    key.wrapping_mul(0x100_0000_01b3)
-        .wrapping_add(token as u64 + 1)
-}
-
-/// A scored extension of a hypothesis by one symbol.
-#[derive(Debug, Clone)]
-pub(crate) struct Candidate<S> {
-    pub hyp: usize,
-    pub token: usize,
-    /// Total score after the extension.
-    pub score: f32,
-    pub logprob: f32,
-    /// Hotword score change and LM state after the token (unused for blank).
-    pub ctx: Option<(f32, ContextState)>,
-    pub lm: Option<S>,
-}
-
 /// Streaming transducer decoder.
 ///
 /// Feed encoder frames with [`accept_frames`](Self::accept_frames) as they arrive, read the
@@ -136,30 +100,25 @@ pub(crate) struct Candidate<S> {
 /// on how the frames are batched. The network is passed to every call rather than held, so
 /// a shared model can serve many decoders.
 pub struct Decoder<N: Transducer, L: LanguageModel = NoLm> {
-    pub(crate) opts: DecoderOptions,
-    /// The LM, its weight, and whether it is a real one (not the `new()` placeholder).
-    pub(crate) lm: Arc<L>,
-    pub(crate) lm_weight: f32,
-    pub(crate) use_lm: bool,
-    pub(crate) hyps: Vec<Hyp<N::PredState, L::State>>,
+    scorer: Scorer<L>,
+    hyps: Vec<Hyp<N::PredState, L::State>>,
     /// Frames decoded since the stream start, and at the last reset.
-    pub(crate) frames: usize,
-    pub(crate) segment_start: usize,
-    pub(crate) vocab_size: usize,
-    pub(crate) blank: usize,
-    pub(crate) enc_dim: usize,
-    pub(crate) logits: Vec<f32>,
+    frames: usize,
+    segment_start: usize,
+    enc_dim: usize,
+    logits: Vec<f32>,
 }
 
 impl<N: Transducer> Decoder<N, NoLm> {
-    /// A decoder without language model.
+    /// A decoder without token language model (a word LM comes with
+    /// [`DecoderOptions::words`]).
     pub fn new(net: &N, opts: DecoderOptions) -> Result<Self, DecoderError> {
         Self::build(net, opts, Arc::new(NoLm), 0.0, false)
     }
 }
 
 impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
-    /// A decoder with LM shallow fusion: `weight * lm_logprob` is added per token.
+    /// A decoder with token-level LM shallow fusion: `weight * lm_logprob` is added per token.
     pub fn with_lm(
         net: &N,
         opts: DecoderOptions,
@@ -170,6 +129,12 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
             return Err(DecoderError::InvalidOption(format!(
                 "LM weight {weight} is not finite"
             )));
+        }
+        if opts.words.is_some() {
+            return Err(DecoderError::InvalidOption(
+                "a token LM cannot be combined with the word-level search (its word LM applies)"
+                    .into(),
+            ));
         }
         Self::build(net, opts, lm, weight, true)
     }
@@ -186,7 +151,15 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
             SearchMethod::Greedy {
                 max_symbols_per_frame: 0,
             } => return bad("max_symbols_per_frame must be ≥ 1".into()),
+            SearchMethod::Greedy {
+                max_symbols_per_frame: m,
+            } if m > MAX_BEAM => {
+                return bad(format!("max_symbols_per_frame {m} is above {MAX_BEAM}"))
+            }
             SearchMethod::ModifiedBeam { beam: 0 } => return bad("beam must be ≥ 1".into()),
+            SearchMethod::ModifiedBeam { beam } if beam > MAX_BEAM => {
+                return bad(format!("beam {beam} is above the maximum of {MAX_BEAM}"))
+            }
             _ => {}
         }
         if !(opts.frame_duration.is_finite() && opts.frame_duration > 0.0) {
@@ -202,6 +175,9 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
             ));
         }
         if let Some(g) = &opts.hotwords {
+            if opts.words.is_some() {
+                return bad("with the word-level search, hotwords belong to the word graph".into());
+            }
             if g.max_token() >= vocab_size {
                 return bad(format!(
                     "hotword token {} outside vocabulary of {vocab_size}",
@@ -212,16 +188,28 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
                 return bad("hotword phrase contains the blank token".into());
             }
         }
+        if let Some(w) = &opts.words {
+            let tree = w.tree();
+            for (_, units) in tree.lexicon().prons() {
+                if let Some(&u) = units.iter().find(|&&u| u >= vocab_size || u == blank) {
+                    return bad(format!(
+                        "lexicon unit {u} is blank or outside the model's vocabulary of {vocab_size}"
+                    ));
+                }
+            }
+        }
         let mut d = Self {
-            opts,
-            lm,
-            lm_weight,
-            use_lm,
+            scorer: Scorer {
+                opts,
+                lm,
+                lm_weight,
+                use_lm,
+                vocab_size,
+                blank,
+            },
             hyps: Vec::new(),
             frames: 0,
             segment_start: 0,
-            vocab_size,
-            blank,
             enc_dim: net.encoder_dim(),
             logits: Vec::new(),
         };
@@ -231,7 +219,7 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
 
     /// The options this decoder runs with.
     pub fn options(&self) -> &DecoderOptions {
-        &self.opts
+        &self.scorer.opts
     }
 
     /// Start a new segment (after an endpoint): fresh prediction, hotword and LM states;
@@ -251,21 +239,7 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
     }
 
     fn start_segment(&mut self, pred: Arc<(N::PredState, Vec<f32>)>) {
-        let ctx = self
-            .opts
-            .hotwords
-            .as_ref()
-            .map_or(ContextState::default(), |g| g.root());
-        let lm = self.lm.start();
-        self.hyps = vec![Hyp {
-            tokens: Vec::new(),
-            key: 0,
-            score: 0.0,
-            pred,
-            ctx,
-            lm,
-            trailing_blanks: 0,
-        }];
+        self.hyps = vec![self.scorer.start(pred)];
         self.segment_start = self.frames;
     }
 
@@ -286,11 +260,22 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
             });
         }
         for enc in frames.chunks_exact(self.enc_dim) {
-            match self.opts.method {
+            let (s, hyps, logits) = (&self.scorer, &mut self.hyps, &mut self.logits);
+            match s.opts.method {
                 SearchMethod::Greedy {
                     max_symbols_per_frame,
-                } => crate::greedy::step(self, net, enc, max_symbols_per_frame)?,
-                SearchMethod::ModifiedBeam { beam } => crate::beam::step(self, net, enc, beam)?,
+                } => crate::greedy::step(
+                    s,
+                    hyps,
+                    net,
+                    enc,
+                    self.frames,
+                    logits,
+                    max_symbols_per_frame,
+                )?,
+                SearchMethod::ModifiedBeam { beam } => {
+                    crate::beam::step(s, hyps, net, enc, self.frames, logits, beam)?
+                }
             }
             self.frames += 1;
         }
@@ -308,11 +293,23 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
         best
     }
 
+    /// Index of the best hypothesis by final score, and its final word (word search).
+    fn best_final(&self) -> (usize, f32, Option<u32>) {
+        let mut best = (0, f32::NEG_INFINITY, None);
+        for (i, h) in self.hyps.iter().enumerate() {
+            let (s, w) = self.scorer.final_score(h);
+            if i == 0 || s > best.1 {
+                best = (i, s, w);
+            }
+        }
+        best
+    }
+
     /// The current best hypothesis (hotword bonuses of unfinished matches included).
     pub fn partial_hypothesis(&self) -> Hypothesis {
         let h = &self.hyps[self.best_index()];
         Hypothesis {
-            tokens: h.tokens.clone(),
+            tokens: h.tokens.to_vec(),
             score: h.score,
         }
     }
@@ -324,7 +321,7 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
             .hyps
             .iter()
             .map(|h| Hypothesis {
-                tokens: h.tokens.clone(),
+                tokens: h.tokens.to_vec(),
                 score: h.score,
             })
             .collect();
@@ -333,51 +330,65 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
     }
 
     /// The best hypothesis at the end of the utterance: unfinished hotword matches lose their
-    /// tentative bonus and the LM's final score is added before choosing. Does not change the
-    /// decoder; call [`reset`](Self::reset) to go on with a new segment.
+    /// tentative bonus and the LM's final score is added before choosing (word search: the
+    /// word in progress is finished, best homophone first). Does not change the decoder;
+    /// call [`reset`](Self::reset) to go on with a new segment.
     pub fn finish_hypothesis(&self) -> Hypothesis {
-        let final_score = |h: &Hyp<N::PredState, L::State>| {
-            let ctx = self
-                .opts
-                .hotwords
-                .as_ref()
-                .map_or(0.0, |g| g.finalize(h.ctx));
-            let lm = if self.use_lm {
-                self.lm_weight * self.lm.final_score(&h.lm)
-            } else {
-                0.0
-            };
-            h.score + ctx + lm
-        };
-        let mut best = 0;
-        for (i, h) in self.hyps.iter().enumerate() {
-            if final_score(h) > final_score(&self.hyps[best]) {
-                best = i;
-            }
-        }
-        let h = &self.hyps[best];
+        let (i, score, _) = self.best_final();
         Hypothesis {
-            tokens: h.tokens.clone(),
-            score: final_score(h),
+            tokens: self.hyps[i].tokens.to_vec(),
+            score,
         }
     }
 
-    /// The current best result as text, words and timestamps.
+    /// The current best result as text, words and timestamps (word search: the finished
+    /// words plus the most likely word in progress).
     pub fn partial(&self, vocab: &Vocab) -> Transcript {
-        Transcript::from_tokens(
-            &self.partial_hypothesis().tokens,
-            vocab,
-            self.opts.frame_duration,
-        )
+        let h = &self.hyps[self.best_index()];
+        self.transcript(h, self.scorer.word_in_progress(h), vocab)
     }
 
     /// The final result of the segment (see [`finish_hypothesis`](Self::finish_hypothesis)).
     pub fn finish(&self, vocab: &Vocab) -> Transcript {
-        Transcript::from_tokens(
-            &self.finish_hypothesis().tokens,
-            vocab,
-            self.opts.frame_duration,
-        )
+        let (i, _, w) = self.best_final();
+        self.transcript(&self.hyps[i], w, vocab)
+    }
+
+    fn transcript(
+        &self,
+        h: &Hyp<N::PredState, L::State>,
+        last_word: Option<u32>,
+        vocab: &Vocab,
+    ) -> Transcript {
+        let tokens = h.tokens.to_vec();
+        let fd = self.scorer.opts.frame_duration;
+        let (Some(g), Some(pos)) = (&self.scorer.opts.words, &h.word) else {
+            return Transcript::from_tokens(&tokens, vocab, fd);
+        };
+        let lex = g.tree().lexicon();
+        let time = |frame: usize| (frame as f64 * fd as f64) as f32;
+        let word = |w: u32, first: usize, last: usize, logprob: f32, n: u32| Word {
+            word: lex.word(w).to_string(),
+            start: time(first),
+            end: time(last + 1),
+            confidence: (logprob / n.max(1) as f32).exp(),
+        };
+        let mut words: Vec<Word> = pos
+            .words
+            .to_vec()
+            .into_iter()
+            .map(|w| word(w.word, w.first, w.last, w.logprob, w.tokens))
+            .collect();
+        if let (Some(w), true) = (last_word, pos.tokens > 0) {
+            words.push(word(
+                w,
+                pos.first,
+                h.tokens.last_frame(),
+                pos.logprob,
+                pos.tokens,
+            ));
+        }
+        Transcript::from_words(words, &tokens, vocab, fd)
     }
 
     /// Whether an endpoint rule fires for the current best hypothesis; see [`EndpointConfig`].
@@ -386,116 +397,7 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
         config.detect(
             self.frames - self.segment_start,
             h.trailing_blanks,
-            self.opts.frame_duration,
+            self.scorer.opts.frame_duration,
         )
-    }
-
-    /// Log-softmax `logits` in place, erroring on a broken network.
-    pub(crate) fn normalize(&self, logits: &mut [f32]) -> Result<(), DecoderError> {
-        if log_softmax(logits) {
-            Ok(())
-        } else {
-            Err(DecoderError::NonFiniteLogits { frame: self.frames })
-        }
-    }
-
-    /// The best `k` extensions of hypothesis `hi` given its log-probabilities `logp`:
-    /// score = hyp score + logp + hotword delta (+ LM on the pre-selected tokens).
-    /// Blank never changes the hotword or LM state. Appended to `out`, best first;
-    /// ties go to the lower token id.
-    pub(crate) fn candidates(
-        &self,
-        hi: usize,
-        logp: &[f32],
-        k: usize,
-        out: &mut Vec<Candidate<L::State>>,
-    ) {
-        let h = &self.hyps[hi];
-        let graph = self.opts.hotwords.as_deref();
-        let default_delta = graph.map_or(0.0, |g| g.finalize(h.ctx));
-        let k_pre = if self.use_lm {
-            k.max(self.opts.lm_candidates)
-        } else {
-            k
-        };
-        // Top-k_pre by (acoustic + default hotword delta), small insertion-sorted list.
-        let mut top: Vec<(f32, usize)> = Vec::with_capacity(k_pre + 1);
-        let push = |s: f32, t: usize, top: &mut Vec<(f32, usize)>| {
-            if top.len() == k_pre && s <= top[k_pre - 1].0 {
-                return;
-            }
-            let pos = top.partition_point(|&(ts, tt)| ts > s || (ts == s && tt < t));
-            top.insert(pos, (s, t));
-            top.truncate(k_pre);
-        };
-        let mut special: Vec<(usize, f32)> = Vec::new();
-        if let Some(g) = graph {
-            special.extend(g.transitions(h.ctx));
-        }
-        let mut si = 0;
-        for (t, &lp) in logp.iter().enumerate() {
-            // `special` is sorted by token, so walk it alongside.
-            let delta = if t == self.blank {
-                0.0
-            } else if si < special.len() && special[si].0 == t {
-                si += 1;
-                special[si - 1].1
-            } else {
-                default_delta
-            };
-            push(lp + delta, t, &mut top);
-        }
-        let start = out.len();
-        for (s, t) in top {
-            let mut c = Candidate {
-                hyp: hi,
-                token: t,
-                score: h.score + s,
-                logprob: logp[t],
-                ctx: None,
-                lm: None,
-            };
-            if t != self.blank {
-                c.ctx = graph.map(|g| g.forward(h.ctx, t));
-                if self.use_lm {
-                    let (ls, st) = self.lm.score(&h.lm, t);
-                    c.score += self.lm_weight * ls;
-                    c.lm = Some(st);
-                }
-            }
-            out.push(c);
-        }
-        if self.use_lm {
-            let new = &mut out[start..];
-            new.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.token.cmp(&b.token)));
-            out.truncate(start + k);
-        }
-    }
-
-    /// Apply a candidate to a copy of its hypothesis (prediction network stepped on tokens).
-    pub(crate) fn extend(&self, net: &N, c: Candidate<L::State>) -> Hyp<N::PredState, L::State> {
-        let mut h = self.hyps[c.hyp].clone();
-        h.score = c.score;
-        if c.token == self.blank {
-            h.trailing_blanks += 1;
-            return h;
-        }
-        h.tokens.push(Token {
-            id: c.token,
-            frame: self.frames,
-            logprob: c.logprob,
-        });
-        h.key = extend_key(h.key, c.token);
-        if let Some((_, st)) = c.ctx {
-            h.ctx = st;
-        }
-        if let Some(st) = c.lm {
-            h.lm = st;
-        }
-        let (mut state, mut out) = (h.pred.0.clone(), Vec::new());
-        net.pred_step(&mut state, c.token, &mut out);
-        h.pred = Arc::new((state, out));
-        h.trailing_blanks = 0;
-        h
     }
 }

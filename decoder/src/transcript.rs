@@ -96,6 +96,44 @@ impl Vocab {
         self.ids.get(piece).copied()
     }
 
+    /// Segment one word as sentencepiece BPE does when piece ids follow merge order (the
+    /// recipe's models: a piece's score is minus its id): start from characters (with `▁`
+    /// first) and repeatedly merge the adjacent pair whose merged piece has the lowest id.
+    pub fn encode_bpe_word(&self, word: &str) -> Result<Vec<usize>, DecoderError> {
+        let mut parts: Vec<String> = std::iter::once(WORD_START)
+            .chain(word.chars())
+            .map(String::from)
+            .collect();
+        // `▁` alone may be absent: then it is merged with the first character up front.
+        if self.id(&parts[0]).is_none() && parts.len() > 1 {
+            let first = parts.remove(1);
+            parts[0].push_str(&first);
+        }
+        loop {
+            let mut best: Option<(usize, usize)> = None;
+            for i in 0..parts.len().saturating_sub(1) {
+                let merged = format!("{}{}", parts[i], parts[i + 1]);
+                if let Some(id) = self.id(&merged) {
+                    if best.is_none_or(|(b, _)| id < b) {
+                        best = Some((id, i));
+                    }
+                }
+            }
+            let Some((_, i)) = best else { break };
+            let next = parts.remove(i + 1);
+            parts[i].push_str(&next);
+        }
+        parts
+            .iter()
+            .map(|p| {
+                self.id(p).ok_or_else(|| DecoderError::Tokenize {
+                    word: word.to_string(),
+                    rest: p.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Split text into pieces by greedy longest match, each whitespace-separated word
     /// starting with `▁` (a simple stand-in for sentencepiece, good enough for hotwords when
     /// the real tokenizer is not at hand). The text must use the vocabulary's case.
@@ -167,6 +205,38 @@ pub struct Transcript {
 }
 
 impl Transcript {
+    /// Assemble a transcript from words found by the word-level search and the tokens that
+    /// spell them.
+    pub fn from_words(
+        words: Vec<Word>,
+        tokens: &[Token],
+        vocab: &Vocab,
+        frame_duration: f32,
+    ) -> Self {
+        let time = |frame: usize| (frame as f64 * frame_duration as f64) as f32;
+        let tokens = tokens
+            .iter()
+            .map(|t| TokenInfo {
+                id: t.id,
+                piece: vocab
+                    .piece(t.id)
+                    .map_or_else(|| format!("<unk:{}>", t.id), str::to_string),
+                time: time(t.frame),
+                prob: t.logprob.exp(),
+            })
+            .collect();
+        let text = words
+            .iter()
+            .map(|w| w.word.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Self {
+            text,
+            words,
+            tokens,
+        }
+    }
+
     /// Assemble a transcript from emitted tokens: pieces are concatenated and split into
     /// words at `▁`. `frame_duration` is the encoder frame duration in seconds.
     pub fn from_tokens(tokens: &[Token], vocab: &Vocab, frame_duration: f32) -> Self {

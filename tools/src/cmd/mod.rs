@@ -3,6 +3,7 @@
 pub mod caption;
 pub mod features;
 pub mod info;
+pub mod lm;
 pub mod quantize;
 pub mod transcribe;
 pub mod wake;
@@ -20,6 +21,22 @@ pub struct RecognizerArgs {
     /// Greedy search (--beam 1): most symbols emitted per encoder frame.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub max_symbols: u32,
+    /// Word n-gram LM (`sotto lm build` binary or ARPA); default: NAME.lm.bin beside the model.
+    #[arg(long, value_name = "FILE")]
+    pub lm: Option<std::path::PathBuf>,
+    /// Decode without a word LM even when one is shipped beside the model.
+    #[arg(long, conflicts_with = "lm")]
+    pub no_lm: bool,
+    /// Weight of the word LM against the acoustic scores.
+    #[arg(long, value_name = "W", default_value_t = sotto_asr::recognizer::DEFAULT_LM_WEIGHT)]
+    pub lm_weight: f32,
+    /// Score added per recognized word (word-level search).
+    #[arg(long, value_name = "B", default_value_t = sotto_asr::recognizer::DEFAULT_WORD_BONUS, allow_negative_numbers = true)]
+    pub word_bonus: f32,
+    /// Pronunciation lexicon (CMUdict style, for phone models) or word list (BPE models);
+    /// default: NAME.lexicon.txt beside the model.
+    #[arg(long, value_name = "FILE")]
+    pub lexicon: Option<std::path::PathBuf>,
 }
 
 impl RecognizerArgs {
@@ -32,6 +49,11 @@ impl RecognizerArgs {
         Ok(sotto_asr::recognizer::RecognizerConfig {
             beam: self.beam.max(1),
             max_symbols_per_frame: self.max_symbols as usize,
+            lm: self.lm,
+            no_lm: self.no_lm,
+            lm_weight: self.lm_weight,
+            word_bonus: self.word_bonus,
+            lexicon: self.lexicon,
             ..sotto_asr::recognizer::RecognizerConfig::new(model)
         })
     }

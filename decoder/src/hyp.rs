@@ -1,0 +1,599 @@
+//! Hypotheses, their extensions, and the scorer that owns extension, hotword and LM scoring.
+//! Greedy and beam search take a [`Scorer`] and a hypothesis list; they never see the
+//! [`Decoder`](crate::Decoder) itself (so the decoder's modules form no import cycle).
+
+use crate::lexicon::ROOT;
+use crate::ngram::LmState;
+use crate::words::WordGraph;
+use crate::{
+    log_softmax, ContextGraph, ContextState, DecoderError, DecoderOptions, LanguageModel, Token,
+    Transducer,
+};
+use std::sync::Arc;
+
+/// A persistent singly-linked list: extending a hypothesis shares its parent's history
+/// instead of copying it, so a frame costs O(beam), not O(beam × history).
+#[derive(Debug)]
+pub(crate) struct Chain<T> {
+    last: Option<Arc<Link<T>>>,
+    len: usize,
+}
+
+#[derive(Debug)]
+struct Link<T> {
+    item: T,
+    parent: Option<Arc<Link<T>>>,
+}
+
+impl<T> Drop for Link<T> {
+    // Iterative, so dropping an hour-long history cannot overflow the stack.
+    fn drop(&mut self) {
+        let mut next = self.parent.take();
+        while let Some(link) = next {
+            match Arc::try_unwrap(link) {
+                Ok(mut l) => next = l.parent.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+impl<T> Clone for Chain<T> {
+    fn clone(&self) -> Self {
+        Self {
+            last: self.last.clone(),
+            len: self.len,
+        }
+    }
+}
+
+impl<T> Default for Chain<T> {
+    fn default() -> Self {
+        Self { last: None, len: 0 }
+    }
+}
+
+impl<T: Clone> Chain<T> {
+    pub fn push(&self, item: T) -> Self {
+        Self {
+            last: Some(Arc::new(Link {
+                item,
+                parent: self.last.clone(),
+            })),
+            len: self.len + 1,
+        }
+    }
+
+    /// Items, oldest first.
+    pub fn to_vec(&self) -> Vec<T> {
+        let mut out = Vec::with_capacity(self.len);
+        let mut cur = self.last.as_deref();
+        while let Some(l) = cur {
+            out.push(l.item.clone());
+            cur = l.parent.as_deref();
+        }
+        out.reverse();
+        out
+    }
+
+    /// Whether both chains hold equal items by `eq`; stops at the first shared link.
+    pub fn same(&self, other: &Self, eq: impl Fn(&T, &T) -> bool) -> bool {
+        if self.len != other.len {
+            return false;
+        }
+        let (mut a, mut b) = (self.last.as_ref(), other.last.as_ref());
+        while let (Some(x), Some(y)) = (a, b) {
+            if Arc::ptr_eq(x, y) {
+                return true;
+            }
+            if !eq(&x.item, &y.item) {
+                return false;
+            }
+            (a, b) = (x.parent.as_ref(), y.parent.as_ref());
+        }
+        true
+    }
+}
+
+/// A finished word of the word-level search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct WordItem {
+    /// Lexicon word id.
+    pub word: u32,
+    /// Frames of its first and last token.
+    pub first: usize,
+    pub last: usize,
+    /// Sum of its tokens' acoustic log-probabilities and their number.
+    pub logprob: f32,
+    pub tokens: u32,
+}
+
+/// Where a hypothesis stands in the lexicon (word-level search only).
+#[derive(Debug, Clone)]
+pub(crate) struct WordPos {
+    /// Lexicon tree node ([`ROOT`] between words).
+    pub node: u32,
+    /// Word LM state after the finished words.
+    pub lm: Option<LmState>,
+    /// The weighted look-ahead currently included in the score (replaced by the real LM
+    /// score when the word ends).
+    pub la: f32,
+    pub words: Chain<WordItem>,
+    /// The word in progress: first frame, sum of log-probs, number of tokens.
+    pub first: usize,
+    pub logprob: f32,
+    pub tokens: u32,
+}
+
+/// A search hypothesis with its network, hotword and LM states.
+pub(crate) struct Hyp<P, S> {
+    pub tokens: Chain<Token>,
+    /// Rolling hash of the token ids (and, in word search, of the word ends), to find merge
+    /// candidates quickly.
+    pub key: u64,
+    pub score: f32,
+    /// Prediction state and output, shared by hypotheses that only differ by blanks.
+    pub pred: Arc<(P, Vec<f32>)>,
+    /// Hotword state (over tokens, or over words in word search).
+    pub ctx: ContextState,
+    /// Token-LM state.
+    pub lm: S,
+    /// Frames since the last emission (or since the segment start).
+    pub trailing_blanks: usize,
+    pub word: Option<WordPos>,
+}
+
+impl<P, S: Clone> Clone for Hyp<P, S> {
+    fn clone(&self) -> Self {
+        Self {
+            tokens: self.tokens.clone(),
+            key: self.key,
+            score: self.score,
+            pred: Arc::clone(&self.pred),
+            ctx: self.ctx,
+            lm: self.lm.clone(),
+            trailing_blanks: self.trailing_blanks,
+            word: self.word.clone(),
+        }
+    }
+}
+
+impl<P, S> Hyp<P, S> {
+    /// Whether two hypotheses are the same path (same tokens, same word segmentation), so
+    /// beam search may merge them.
+    pub fn same_path(&self, other: &Self) -> bool {
+        if self.key != other.key || !self.tokens.same(&other.tokens, |a, b| a.id == b.id) {
+            return false;
+        }
+        match (&self.word, &other.word) {
+            (Some(a), Some(b)) => {
+                a.node == b.node && a.words.same(&b.words, |x, y| x.word == y.word)
+            }
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+pub(crate) fn extend_key(key: u64, token: usize) -> u64 {
+    key.wrapping_mul(0x100_0000_01b3)
+        .wrapping_add(token as u64 + 1)
+}
+
+/// Key contribution of a word end (kept apart from token ids).
+fn word_key(key: u64, word: u32) -> u64 {
+    extend_key(key ^ 0x9e37_79b9_7f4a_7c15, word as usize)
+}
+
+/// How a candidate moves a hypothesis through the lexicon.
+#[derive(Debug, Clone)]
+pub(crate) struct WordMove {
+    /// Node after the token.
+    pub node: u32,
+    /// Weighted look-ahead at that node.
+    pub la: f32,
+    /// The word finished before the token started a new one: word id, LM state after it,
+    /// hotword state after it.
+    pub ended: Option<(u32, Option<LmState>, ContextState)>,
+}
+
+/// A scored extension of a hypothesis by one symbol.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate<S> {
+    pub hyp: usize,
+    pub token: usize,
+    /// Total score after the extension.
+    pub score: f32,
+    pub logprob: f32,
+    /// Hotword score change and state after the token (token-level hotwords).
+    pub ctx: Option<(f32, ContextState)>,
+    /// Token-LM state after the token.
+    pub lm: Option<S>,
+    pub word: Option<WordMove>,
+}
+
+/// Keeps the best `k` (score, token, extra) entries, best first, ties to the lower token and
+/// then the earlier insertion.
+struct TopK<X> {
+    k: usize,
+    items: Vec<(f32, usize, X)>,
+}
+
+impl<X> TopK<X> {
+    fn new(k: usize) -> Self {
+        Self {
+            k,
+            items: Vec::with_capacity(k + 1),
+        }
+    }
+
+    fn push(&mut self, s: f32, t: usize, x: X) {
+        if self.items.len() == self.k && s <= self.items[self.k - 1].0 {
+            return;
+        }
+        let pos = self
+            .items
+            .partition_point(|&(ts, tt, _)| ts > s || (ts == s && tt <= t));
+        self.items.insert(pos, (s, t, x));
+        self.items.truncate(self.k);
+    }
+}
+
+/// Everything needed to score and extend hypotheses: options, token LM, word graph.
+pub(crate) struct Scorer<L: LanguageModel> {
+    pub opts: DecoderOptions,
+    pub lm: Arc<L>,
+    pub lm_weight: f32,
+    pub use_lm: bool,
+    pub vocab_size: usize,
+    pub blank: usize,
+}
+
+/// Score given to a hypothesis that ends inside a word (no word ends at its node): below any
+/// complete one, but still ordered, so something is shown when nothing is complete.
+const INCOMPLETE: f32 = -1.0e6;
+
+impl<L: LanguageModel> Scorer<L> {
+    fn hotwords(&self) -> Option<&ContextGraph> {
+        self.opts.hotwords.as_deref()
+    }
+
+    fn words(&self) -> Option<&WordGraph> {
+        self.opts.words.as_deref()
+    }
+
+    /// The hypothesis at the start of a segment.
+    pub fn start<P>(&self, pred: Arc<(P, Vec<f32>)>) -> Hyp<P, L::State> {
+        let words = self.words();
+        let ctx = match (words, self.hotwords()) {
+            (Some(w), _) => w
+                .hotwords
+                .as_ref()
+                .map_or(ContextState::default(), |g| g.root()),
+            (None, Some(g)) => g.root(),
+            (None, None) => ContextState::default(),
+        };
+        Hyp {
+            tokens: Chain::default(),
+            key: 0,
+            score: 0.0,
+            pred,
+            ctx,
+            lm: self.lm.start(),
+            trailing_blanks: 0,
+            word: words.map(|w| WordPos {
+                node: ROOT,
+                lm: w.lm_start(),
+                la: 0.0,
+                words: Chain::default(),
+                first: 0,
+                logprob: 0.0,
+                tokens: 0,
+            }),
+        }
+    }
+
+    /// Log-softmax `logits` in place, erroring on a broken network.
+    pub fn normalize(&self, logits: &mut [f32], frame: usize) -> Result<(), DecoderError> {
+        if log_softmax(logits) {
+            Ok(())
+        } else {
+            Err(DecoderError::NonFiniteLogits { frame })
+        }
+    }
+
+    /// The best `k` extensions of hypothesis `h` (index `hi`) given its log-probabilities
+    /// `logp`, appended to `out` best first; ties go to the lower token id.
+    pub fn candidates<P>(
+        &self,
+        hi: usize,
+        h: &Hyp<P, L::State>,
+        logp: &[f32],
+        k: usize,
+        out: &mut Vec<Candidate<L::State>>,
+    ) {
+        match (self.words(), &h.word) {
+            (Some(g), Some(pos)) => self.word_candidates(g, hi, h, pos, logp, k, out),
+            _ => self.token_candidates(hi, h, logp, k, out),
+        }
+    }
+
+    /// Token-level search: score = hyp score + logp + hotword delta (+ LM on the pre-selected
+    /// tokens). Blank never changes the hotword or LM state.
+    fn token_candidates<P>(
+        &self,
+        hi: usize,
+        h: &Hyp<P, L::State>,
+        logp: &[f32],
+        k: usize,
+        out: &mut Vec<Candidate<L::State>>,
+    ) {
+        let graph = self.hotwords();
+        let default_delta = graph.map_or(0.0, |g| g.finalize(h.ctx));
+        let k_pre = if self.use_lm {
+            k.max(self.opts.lm_candidates)
+        } else {
+            k
+        };
+        let mut top = TopK::new(k_pre);
+        let mut special: Vec<(usize, f32)> = Vec::new();
+        if let Some(g) = graph {
+            special.extend(g.transitions(h.ctx));
+        }
+        let mut si = 0;
+        for (t, &lp) in logp.iter().enumerate() {
+            // `special` is sorted by token, so walk it alongside.
+            let delta = if t == self.blank {
+                0.0
+            } else if si < special.len() && special[si].0 == t {
+                si += 1;
+                special[si - 1].1
+            } else {
+                default_delta
+            };
+            top.push(lp + delta, t, ());
+        }
+        let start = out.len();
+        for (s, t, ()) in top.items {
+            let mut c = Candidate {
+                hyp: hi,
+                token: t,
+                score: h.score + s,
+                logprob: logp[t],
+                ctx: None,
+                lm: None,
+                word: None,
+            };
+            if t != self.blank {
+                c.ctx = graph.map(|g| g.forward(h.ctx, t));
+                if self.use_lm {
+                    let (ls, st) = self.lm.score(&h.lm, t);
+                    c.score += self.lm_weight * ls;
+                    c.lm = Some(st);
+                }
+            }
+            out.push(c);
+        }
+        if self.use_lm {
+            let new = &mut out[start..];
+            new.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.token.cmp(&b.token)));
+            out.truncate(start + k);
+        }
+    }
+
+    /// Score of finishing the word in progress as lexicon word `w`: LM + bonus + hotword
+    /// deltas relative to the current score (the look-ahead is taken back), and the states.
+    fn end_word<P>(
+        &self,
+        g: &WordGraph,
+        h: &Hyp<P, L::State>,
+        pos: &WordPos,
+        w: u32,
+    ) -> (f32, Option<LmState>, ContextState) {
+        let (lm, st) = g.lm_word(pos.lm.as_ref(), w);
+        let (hw, ctx) = g
+            .hotwords
+            .as_ref()
+            .map_or((0.0, h.ctx), |hg| hg.forward(h.ctx, w as usize));
+        (lm + g.scoring.word_bonus + hw - pos.la, st, ctx)
+    }
+
+    /// Word-level search: tokens must follow the lexicon tree; a token that cannot continue
+    /// the word in progress may start a new word if the current node ends a word (one
+    /// candidate per homophone, each with its LM score).
+    #[allow(clippy::too_many_arguments)]
+    fn word_candidates<P>(
+        &self,
+        g: &WordGraph,
+        hi: usize,
+        h: &Hyp<P, L::State>,
+        pos: &WordPos,
+        logp: &[f32],
+        k: usize,
+        out: &mut Vec<Candidate<L::State>>,
+    ) {
+        let tree = &g.tree;
+        let mut top: TopK<WordMove> = TopK::new(k);
+        top.push(
+            h.score + logp[self.blank],
+            self.blank,
+            WordMove {
+                node: pos.node,
+                la: pos.la,
+                ended: None,
+            },
+        );
+        for &(u, c) in tree.children(pos.node) {
+            let la = g.lookahead(c);
+            top.push(
+                h.score + logp[u as usize] + la - pos.la,
+                u as usize,
+                WordMove {
+                    node: c,
+                    la,
+                    ended: None,
+                },
+            );
+        }
+        if pos.node != ROOT {
+            for &w in tree.words_at(pos.node) {
+                let (delta, lm, ctx) = self.end_word(g, h, pos, w);
+                let base = h.score + delta;
+                for &(u, c) in tree.children(ROOT) {
+                    let la = g.lookahead(c);
+                    top.push(
+                        base + logp[u as usize] + la,
+                        u as usize,
+                        WordMove {
+                            node: c,
+                            la,
+                            ended: Some((w, lm, ctx)),
+                        },
+                    );
+                }
+            }
+        }
+        out.extend(top.items.into_iter().map(|(score, t, mv)| Candidate {
+            hyp: hi,
+            token: t,
+            score,
+            logprob: logp[t],
+            ctx: None,
+            lm: None,
+            word: Some(mv),
+        }));
+    }
+
+    /// Apply a candidate to a copy of its hypothesis. The prediction network is stepped on
+    /// an emitted token only if `step_pred` (beam search first merges, then steps the
+    /// survivors with [`step_pred`](Self::step_pred)).
+    pub fn extend<N: Transducer>(
+        &self,
+        net: &N,
+        parent: &Hyp<N::PredState, L::State>,
+        c: Candidate<L::State>,
+        frame: usize,
+        step_pred: bool,
+    ) -> Hyp<N::PredState, L::State> {
+        let mut h = parent.clone();
+        h.score = c.score;
+        if c.token == self.blank {
+            h.trailing_blanks += 1;
+            return h;
+        }
+        let token = Token {
+            id: c.token,
+            frame,
+            logprob: c.logprob,
+        };
+        if let Some(mv) = c.word {
+            let pos = h.word.as_mut().expect("word move on a word hypothesis");
+            if let Some((w, lm, ctx)) = mv.ended {
+                pos.words = pos.words.push(WordItem {
+                    word: w,
+                    first: pos.first,
+                    last: h.tokens.last_frame(),
+                    logprob: pos.logprob,
+                    tokens: pos.tokens,
+                });
+                pos.lm = lm;
+                h.ctx = ctx;
+                h.key = word_key(h.key, w);
+            }
+            if pos.node == ROOT || mv.ended.is_some() {
+                (pos.first, pos.logprob, pos.tokens) = (frame, 0.0, 0);
+            }
+            pos.node = mv.node;
+            pos.la = mv.la;
+            pos.logprob += c.logprob;
+            pos.tokens += 1;
+        }
+        h.tokens = h.tokens.push(token);
+        h.key = extend_key(h.key, c.token);
+        if let Some((_, st)) = c.ctx {
+            h.ctx = st;
+        }
+        if let Some(st) = c.lm {
+            h.lm = st;
+        }
+        h.trailing_blanks = 0;
+        if step_pred {
+            self.step_pred(net, &mut h);
+        }
+        h
+    }
+
+    /// Feed the hypothesis's last token to the prediction network.
+    pub fn step_pred<N: Transducer>(&self, net: &N, h: &mut Hyp<N::PredState, L::State>) {
+        let token = h.tokens.last().expect("a token was emitted").id;
+        let (mut state, mut out) = (h.pred.0.clone(), Vec::new());
+        net.pred_step(&mut state, token, &mut out);
+        h.pred = Arc::new((state, out));
+    }
+
+    /// Score of a hypothesis if the utterance ended now, and (word search) the word that the
+    /// word in progress becomes: unfinished hotword matches lose their tentative bonus, the
+    /// LM's end-of-sentence score is added; a hypothesis stuck inside a word ranks below all
+    /// complete ones.
+    pub fn final_score<P>(&self, h: &Hyp<P, L::State>) -> (f32, Option<u32>) {
+        let (Some(g), Some(pos)) = (self.words(), &h.word) else {
+            let ctx = self.hotwords().map_or(0.0, |g| g.finalize(h.ctx));
+            let lm = if self.use_lm {
+                self.lm_weight * self.lm.final_score(&h.lm)
+            } else {
+                0.0
+            };
+            return (h.score + ctx + lm, None);
+        };
+        let fin = |lm: Option<&LmState>, ctx: ContextState| {
+            g.lm_end(lm) + g.hotwords.as_ref().map_or(0.0, |hg| hg.finalize(ctx))
+        };
+        if pos.node == ROOT {
+            return (h.score + fin(pos.lm.as_ref(), h.ctx), None);
+        }
+        let mut best: Option<(f32, u32)> = None;
+        for &w in g.tree.words_at(pos.node) {
+            let (delta, lm, ctx) = self.end_word(g, h, pos, w);
+            let s = h.score + delta + fin(lm.as_ref(), ctx);
+            if best.is_none_or(|(b, _)| s > b) {
+                best = Some((s, w));
+            }
+        }
+        match best {
+            Some((s, w)) => (s, Some(w)),
+            None => (h.score + INCOMPLETE, g.tree.best_word(pos.node)),
+        }
+    }
+
+    /// The word in progress to show in a partial result: the likeliest word (in the LM
+    /// context) ending at the current node, else the best word below it.
+    pub fn word_in_progress<P>(&self, h: &Hyp<P, L::State>) -> Option<u32> {
+        let (g, pos) = (self.words()?, h.word.as_ref()?);
+        if pos.node == ROOT {
+            return None;
+        }
+        let tree = &g.tree;
+        let mut best: Option<(f32, u32)> = None;
+        for &w in tree.words_at(pos.node) {
+            let s = g.lm_word(pos.lm.as_ref(), w).0;
+            if best.is_none_or(|(b, _)| s > b) {
+                best = Some((s, w));
+            }
+        }
+        best.map(|(_, w)| w).or_else(|| tree.best_word(pos.node))
+    }
+}
+
+impl<T> Chain<T> {
+    /// The newest item.
+    pub fn last(&self) -> Option<&T> {
+        self.last.as_ref().map(|l| &l.item)
+    }
+}
+
+impl Chain<Token> {
+    /// Frame of the last token (0 if none).
+    pub fn last_frame(&self) -> usize {
+        self.last.as_ref().map_or(0, |l| l.item.frame)
+    }
+}

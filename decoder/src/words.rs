@@ -1,0 +1,172 @@
+//! Word-level search setup: a lexicon tree, an optional word n-gram LM and word hotwords,
+//! built once and shared by every stream ([`DecoderOptions::words`](crate::DecoderOptions)).
+
+use crate::lexicon::{Lexicon, LexiconTree};
+use crate::ngram::{LmState, NgramLm, WordId};
+use crate::{ContextGraph, DecoderError, Hotword};
+use std::sync::Arc;
+
+/// `ln(10)`: the LM stores log10 probabilities, the search adds natural logs.
+const LN10: f32 = std::f32::consts::LN_10;
+
+/// Scoring weights of the word-level search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WordScoring {
+    /// Weight of the LM's natural-log probabilities against the acoustic ones.
+    pub lm_weight: f32,
+    /// Added per recognized word (counters the LM's preference for few words).
+    pub word_bonus: f32,
+    /// log10 probability of a lexicon word the LM does not know, when the LM has no `<unk>`.
+    pub oov_log10: f32,
+    /// LM look-ahead inside words (the best unigram below each lexicon-tree node is added
+    /// while a word is in progress). Off only to measure what it brings.
+    pub lookahead: bool,
+}
+
+impl Default for WordScoring {
+    fn default() -> Self {
+        Self {
+            lm_weight: 0.5,
+            word_bonus: 1.0,
+            oov_log10: -7.0,
+            lookahead: true,
+        }
+    }
+}
+
+/// What the word-level search needs, shared by all streams: the lexicon tree (with LM
+/// look-ahead), the LM, each lexicon word's LM id, the weights and word hotwords.
+#[derive(Debug)]
+pub struct WordGraph {
+    pub(crate) tree: LexiconTree,
+    pub(crate) lm: Option<Arc<NgramLm>>,
+    /// LM id per lexicon word; `None`: scored with `<unk>` or [`WordScoring::oov_log10`].
+    pub(crate) lm_ids: Vec<Option<WordId>>,
+    pub(crate) scoring: WordScoring,
+    /// Hotword automaton over lexicon word ids.
+    pub(crate) hotwords: Option<ContextGraph>,
+}
+
+impl WordGraph {
+    /// Build from a lexicon and an optional LM. `hotwords` (phrases of lexicon words, with the
+    /// default per-word boost) must only use words of the lexicon: add the missing ones first
+    /// (with a pronunciation, or a BPE segmentation).
+    pub fn new(
+        lexicon: Lexicon,
+        lm: Option<Arc<NgramLm>>,
+        scoring: WordScoring,
+        hotwords: Option<(&[Hotword], f32)>,
+    ) -> Result<Self, DecoderError> {
+        for (name, v) in [
+            ("LM weight", scoring.lm_weight),
+            ("word bonus", scoring.word_bonus),
+            ("OOV log10 probability", scoring.oov_log10),
+        ] {
+            if !v.is_finite() {
+                return Err(DecoderError::InvalidOption(format!(
+                    "{name} {v} is not finite"
+                )));
+            }
+        }
+        if lexicon.num_prons() == 0 {
+            return Err(DecoderError::InvalidOption("the lexicon is empty".into()));
+        }
+        let hotwords = match hotwords {
+            None => None,
+            Some((list, default_boost)) => {
+                let graph = ContextGraph::from_hotwords(list, default_boost, |phrase| {
+                    phrase
+                        .split_whitespace()
+                        .map(|w| {
+                            lexicon.id(w).map(|id| id as usize).ok_or_else(|| {
+                                format!("word {w:?} is not in the lexicon (add it with a pronunciation)")
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })?;
+                Some(graph)
+            }
+        };
+        let lm_ids: Vec<Option<WordId>> = match &lm {
+            Some(lm) => lexicon.words().iter().map(|w| lm.word_id(w)).collect(),
+            None => vec![None; lexicon.num_words()],
+        };
+        // Look-ahead: the word's unigram log-probability (context-free, so computed once).
+        let unigram: Vec<f32> = match &lm {
+            Some(lm) => {
+                let null = lm.null_state();
+                lm_ids
+                    .iter()
+                    .map(|id| match id.or(lm.unk_id()) {
+                        Some(id) => lm.score(&null, id).0 * LN10,
+                        None => scoring.oov_log10 * LN10,
+                    })
+                    .collect()
+            }
+            None => vec![0.0; lexicon.num_words()],
+        };
+        let tree = LexiconTree::new(lexicon, |w| unigram[w as usize]);
+        Ok(Self {
+            tree,
+            lm,
+            lm_ids,
+            scoring,
+            hotwords,
+        })
+    }
+
+    /// The lexicon tree.
+    pub fn tree(&self) -> &LexiconTree {
+        &self.tree
+    }
+
+    /// The LM, if any.
+    pub fn lm(&self) -> Option<&NgramLm> {
+        self.lm.as_deref()
+    }
+
+    /// The weights.
+    pub fn scoring(&self) -> WordScoring {
+        self.scoring
+    }
+
+    /// LM state at the start of a segment (`<s>`; a placeholder without LM).
+    pub(crate) fn lm_start(&self) -> Option<LmState> {
+        self.lm.as_ref().map(|lm| lm.begin_state())
+    }
+
+    /// Weighted LM log-probability (natural log) of lexicon word `w` after `state`, and the
+    /// state after it.
+    pub(crate) fn lm_word(&self, state: Option<&LmState>, w: u32) -> (f32, Option<LmState>) {
+        match (&self.lm, state) {
+            (Some(lm), Some(st)) => match self.lm_ids[w as usize].or(lm.unk_id()) {
+                Some(id) => {
+                    let (l, next) = lm.score(st, id);
+                    (self.scoring.lm_weight * l * LN10, Some(next))
+                }
+                None => (
+                    self.scoring.lm_weight * self.scoring.oov_log10 * LN10,
+                    Some(lm.null_state()),
+                ),
+            },
+            _ => (0.0, None),
+        }
+    }
+
+    /// Weighted LM log-probability of ending the sentence after `state`.
+    pub(crate) fn lm_end(&self, state: Option<&LmState>) -> f32 {
+        match (&self.lm, state) {
+            (Some(lm), Some(st)) => self.scoring.lm_weight * lm.end_score(st) * LN10,
+            _ => 0.0,
+        }
+    }
+
+    /// Weighted look-ahead of a tree node.
+    pub(crate) fn lookahead(&self, node: u32) -> f32 {
+        if self.lm.is_some() && self.scoring.lookahead {
+            self.scoring.lm_weight * self.tree.lookahead(node)
+        } else {
+            0.0
+        }
+    }
+}

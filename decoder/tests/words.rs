@@ -1,0 +1,274 @@
+//! Word-level search: lexicon-constrained beam search with a word n-gram LM.
+
+use proptest::prelude::*;
+use sotto_decoder::toy::{RandomTransducer, TableTransducer};
+use sotto_decoder::{
+    parse_hotwords, Decoder, DecoderOptions, Lexicon, NgramLm, SearchMethod, Transcript,
+    Transducer, Vocab, WordGraph, WordScoring,
+};
+use std::sync::Arc;
+
+/// Units of the toy phone models: id 0 is blank.
+const UNITS: [&str; 8] = ["<blk>", "AY", "R", "EH", "D", "AH", "B", "K"];
+
+fn vocab() -> Vocab {
+    Vocab::new(UNITS.map(String::from).to_vec())
+}
+
+fn unit(name: &str) -> Option<usize> {
+    UNITS.iter().position(|u| *u == name)
+}
+
+fn lexicon(text: &str) -> Lexicon {
+    Lexicon::parse_dict(text, unit, false).unwrap().0
+}
+
+fn lm(arpa: &str) -> Arc<NgramLm> {
+    Arc::new(NgramLm::from_arpa_reader(arpa.as_bytes(), "test.arpa").unwrap())
+}
+
+/// RED and READ are homophones; after I, READ is far likelier, alone RED is.
+const HOMOPHONES_ARPA: &str = "\\data\\
+ngram 1=6
+ngram 2=2
+
+\\1-grams:
+-1.0 </s>
+-99 <s> -0.3
+-1.0 I -0.3
+-0.5 RED -0.3
+-1.5 READ -0.3
+-2.0 <unk>
+
+\\2-grams:
+-0.5 <s> I
+-0.1 I READ
+
+\\end\\
+";
+
+/// Frames spelling units by name (`None`: a blank frame).
+fn spell(frames: &[Option<&str>]) -> TableTransducer {
+    let ids: Vec<Option<usize>> = frames.iter().map(|f| f.map(|u| unit(u).unwrap())).collect();
+    TableTransducer::spelling(UNITS.len(), &ids)
+}
+
+fn graph(lex: &str, arpa: Option<&str>, scoring: WordScoring) -> Arc<WordGraph> {
+    Arc::new(WordGraph::new(lexicon(lex), arpa.map(lm), scoring, None).unwrap())
+}
+
+fn decode<N: Transducer>(net: &N, frames: &[f32], opts: DecoderOptions) -> Transcript {
+    let mut d = Decoder::new(net, opts).unwrap();
+    d.accept_frames(net, frames).unwrap();
+    d.finish(&vocab())
+}
+
+fn opts(words: Arc<WordGraph>, beam: usize) -> DecoderOptions {
+    DecoderOptions {
+        method: if beam == 1 {
+            SearchMethod::Greedy {
+                max_symbols_per_frame: 1,
+            }
+        } else {
+            SearchMethod::ModifiedBeam { beam }
+        },
+        words: Some(words),
+        ..Default::default()
+    }
+}
+
+const RED_LEX: &str = "I AY\nRED R EH D\nREAD R EH D\n";
+
+#[test]
+fn lm_picks_the_homophone() {
+    let g = graph(RED_LEX, Some(HOMOPHONES_ARPA), WordScoring::default());
+    let net = spell(&[Some("AY"), None, Some("R"), Some("EH"), Some("D"), None]);
+    for beam in [1, 4] {
+        assert_eq!(
+            decode(&net, net.frames(), opts(g.clone(), beam)).text,
+            "I READ"
+        );
+    }
+    let net = spell(&[Some("R"), Some("EH"), Some("D"), None]);
+    assert_eq!(decode(&net, net.frames(), opts(g, 4)).text, "RED");
+}
+
+#[test]
+fn without_lm_words_follow_the_lexicon() {
+    // Units that spell no word are never emitted: B is not in the lexicon, so it is dropped.
+    let g = graph(RED_LEX, None, WordScoring::default());
+    let net = spell(&[Some("AY"), Some("B"), Some("R"), Some("EH"), Some("D")]);
+    let t = decode(&net, net.frames(), opts(g, 4));
+    assert!(t.text == "I RED" || t.text == "I READ", "{}", t.text);
+    assert!(t.tokens.iter().all(|tok| tok.piece != "B"));
+}
+
+/// CAB is likely, BED is not; acoustically the first unit leans to B by a little.
+const LOOKAHEAD_ARPA: &str = "\\data\\
+ngram 1=5
+
+\\1-grams:
+-1.0 </s>
+-99 <s>
+-0.05 CAB
+-3.0 BED
+-4.0 <unk>
+
+\\end\\
+";
+
+#[test]
+fn lookahead_keeps_a_likely_word_alive() {
+    let lex = "CAB K AH B\nBED B EH D\n";
+    // Frame 0: B 3.0 vs K 2.6; then both continuations are equally clear.
+    let mut f0 = vec![-5.0; UNITS.len()];
+    f0[0] = 0.0;
+    f0[unit("B").unwrap()] = 3.0;
+    f0[unit("K").unwrap()] = 2.6;
+    let mut f1 = vec![-5.0; UNITS.len()];
+    f1[unit("AH").unwrap()] = 5.0;
+    f1[unit("EH").unwrap()] = 5.0;
+    let mut f2 = vec![-5.0; UNITS.len()];
+    f2[unit("B").unwrap()] = 5.0;
+    f2[unit("D").unwrap()] = 5.0;
+    let mut quiet = vec![-5.0; UNITS.len()];
+    quiet[0] = 5.0;
+    let mut net = TableTransducer::new(UNITS.len(), &[f0, f1, f2, quiet]);
+    net.repeat_penalty = 0.0;
+    let with = WordScoring::default();
+    let without = WordScoring {
+        lookahead: false,
+        ..with
+    };
+    let greedy = |s| {
+        decode(
+            &net,
+            net.frames(),
+            opts(graph(lex, Some(LOOKAHEAD_ARPA), s), 1),
+        )
+        .text
+    };
+    // Plain pruning (greedy, no look-ahead) commits to B at frame 0 and ends in BED...
+    assert_eq!(greedy(without), "BED");
+    // ...the look-ahead sees that nothing likely starts with B and keeps CAB.
+    assert_eq!(greedy(with), "CAB");
+}
+
+#[test]
+fn partials_finals_and_timestamps_agree() {
+    let g = graph(RED_LEX, Some(HOMOPHONES_ARPA), WordScoring::default());
+    let net = spell(&[
+        Some("AY"),
+        None,
+        Some("R"),
+        Some("EH"),
+        Some("D"),
+        None,
+        None,
+    ]);
+    let mut d = Decoder::new(&net, opts(g, 4)).unwrap();
+    let frames: Vec<&[f32]> = net.frames().chunks(net.dim()).collect();
+    let mut partials = Vec::new();
+    for f in &frames {
+        d.accept_frames(&net, f).unwrap();
+        partials.push(d.partial(&vocab()).text);
+    }
+    // After AY the word in progress is shown; after R the next word is on its way.
+    assert_eq!(partials[0], "I");
+    assert!(partials[2].starts_with("I "), "{partials:?}");
+    let fin = d.finish(&vocab());
+    assert_eq!(fin.text, "I READ");
+    assert_eq!(partials.last().unwrap(), &fin.text);
+    let fd = d.options().frame_duration;
+    assert_eq!(fin.words[0].start, 0.0);
+    assert_eq!(fin.words[0].end, fd);
+    assert_eq!(fin.words[1].start, 2.0 * fd);
+    assert_eq!(fin.words[1].end, 5.0 * fd);
+    assert!(fin
+        .words
+        .iter()
+        .all(|w| w.confidence > 0.5 && w.confidence <= 1.0));
+    assert_eq!(fin.tokens.len(), 4);
+}
+
+#[test]
+fn word_hotwords_boost_a_word() {
+    let list = parse_hotwords("READ :4.0\n").unwrap();
+    let plain = graph(RED_LEX, Some(HOMOPHONES_ARPA), WordScoring::default());
+    let boosted = Arc::new(
+        WordGraph::new(
+            lexicon(RED_LEX),
+            Some(lm(HOMOPHONES_ARPA)),
+            WordScoring::default(),
+            Some((&list, 2.0)),
+        )
+        .unwrap(),
+    );
+    let net = spell(&[Some("R"), Some("EH"), Some("D"), None]);
+    assert_eq!(decode(&net, net.frames(), opts(plain, 4)).text, "RED");
+    assert_eq!(decode(&net, net.frames(), opts(boosted, 4)).text, "READ");
+    // A hotword outside the lexicon is a named error.
+    let list = parse_hotwords("BLUE\n").unwrap();
+    let e = WordGraph::new(
+        lexicon(RED_LEX),
+        None,
+        WordScoring::default(),
+        Some((&list, 2.0)),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("BLUE"), "{e}");
+}
+
+#[test]
+fn bpe_words_are_spelled_with_the_models_pieces() {
+    // In merge order, as sentencepiece BPE numbers its pieces.
+    let pieces = [
+        "<blk>", "▁R", "▁RE", "▁I", "D", "AD", "▁", "R", "E", "A", "I",
+    ];
+    let vocab = Vocab::new(pieces.map(String::from).to_vec());
+    assert_eq!(vocab.encode_bpe_word("RED").unwrap(), vec![2, 4]);
+    assert_eq!(vocab.encode_bpe_word("READ").unwrap(), vec![2, 5]);
+    assert_eq!(vocab.encode_bpe_word("I").unwrap(), vec![3]);
+    let mut lex = Lexicon::new();
+    for w in ["I", "RED", "READ"] {
+        lex.add_spelled(w, |w| vocab.encode_bpe_word(w)).unwrap();
+    }
+    let g = Arc::new(
+        WordGraph::new(lex, Some(lm(HOMOPHONES_ARPA)), WordScoring::default(), None).unwrap(),
+    );
+    let net = TableTransducer::spelling(pieces.len(), &[Some(3), Some(2), Some(5), None]);
+    let mut d = Decoder::new(&net, opts(g, 4)).unwrap();
+    d.accept_frames(&net, net.frames()).unwrap();
+    assert_eq!(d.finish(&vocab).text, "I READ");
+}
+
+#[test]
+fn lexicon_units_must_fit_the_model() {
+    let g = graph(RED_LEX, None, WordScoring::default());
+    let net = TableTransducer::spelling(3, &[None]); // too small for the lexicon's units
+    let e = Decoder::new(&net, opts(g, 4)).err().unwrap();
+    assert!(e.to_string().contains("lexicon unit"), "{e}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Any chunking of the frames gives the same partials at chunk ends and the same final.
+    #[test]
+    fn chunked_equals_offline(seed in 0u64..1000, cuts in proptest::collection::vec(1usize..7, 1..10)) {
+        let net = RandomTransducer::new(UNITS.len(), 16, 1.0, seed);
+        let frames = net.random_frames(40, seed + 1);
+        let g = graph("I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n",
+                      Some(HOMOPHONES_ARPA), WordScoring::default());
+        let dim = Transducer::encoder_dim(&net);
+        let offline = decode(&net, &frames, opts(g.clone(), 4));
+        let mut d = Decoder::new(&net, opts(g, 4)).unwrap();
+        let (mut pos, mut i) = (0, 0);
+        while pos < 40 {
+            let n = cuts[i % cuts.len()].min(40 - pos);
+            d.accept_frames(&net, &frames[pos * dim..(pos + n) * dim]).unwrap();
+            pos += n;
+            i += 1;
+        }
+        prop_assert_eq!(d.finish(&vocab()), offline);
+    }
+}

@@ -1,0 +1,78 @@
+"""Text for the word LM, normalized like the corpus transcripts (upper case, letters and apostrophes, numbers
+spelled out), one sentence per line on stdout.
+
+  python lm_text.py > runs/lm/text.txt           # ../shared/text/*.xz + train.tsv transcripts
+  python lm_text.py --no-train > other.txt        # only ../shared/text
+
+Sources: every file of `shared/text/` (permissive licences, see its README) and the transcripts of
+`shared/corpus/train.tsv`. Never dev.tsv, never LibriSpeech test text: the LM is scored on dev.
+"""
+
+import argparse
+import csv
+import lzma
+import os
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED = Path(os.environ.get("SOTTO_SHARED", HERE / "../../../shared")).resolve()
+
+ONES = "ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TEN ELEVEN TWELVE THIRTEEN FOURTEEN FIFTEEN SIXTEEN " \
+       "SEVENTEEN EIGHTEEN NINETEEN".split()
+TENS = "_ _ TWENTY THIRTY FORTY FIFTY SIXTY SEVENTY EIGHTY NINETY".split()
+
+
+def number(n: int) -> str:
+    """Cardinal number in words (0 ≤ n < 10^9); years like 1984 read as NINETEEN EIGHTY FOUR."""
+    if n < 20:
+        return ONES[n]
+    if n < 100:
+        return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
+    if 1100 <= n < 2000 or (2010 <= n < 2100):
+        hi, lo = divmod(n, 100)
+        return number(hi) + " " + ("HUNDRED" if lo == 0 else ("OH " + ONES[lo] if lo < 10 else number(lo)))
+    if n < 1000:
+        hi, lo = divmod(n, 100)
+        return ONES[hi] + " HUNDRED" + ("" if lo == 0 else " " + number(lo))
+    for size, name in ((10 ** 6, "MILLION"), (1000, "THOUSAND")):
+        if n >= size:
+            hi, lo = divmod(n, size)
+            return number(hi) + " " + name + ("" if lo == 0 else " " + number(lo))
+    return ""
+
+
+def normalize(line: str) -> str:
+    s = line.upper().replace("&", " AND ").replace("%", " PERCENT ")
+    s = re.sub(r"(\d+)(ST|ND|RD|TH)\b", r"\1", s)  # ordinals read as cardinals: rare enough
+    s = re.sub(r"\d+", lambda m: " " + number(int(m.group())) + " " if len(m.group()) <= 9 else " ", s)
+    s = s.replace("’", "'")
+    s = re.sub(r"[^A-Z' ]+", " ", s)
+    s = re.sub(r"(?<![A-Z])'|'(?![A-Z])", " ", s)  # quotes, not apostrophes inside words
+    return " ".join(s.split())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-train", action="store_true", help="leave out the train.tsv transcripts")
+    a = ap.parse_args()
+    out = sys.stdout
+    n = 0
+    for f in sorted((SHARED / "text").glob("*.xz")):
+        with lzma.open(f, "rt", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                t = normalize(line)
+                if t:
+                    out.write(t + "\n")
+                    n += 1
+    if not a.no_train:
+        with open(SHARED / "corpus/train.tsv", newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
+                out.write(r["text"] + "\n")
+                n += 1
+    print(f"{n} lines", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
