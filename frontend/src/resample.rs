@@ -1,8 +1,8 @@
 //! Streaming resampler from any rate in 8–48 kHz to 16 kHz.
 //!
 //! Wraps rubato's synchronous FFT resampler (`FftFixedIn`), fed internally with
-//! fixed input chunks of 10 ms (20 ms for 44.1 kHz, 40 ms for 22.05 kHz, 80 ms for
-//! 11.025 kHz: see `new`), so pushes of any size give bit-identical output. The
+//! fixed input chunks of 40 ms (80 ms for 11.025 kHz: see `new`), so pushes of any size give
+//! bit-identical output. The anti-aliasing filter keeps the band up to about 7.8 kHz. The
 //! filter delay is removed (output sample `k` corresponds to time `k / 16000` s of the
 //! input) and [`Resampler16k::finish`] flushes the tail so the total output length is
 //! `round(input_len * 16000 / rate)`. 16 kHz input passes through unchanged.
@@ -17,6 +17,8 @@ pub const TARGET_RATE: u32 = 16_000;
 pub const MIN_RATE: u32 = 8_000;
 /// Highest accepted input rate.
 pub const MAX_RATE: u32 = 48_000;
+/// Shortest internal block, in output samples (40 ms at 16 kHz).
+const MIN_CHUNK_OUT: usize = 640;
 
 /// Streaming resampler to 16 kHz (mono).
 ///
@@ -69,14 +71,17 @@ impl Resampler16k {
         }
         let inner = (input_rate != TARGET_RATE)
             .then(|| {
-                // Chunks of at least 10 ms that are whole FFT blocks with an even input and
-                // output length: then the filter delay (half a block) is a whole number of
-                // output samples and can be removed exactly (odd blocks, e.g. 441 samples
-                // at 44.1 kHz, would leave a fractional-sample shift).
+                // Chunks of at least MIN_CHUNK_OUT output samples that are whole FFT blocks
+                // with an even input and output length: then the filter delay (half a block)
+                // is a whole number of output samples and can be removed exactly (odd blocks,
+                // e.g. 441 samples at 44.1 kHz, would leave a fractional-sample shift). rubato
+                // sizes its anti-aliasing filter by the block: 10 ms blocks (160 output
+                // samples) cut at 7.3 kHz and lost the top mel bins; 40 ms blocks keep the
+                // band up to about 7.8 kHz.
                 let (rate, target) = (input_rate as usize, TARGET_RATE as usize);
                 let g = gcd(rate, target);
                 let (unit_in, unit_out) = (rate / g, target / g);
-                let mut units = rate.div_ceil(100).div_ceil(unit_in);
+                let mut units = MIN_CHUNK_OUT.div_ceil(unit_out);
                 if (units * unit_in) % 2 == 1 || (units * unit_out) % 2 == 1 {
                     units *= 2;
                 }
