@@ -30,6 +30,8 @@ enum Command {
     Transcribe(cmd::transcribe::Args),
     /// Live captions from the microphone (or a file played at real-time pace).
     Caption(cmd::caption::Args),
+    /// Word n-gram language models: build from text, perplexity, info.
+    Lm(cmd::lm::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::WakeEval(a) => cmd::wake_eval::run(a),
         Command::Transcribe(a) => cmd::transcribe::run(a),
         Command::Caption(a) => cmd::caption::run(a),
+        Command::Lm(a) => cmd::lm::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -141,7 +141,7 @@ pub(crate) fn read<R: BufRead>(r: R, name: &str) -> Result<Tables, NgramError> {
         return Err(l.syntax(format!("\\data\\ has no count for order {k}")));
     }
     let order = max_order;
-    let cap = |c: usize| c.min(1 << 20);
+    let cap = |c: usize| c.min(1 << 16);
 
     let mut words: Vec<String> = Vec::with_capacity(cap(declared[0].unwrap_or(0)));
     let mut ids: HashMap<String, u32> = HashMap::with_capacity(cap(declared[0].unwrap_or(0)));

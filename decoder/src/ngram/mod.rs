@@ -169,8 +169,8 @@ impl NgramLm {
         binary::from_bytes(bytes, name, true)
     }
 
-    /// Like [`NgramLm::from_binary_bytes`] but without the checksum, so that the structural
-    /// checks see corrupted data (for fuzzing). The result is still safe to query.
+    /// Like [`NgramLm::from_binary_bytes`] but without the header and data checksums, so that
+    /// the structural checks see corrupted data (for fuzzing). The result is still safe to query.
     #[doc(hidden)]
     pub fn from_binary_bytes_unchecked(bytes: &[u8], name: &str) -> Result<Self, NgramError> {
         binary::from_bytes(bytes, name, false)
