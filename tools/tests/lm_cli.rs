@@ -207,7 +207,7 @@ fn bad_inputs_exit_2_with_a_message() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("bad.arpa:7") && err.contains("says 3"),
+        err.contains("bad.arpa:8") && err.contains("says 3"),
         "{err}"
     );
 
