@@ -1,16 +1,27 @@
-//! Audio input: WAV (hound), FLAC / MP3 / Ogg Vorbis (symphonia, pure Rust) and raw
-//! s16le PCM, decoded to mono `f32`.
+//! Audio input: WAV (own streaming reader), FLAC / MP3 / Ogg Vorbis (symphonia, pure Rust),
+//! Ogg Opus (`opus-decoder`, pure Rust) and raw s16le PCM, decoded to mono `f32`.
+//!
+//! Files are decoded as a stream: [`AudioReader`] hands out one decoded block at a time, so
+//! memory does not grow with the length of the file. [`read_audio`] is the one-shot
+//! convenience that collects all of it.
 //!
 //! Integer PCM is scaled to `[-1, 1)` (`i16 / 32768`, `i24 / 2^23`, ...), which is the
 //! scaling [`crate::fbank`] expects; float WAV samples are taken as they are. Several
-//! channels are mixed down by averaging. Every failure is a [`FrontendError`] that
-//! names the file (`<memory>` for in-memory input) and the problem; decoders never
-//! panic on bad input and never return garbage silently (NaN/inf are rejected).
+//! channels are mixed down by averaging. Ogg Opus is decoded at 48 kHz, as `opusdec` does,
+//! and resampled to 16 kHz. Every failure is a [`FrontendError`] that names the file
+//! (`<memory>` for in-memory input) and the problem; decoders never panic on bad input and
+//! never return garbage silently (NaN/inf are rejected).
 
-use std::io::{Cursor, Read, Seek};
-use std::path::Path;
+use std::fs::File;
+use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use crate::FrontendError;
+
+mod ogg;
+mod opus;
+mod symph;
+mod wav;
 
 /// Decoded mono audio.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,8 +42,9 @@ impl Audio {
 /// Container/codec of an input, detected from its content (or, failing that, the
 /// file extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AudioFormat {
-    /// RIFF/WAVE (PCM 8/16/24/32-bit int or 32-bit float).
+    /// RIFF/WAVE or RF64 (PCM 8/16/24/32-bit int, 32/64-bit float, A-law, µ-law).
     Wav,
     /// FLAC.
     Flac,
@@ -40,28 +52,247 @@ pub enum AudioFormat {
     Mp3,
     /// Ogg Vorbis.
     OggVorbis,
+    /// Ogg Opus (`.opus`; RFC 7845), decoded to 16 kHz.
+    OggOpus,
 }
 
-/// Reads an audio file, detecting the format from its content (and its extension).
+impl AudioFormat {
+    /// Human-readable name (`"Ogg Opus"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AudioFormat::Wav => "WAV",
+            AudioFormat::Flac => "FLAC",
+            AudioFormat::Mp3 => "MP3",
+            AudioFormat::OggVorbis => "Ogg Vorbis",
+            AudioFormat::OggOpus => "Ogg Opus",
+        }
+    }
+}
+
+/// Something audio can be read from: a file or bytes in memory.
+pub(crate) trait Source: Read + Seek + Send + Sync {}
+impl<T: Read + Seek + Send + Sync> Source for T {}
+
+/// One format's streaming decoder.
+pub(crate) trait Decode: Send {
+    /// Appends the next decoded mono samples to `out` (possibly none); `Ok(false)` once the
+    /// input is exhausted (after appending what remained).
+    fn next(&mut self, path: &Path, out: &mut Vec<f32>) -> Result<bool, FrontendError>;
+}
+
+/// A streaming audio file reader: decodes one block at a time.
+///
+/// ```no_run
+/// use sotto_frontend::audio::AudioReader;
+/// let mut reader = AudioReader::open("speech.opus")?;
+/// let rate = reader.sample_rate();
+/// let mut block = Vec::new();
+/// while reader.read_chunk(&mut block)? > 0 {
+///     // feed `block` (mono f32 at `rate`) somewhere, then:
+///     block.clear();
+/// }
+/// # Ok::<(), sotto_frontend::FrontendError>(())
+/// ```
+pub struct AudioReader {
+    path: PathBuf,
+    format: AudioFormat,
+    rate: u32,
+    dec: Box<dyn Decode>,
+    samples: u64,
+    done: bool,
+}
+
+impl std::fmt::Debug for AudioReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioReader")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("rate", &self.rate)
+            .field("samples", &self.samples)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AudioReader {
+    /// Opens a file and reads its header, detecting the format from its content (and its
+    /// extension). No audio is decoded yet.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, FrontendError> {
+        let path = path.as_ref();
+        let io = |source| FrontendError::Io {
+            path: path.into(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        if file.metadata().map_err(io)?.is_dir() {
+            return Err(FrontendError::decode(
+                path,
+                "is a folder, not an audio file",
+            ));
+        }
+        Self::new(path, Box::new(file), extension(path).as_deref())
+    }
+
+    /// A reader over an in-memory file; `ext` (e.g. `"mp3"`) is a hint used only when the
+    /// content does not identify the format. Errors name the input `<memory>`.
+    pub fn from_bytes(bytes: Vec<u8>, ext: Option<&str>) -> Result<Self, FrontendError> {
+        Self::new(Path::new("<memory>"), Box::new(Cursor::new(bytes)), ext)
+    }
+
+    fn new(
+        path: &Path,
+        mut src: Box<dyn Source>,
+        ext: Option<&str>,
+    ) -> Result<Self, FrontendError> {
+        let io = |source| FrontendError::Io {
+            path: path.into(),
+            source,
+        };
+        let mut head = Vec::with_capacity(512);
+        (&mut src).take(512).read_to_end(&mut head).map_err(io)?;
+        src.seek(SeekFrom::Start(0)).map_err(io)?;
+        if head.is_empty() {
+            return Err(FrontendError::decode(path, "file is empty (0 bytes)"));
+        }
+        let detected = detect_format(&head);
+        // Content wins over the extension, except that ".opus" with Ogg content that does not
+        // say what it holds is taken at its word (and then fails as Opus).
+        let format = match (detected, ext) {
+            (Some(AudioFormat::OggVorbis), Some("opus")) if !find(&head, b"\x01vorbis") => {
+                Some(AudioFormat::OggOpus)
+            }
+            (Some(f), _) => Some(f),
+            (None, Some("wav" | "wave")) => Some(AudioFormat::Wav),
+            (None, Some("flac")) => Some(AudioFormat::Flac),
+            (None, Some("mp3")) => Some(AudioFormat::Mp3),
+            (None, Some("ogg" | "oga")) => Some(AudioFormat::OggVorbis),
+            (None, Some("opus")) => Some(AudioFormat::OggOpus),
+            (None, _) => None,
+        };
+        let Some(format) = format else {
+            return Err(match ext {
+                Some("raw" | "pcm" | "s16" | "s16le") => FrontendError::unsupported(
+                    path,
+                    "headerless raw PCM: give the sample rate and channel count (read_raw_s16le / --raw-rate)",
+                ),
+                _ => FrontendError::unsupported(
+                    path,
+                    "not WAV, FLAC, MP3, Ogg Vorbis or Ogg Opus (unrecognised header)",
+                ),
+            });
+        };
+        let (dec, rate): (Box<dyn Decode>, u32) = match format {
+            AudioFormat::Wav => {
+                let w = wav::Wav::open(path, src)?;
+                let rate = w.rate();
+                (Box::new(w), rate)
+            }
+            AudioFormat::OggOpus => {
+                let o = opus::Opus::open(path, src)?;
+                let rate = o.rate();
+                (Box::new(o), rate)
+            }
+            AudioFormat::Flac | AudioFormat::Mp3 | AudioFormat::OggVorbis => {
+                let s = symph::Symphonia::open(path, src, format)?;
+                let rate = s.rate();
+                (Box::new(s), rate)
+            }
+        };
+        if rate == 0 {
+            return Err(FrontendError::decode(
+                path,
+                format!("{}: sample rate is 0", format.name()),
+            ));
+        }
+        Ok(Self {
+            path: path.into(),
+            format,
+            rate,
+            dec,
+            samples: 0,
+            done: false,
+        })
+    }
+
+    /// Sample rate of the decoded samples in Hz (16000 for Opus).
+    pub fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// The detected format.
+    pub fn format(&self) -> AudioFormat {
+        self.format
+    }
+
+    /// The file (or `<memory>`).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Mono samples handed out so far.
+    pub fn samples_read(&self) -> u64 {
+        self.samples
+    }
+
+    /// Decodes the next block (at most a few thousand samples), appends it to `out` and
+    /// returns its length; 0 at the end of the audio. A file without any audio is an error
+    /// ([`FrontendError::EmptyAudio`]) at its end, as are NaN/infinite samples.
+    pub fn read_chunk(&mut self, out: &mut Vec<f32>) -> Result<usize, FrontendError> {
+        while !self.done {
+            let start = out.len();
+            let more = self.dec.next(&self.path, out)?;
+            if let Some(i) = out[start..].iter().position(|s| !s.is_finite()) {
+                return Err(FrontendError::NonFinite {
+                    path: self.path.clone(),
+                    index: (self.samples as usize).saturating_add(i),
+                });
+            }
+            let n = out.len() - start;
+            self.samples += n as u64;
+            if !more {
+                self.done = true;
+                if self.samples == 0 {
+                    return Err(FrontendError::EmptyAudio {
+                        path: self.path.clone(),
+                    });
+                }
+            }
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+        Ok(0)
+    }
+
+    /// Decodes everything that is left.
+    pub fn read_to_end(mut self) -> Result<Audio, FrontendError> {
+        let mut samples = Vec::new();
+        while self.read_chunk(&mut samples)? > 0 {}
+        Ok(Audio {
+            samples,
+            sample_rate: self.rate,
+        })
+    }
+}
+
+/// Lower-case extension of a path.
+fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}
+
+/// Reads a whole audio file, detecting the format from its content (and its extension).
+/// For long files prefer [`AudioReader`], which decodes block by block.
 ///
 /// Raw PCM has no header; read it with [`read_raw_s16le`].
 pub fn read_audio(path: impl AsRef<Path>) -> Result<Audio, FrontendError> {
-    let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| FrontendError::Io {
-        path: path.into(),
-        source,
-    })?;
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    decode(path, bytes, ext.as_deref())
+    AudioReader::open(path)?.read_to_end()
 }
 
 /// Decodes an in-memory file; `ext` (e.g. `"mp3"`) is a hint used only when the
 /// content does not identify the format. Errors name the input `<memory>`.
 pub fn read_audio_bytes(bytes: &[u8], ext: Option<&str>) -> Result<Audio, FrontendError> {
-    decode(Path::new("<memory>"), bytes.to_vec(), ext)
+    AudioReader::from_bytes(bytes.to_vec(), ext)?.read_to_end()
 }
 
 /// Reads headerless little-endian signed 16-bit PCM with `channels` interleaved channels.
@@ -112,14 +343,18 @@ fn decode_raw_s16le(
     let ints = bytes
         .chunks_exact(2)
         .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0);
-    finish(
-        path,
-        mixdown(ints, channels as usize, bytes.len() / 2),
+    let mut samples = Vec::with_capacity(bytes.len() / frame);
+    mixdown(ints, channels as usize, &mut samples);
+    if samples.is_empty() {
+        return Err(FrontendError::EmptyAudio { path: path.into() });
+    }
+    Ok(Audio {
+        samples,
         sample_rate,
-    )
+    })
 }
 
-/// Identifies the format from magic bytes.
+/// Identifies the format from magic bytes (the first few hundred bytes of a file).
 pub fn detect_format(bytes: &[u8]) -> Option<AudioFormat> {
     let b = bytes;
     if b.len() >= 12 && matches!(&b[..4], b"RIFF" | b"RIFX" | b"RF64") && &b[8..12] == b"WAVE" {
@@ -127,7 +362,12 @@ pub fn detect_format(bytes: &[u8]) -> Option<AudioFormat> {
     } else if b.starts_with(b"fLaC") {
         Some(AudioFormat::Flac)
     } else if b.starts_with(b"OggS") {
-        Some(AudioFormat::OggVorbis)
+        // The first packet of the first page names the codec.
+        if find(&b[..b.len().min(512)], b"OpusHead") {
+            Some(AudioFormat::OggOpus)
+        } else {
+            Some(AudioFormat::OggVorbis)
+        }
     } else if b.starts_with(b"ID3") || (b.len() >= 2 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0) {
         Some(AudioFormat::Mp3)
     } else {
@@ -135,196 +375,16 @@ pub fn detect_format(bytes: &[u8]) -> Option<AudioFormat> {
     }
 }
 
-fn decode(path: &Path, bytes: Vec<u8>, ext: Option<&str>) -> Result<Audio, FrontendError> {
-    if bytes.is_empty() {
-        return Err(FrontendError::decode(path, "file is empty (0 bytes)"));
-    }
-    let detected = detect_format(&bytes);
-    // Content wins over the extension, except that ".opus" with Ogg (or unknown) content
-    // is taken at its word.
-    let ogg_or_unknown = matches!(detected, None | Some(AudioFormat::OggVorbis));
-    let is_opus = (bytes.starts_with(b"OggS") && find(&bytes[..bytes.len().min(512)], b"OpusHead"))
-        || (ext == Some("opus") && ogg_or_unknown);
-    if is_opus {
-        return Err(FrontendError::unsupported(
-            path,
-            "Ogg Opus is not supported (symphonia 0.5 has no Opus decoder); convert to WAV/FLAC first",
-        ));
-    }
-    let format = detected.or(match ext {
-        Some("wav" | "wave") => Some(AudioFormat::Wav),
-        Some("flac") => Some(AudioFormat::Flac),
-        Some("mp3") => Some(AudioFormat::Mp3),
-        Some("ogg" | "oga") => Some(AudioFormat::OggVorbis),
-        _ => None,
-    });
-    match format {
-        Some(AudioFormat::Wav) => read_wav(path, Cursor::new(bytes)),
-        Some(AudioFormat::Flac) => read_symphonia(path, strip_flac_metadata(path, &bytes)?, AudioFormat::Flac),
-        Some(AudioFormat::OggVorbis) => {
-            check_ogg_vorbis_headers(path, &bytes)?;
-            read_symphonia(path, bytes, AudioFormat::OggVorbis)
-        }
-        Some(AudioFormat::Mp3) => read_symphonia(path, skip_id3v2(path, &bytes)?.to_vec(), AudioFormat::Mp3),
-        None if matches!(ext, Some("raw" | "pcm" | "s16" | "s16le")) => Err(FrontendError::unsupported(
-            path,
-            "headerless raw PCM: give the sample rate and channel count (read_raw_s16le / --raw-rate)",
-        )),
-        None => Err(FrontendError::unsupported(
-            path,
-            "not WAV, FLAC, MP3 or Ogg Vorbis (unrecognised header)",
-        )),
-    }
-}
-
-/// Skips leading ID3v2 tags (we need no tags, and symphonia's tag parser is more attack
-/// surface); the MP3 reader then syncs to the first frame.
-fn skip_id3v2<'a>(path: &Path, mut bytes: &'a [u8]) -> Result<&'a [u8], FrontendError> {
-    while bytes.starts_with(b"ID3") {
-        let h = bytes
-            .get(..10)
-            .ok_or_else(|| FrontendError::decode(path, "MP3: truncated ID3v2 tag"))?;
-        // Syncsafe size: 4 x 7 bits; plus a 10-byte footer when flagged.
-        let size = h[6..10]
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 7) | (b & 0x7F) as usize);
-        let total = 10 + size + if h[5] & 0x10 != 0 { 10 } else { 0 };
-        bytes = bytes
-            .get(total..)
-            .ok_or_else(|| FrontendError::decode(path, "MP3: ID3v2 tag runs past the end"))?;
-    }
-    if bytes.is_empty() {
-        return Err(FrontendError::decode(
-            path,
-            "MP3: no audio after the ID3v2 tag",
-        ));
-    }
-    Ok(bytes)
-}
-
-/// Keeps only STREAMINFO of a FLAC file's metadata blocks. Tags and pictures are not
-/// needed, and symphonia 0.5 allocates whatever length a corrupt Vorbis-comment or
-/// picture block claims (up to 4 GiB, found by fuzzing), so they are dropped unread.
-fn strip_flac_metadata(path: &Path, bytes: &[u8]) -> Result<Vec<u8>, FrontendError> {
-    let mut pos = 4; // after "fLaC"
-    let mut streaminfo = None;
-    loop {
-        let Some(hdr) = bytes.get(pos..pos + 4) else {
-            return Err(FrontendError::decode(path, "FLAC: truncated metadata"));
-        };
-        let (last, kind) = (hdr[0] & 0x80 != 0, hdr[0] & 0x7F);
-        let len = u32::from_be_bytes([0, hdr[1], hdr[2], hdr[3]]) as usize;
-        let body = bytes.get(pos + 4..pos + 4 + len).ok_or_else(|| {
-            FrontendError::decode(
-                path,
-                format!(
-                    "FLAC: metadata block of {len} bytes runs past the end (truncated or corrupt)"
-                ),
-            )
-        })?;
-        if kind == 0 && streaminfo.is_none() {
-            streaminfo = Some(body);
-        }
-        pos += 4 + len;
-        if last {
-            break;
-        }
-    }
-    let info =
-        streaminfo.ok_or_else(|| FrontendError::decode(path, "FLAC: no STREAMINFO block"))?;
-    let len = info.len() as u32;
-    let mut out = Vec::with_capacity(8 + info.len() + bytes.len() - pos);
-    out.extend_from_slice(b"fLaC");
-    out.extend_from_slice(&[0x80, (len >> 16) as u8, (len >> 8) as u8, len as u8]);
-    out.extend_from_slice(info);
-    out.extend_from_slice(&bytes[pos..]);
-    Ok(out)
-}
-
-/// Checks the first two packets of an Ogg stream: it must be Vorbis, and every length in
-/// its comment header must fit in the packet. symphonia 0.5 allocates whatever a comment
-/// length claims before reading it (up to 4 GiB, found by fuzzing).
-fn check_ogg_vorbis_headers(path: &Path, bytes: &[u8]) -> Result<(), FrontendError> {
-    let mut packets: Vec<Vec<u8>> = Vec::new();
-    let (mut cur, mut pos, mut serial) = (Vec::new(), 0usize, None);
-    'pages: while packets.len() < 2 {
-        let Some(head) = bytes.get(pos..pos + 27) else {
-            break;
-        };
-        if &head[..4] != b"OggS" {
-            break;
-        }
-        let nseg = head[26] as usize;
-        let Some(lacing) = bytes.get(pos + 27..pos + 27 + nseg) else {
-            break;
-        };
-        let mut data = pos + 27 + nseg;
-        pos = data + lacing.iter().map(|&l| l as usize).sum::<usize>();
-        if pos > bytes.len() {
-            break;
-        }
-        // Pages of other logical streams do not belong to the first packet sequence.
-        if *serial.get_or_insert(&head[14..18]) != &head[14..18] {
-            continue;
-        }
-        for &l in lacing {
-            cur.extend_from_slice(&bytes[data..data + l as usize]);
-            data += l as usize;
-            if l < 255 {
-                packets.push(std::mem::take(&mut cur));
-                if packets.len() == 2 {
-                    break 'pages;
-                }
-            }
-        }
-    }
-    if let Some(first) = packets.first() {
-        if !first.starts_with(b"\x01vorbis") {
-            return Err(FrontendError::unsupported(
-                path,
-                "Ogg stream is not Vorbis (only Ogg Vorbis is supported)",
-            ));
-        }
-    }
-    if let Some(comment) = packets.get(1).and_then(|p| p.strip_prefix(b"\x03vorbis")) {
-        let bad = || {
-            FrontendError::decode(
-                path,
-                "Ogg Vorbis: corrupt comment header (a length runs past the packet)",
-            )
-        };
-        let mut rest = comment;
-        let take_u32 = |rest: &mut &[u8]| -> Result<usize, FrontendError> {
-            let (n, tail) = rest.split_first_chunk::<4>().ok_or_else(bad)?;
-            *rest = tail;
-            Ok(u32::from_le_bytes(*n) as usize)
-        };
-        let vendor = take_u32(&mut rest)?;
-        rest = rest.get(vendor..).ok_or_else(bad)?;
-        let n = take_u32(&mut rest)?;
-        for _ in 0..n {
-            let len = take_u32(&mut rest)?;
-            rest = rest.get(len..).ok_or_else(bad)?;
-        }
-    }
-    Ok(())
-}
-
 fn find(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Averages interleaved channels. Sums in f32 in channel order so any chunking of the
-/// input gives the same values.
-fn mixdown(
-    interleaved: impl Iterator<Item = f32>,
-    channels: usize,
-    capacity_hint: usize,
-) -> Vec<f32> {
-    let mut out = Vec::with_capacity(capacity_hint / channels.max(1));
-    if channels == 1 {
+/// Averages interleaved channels onto `out`. Sums in f32 in channel order so any chunking
+/// of the input gives the same values; a trailing partial frame is dropped.
+fn mixdown(interleaved: impl Iterator<Item = f32>, channels: usize, out: &mut Vec<f32>) {
+    if channels <= 1 {
         out.extend(interleaved);
-        return out;
+        return;
     }
     let (mut acc, mut n) = (0.0f32, 0usize);
     for s in interleaved {
@@ -336,213 +396,25 @@ fn mixdown(
             n = 0;
         }
     }
-    out
 }
 
-fn finish(path: &Path, samples: Vec<f32>, sample_rate: u32) -> Result<Audio, FrontendError> {
-    if samples.is_empty() {
-        return Err(FrontendError::EmptyAudio { path: path.into() });
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
-    if let Some(index) = samples.iter().position(|s| !s.is_finite()) {
-        return Err(FrontendError::NonFinite {
-            path: path.into(),
-            index,
-        });
-    }
-    if sample_rate == 0 {
-        return Err(FrontendError::decode(path, "sample rate is 0"));
-    }
-    Ok(Audio {
-        samples,
-        sample_rate,
-    })
+    Ok(n)
 }
 
-fn read_wav<R: Read + Seek>(path: &Path, src: R) -> Result<Audio, FrontendError> {
-    let hound_err = |e: hound::Error| match e {
-        hound::Error::Unsupported => FrontendError::unsupported(
-            path,
-            "unsupported WAV encoding (hound reads PCM int 8/16/24/32 and float 32)",
-        ),
-        hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            FrontendError::decode(
-                path,
-                "truncated WAV: data ends before the length given in its header",
-            )
-        }
-        // hound reports a short read of the data chunk as a plain I/O error.
-        hound::Error::IoError(io) if io.to_string().contains("enough bytes") => {
-            FrontendError::decode(
-                path,
-                "truncated WAV: data ends before the length given in its header",
-            )
-        }
-        other => FrontendError::decode(path, format!("bad WAV: {other}")),
-    };
-    let mut reader = hound::WavReader::new(src).map_err(hound_err)?;
-    let spec = reader.spec();
-    let channels = spec.channels as usize;
-    if channels == 0 {
-        return Err(FrontendError::decode(path, "WAV header says 0 channels"));
-    }
-    // Do not trust the header's length for allocation (a tiny file can claim GBs).
-    let hint = (reader.len() as usize).min(1 << 24);
-    let samples = match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Float, 32) => {
-            let it = reader.samples::<f32>();
-            collect(it, channels, hint, |x| x).map_err(hound_err)?
-        }
-        (hound::SampleFormat::Int, bits @ (8 | 16 | 24 | 32)) => {
-            let scale = 1.0 / (1u64 << (bits - 1)) as f64;
-            let it = reader.samples::<i32>();
-            collect(it, channels, hint, |x| (x as f64 * scale) as f32).map_err(hound_err)?
-        }
-        (fmt, bits) => {
-            return Err(FrontendError::unsupported(
-                path,
-                format!("WAV with {bits}-bit {fmt:?} samples"),
-            ));
-        }
-    };
-    finish(path, samples, spec.sample_rate)
-}
-
-fn collect<T>(
-    it: impl Iterator<Item = Result<T, hound::Error>>,
-    channels: usize,
-    hint: usize,
-    conv: impl Fn(T) -> f32,
-) -> Result<Vec<f32>, hound::Error> {
-    let mut err = None;
-    let samples = mixdown(
-        it.map_while(|r| match r {
-            Ok(v) => Some(conv(v)),
-            Err(e) => {
-                err = Some(e);
-                None
-            }
-        }),
-        channels,
-        hint,
-    );
-    match err {
-        Some(e) => Err(e),
-        None => Ok(samples),
-    }
-}
-
-fn read_symphonia(
-    path: &Path,
-    bytes: Vec<u8>,
-    format: AudioFormat,
-) -> Result<Audio, FrontendError> {
-    use symphonia::core::audio::SampleBuffer;
-    use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
-    use symphonia::core::errors::Error as SymError;
-    use symphonia::core::formats::{FormatOptions, FormatReader};
-    use symphonia::core::io::MediaSourceStream;
-    use symphonia::default::formats;
-
-    let name = match format {
-        AudioFormat::Wav => "WAV",
-        AudioFormat::Flac => "FLAC",
-        AudioFormat::Mp3 => "MP3",
-        AudioFormat::OggVorbis => "Ogg Vorbis",
-    };
-    let sym_err = |what: &str, e: SymError| match e {
-        SymError::Unsupported(m) => {
-            FrontendError::unsupported(path, format!("{name}: {what}: unsupported: {m}"))
-        }
-        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            FrontendError::decode(
-                path,
-                format!("{name}: {what}: truncated (unexpected end of data)"),
-            )
-        }
-        e => FrontendError::decode(path, format!("{name}: {what}: {e}")),
-    };
-
-    // The reader for the detected format only: symphonia's probe would scan the data for
-    // any known signature and could parse, say, a FLAC header buried in an MP3.
-    let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-    let opts = FormatOptions {
-        enable_gapless: true,
-        ..Default::default()
-    };
-    fn boxed<R: FormatReader + 'static>(
-        r: symphonia::core::errors::Result<R>,
-    ) -> symphonia::core::errors::Result<Box<dyn FormatReader>> {
-        r.map(|r| Box::new(r) as Box<dyn FormatReader>)
-    }
-    let reader = match format {
-        AudioFormat::Wav => boxed(formats::WavReader::try_new(mss, &opts)),
-        AudioFormat::Flac => boxed(formats::FlacReader::try_new(mss, &opts)),
-        AudioFormat::Mp3 => boxed(formats::MpaReader::try_new(mss, &opts)),
-        AudioFormat::OggVorbis => boxed(formats::OggReader::try_new(mss, &opts)),
-    };
-    let mut reader = reader.map_err(|e| sym_err("cannot read container", e))?;
-    let track = reader
-        .tracks()
-        .iter()
-        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        .ok_or_else(|| FrontendError::decode(path, format!("{name}: no audio track")))?;
-    let track_id = track.id;
-    let mut rate = track.codec_params.sample_rate;
-    // Ogg's last granule position gives the exact length; symphonia 0.5 does not trim
-    // the final Vorbis block's padding itself.
-    let exact_len = if format == AudioFormat::OggVorbis {
-        track.codec_params.n_frames
-    } else {
-        None
-    };
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&track.codec_params, &DecoderOptions::default())
-        .map_err(|e| sym_err("cannot create decoder", e))?;
-
-    let mut samples = Vec::new();
-    loop {
-        let packet = match reader.next_packet() {
-            Ok(p) => p,
-            // End of stream.
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(SymError::ResetRequired) => break,
-            Err(e) => return Err(sym_err("reading packet", e)),
-        };
-        if packet.track_id() != track_id {
-            continue;
-        }
-        let (trim_start, trim_end) = (packet.trim_start as usize, packet.trim_end as usize);
-        let decoded = decoder
-            .decode(&packet)
-            .map_err(|e| sym_err("decoding", e))?;
-        let spec = *decoded.spec();
-        if spec.rate == 0 || rate.is_some_and(|r| r != spec.rate) {
-            return Err(FrontendError::decode(
-                path,
-                format!(
-                    "{name}: sample rate changes mid-stream ({rate:?} -> {} Hz)",
-                    spec.rate
-                ),
-            ));
-        }
-        rate = Some(spec.rate);
-        let channels = spec.channels.count();
-        let frames = decoded.frames();
-        // Gapless trimming (encoder delay at the start, padding at the end).
-        let keep =
-            trim_start.min(frames)..frames.saturating_sub(trim_end).max(trim_start.min(frames));
-        if channels == 0 || keep.is_empty() {
-            continue;
-        }
-        let mut b = SampleBuffer::<f32>::new(decoded.capacity() as u64, spec);
-        b.copy_interleaved_ref(decoded);
-        let kept = &b.samples()[keep.start * channels..keep.end * channels];
-        samples.extend(mixdown(kept.iter().copied(), channels, kept.len()));
-    }
-    if let Some(n) = exact_len {
-        samples.truncate(usize::try_from(n).unwrap_or(usize::MAX));
-    }
-    let rate =
-        rate.ok_or_else(|| FrontendError::decode(path, format!("{name}: unknown sample rate")))?;
-    finish(path, samples, rate)
+/// Length of a seekable input, leaving it at its start.
+fn stream_len(src: &mut dyn Source) -> std::io::Result<u64> {
+    let len = src.seek(SeekFrom::End(0))?;
+    src.seek(SeekFrom::Start(0))?;
+    Ok(len)
 }

@@ -1,6 +1,7 @@
 //! Audio input, resampling and streaming feature extraction for sotto.
 //!
-//! - [`audio`]: read WAV / FLAC / MP3 / Ogg Vorbis / raw s16le into mono f32.
+//! - [`audio`]: read WAV / FLAC / MP3 / Ogg Vorbis / Ogg Opus / raw s16le into mono f32, whole
+//!   or block by block ([`audio::AudioReader`]).
 //! - [`resample`]: streaming resampler from 8–48 kHz to 16 kHz.
 //! - [`fbank`]: Kaldi-compatible log-mel filterbank (streaming).
 //! - [`micro`]: the TFLite-Micro audio frontend used by microWakeWord (integer, bit-exact).
