@@ -18,6 +18,8 @@ pub struct Lexicon {
     ids: HashMap<String, u32>,
     /// (word id, unit ids), in insertion order (the first variant of a word is its preferred one).
     prons: Vec<(u32, Vec<usize>)>,
+    /// Indices into `prons` per word id (to skip duplicates without a scan of all of them).
+    by_word: Vec<Vec<u32>>,
 }
 
 impl Lexicon {
@@ -86,7 +88,9 @@ impl Lexicon {
     /// Add a pronunciation of `word` (a duplicate pronunciation is ignored); returns the word id.
     pub fn add(&mut self, word: &str, units: Vec<usize>) -> u32 {
         let id = self.intern(word);
-        if !self.prons.iter().any(|(w, u)| *w == id && *u == units) {
+        let known = &self.by_word[id as usize];
+        if !known.iter().any(|&i| self.prons[i as usize].1 == units) {
+            self.by_word[id as usize].push(self.prons.len() as u32);
             self.prons.push((id, units));
         }
         id
@@ -109,6 +113,7 @@ impl Lexicon {
         }
         let id = self.words.len() as u32;
         self.words.push(word.to_string());
+        self.by_word.push(Vec::new());
         self.ids.insert(word.to_string(), id);
         id
     }
