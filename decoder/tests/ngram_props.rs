@@ -183,7 +183,7 @@ proptest! {
         prop_assert_eq!(full, tail, "only the last order-1 words matter");
         prop_assert!(full.len() < order);
         // Dropping the oldest kept word changes some future score (else it would not be kept).
-        if full.len() > 0 {
+        if !full.is_empty() {
             let shorter = chain(lm, lm.null_state(), &full.words()[..full.len() - 1].iter().rev().copied().collect::<Vec<_>>());
             let differs = (0..lm.vocab_size() as WordId).any(|w| {
                 let a = lm.score(&full, w);

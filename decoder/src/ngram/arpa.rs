@@ -310,8 +310,8 @@ pub(crate) fn write<W: Write>(lm: &NgramLm, w: W) -> Result<(), NgramError> {
         let mut rk = vec![0u128; lev.words.len()];
         for (p, &pk) in prev.iter().enumerate() {
             let (a, z) = (prev_child[p] as usize, prev_child[p + 1] as usize);
-            for j in a..z {
-                rk[j] = (pk << BITS) | lev.words[j] as u128;
+            for (r, &w) in rk[a..z].iter_mut().zip(&lev.words[a..z]) {
+                *r = (pk << BITS) | w as u128;
             }
         }
         let mut fwd: Vec<(u128, u32)> = rk

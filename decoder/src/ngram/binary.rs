@@ -345,7 +345,7 @@ fn parse_header(b: &[u8], file: &str, verify_checksum: bool) -> Result<Layout, N
 
 /// Checks every invariant the query relies on.
 fn validate(b: &[u8], lay: &Layout, file: &str) -> Result<(), NgramError> {
-    if (b.as_ptr() as usize) % 8 != 0 {
+    if !(b.as_ptr() as usize).is_multiple_of(8) {
         return Err(NgramError::corrupt(file, "image is not 8-byte aligned"));
     }
     let v = super::query::View::new(b, lay);

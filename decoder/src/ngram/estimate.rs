@@ -96,8 +96,11 @@ pub struct Estimate {
     /// Tokens mapped to `<unk>` (fixed vocabulary).
     pub unk_tokens: u64,
     /// Adjusted counts per order (forward word ids), when [`Estimator::keep_counts`] was set.
-    pub adjusted_counts: Option<Vec<Vec<(Vec<WordId>, u64)>>>,
+    pub adjusted_counts: Option<Vec<NgramCounts>>,
 }
+
+/// N-grams (forward word ids) with their adjusted counts.
+pub type NgramCounts = Vec<(Vec<WordId>, u64)>;
 
 /// Sorted keys with counts.
 #[derive(Default)]
@@ -520,8 +523,8 @@ impl Estimator {
         progress("computing backoffs");
         let mut bo: Vec<Vec<f64>> = vec![Vec::new(); n + 1];
         bo[1] = gamma[1].clone();
-        for k in 2..n {
-            bo[k] = gamma[k].clone();
+        if n > 2 {
+            bo[2..n].clone_from_slice(&gamma[2..n]);
         }
         for k in 2..=n {
             let keys = &adj[k].keys;

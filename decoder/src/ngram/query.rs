@@ -34,7 +34,7 @@ fn cast<T: Copy>(b: &[u8], s: Sec) -> &[T] {
         .checked_mul(4)
         .and_then(|n| b.get(s.off..s.off.checked_add(n)?))
     {
-        Some(bytes) if (bytes.as_ptr() as usize) % std::mem::align_of::<T>() == 0 => {
+        Some(bytes) if (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()) => {
             // SAFETY: in bounds, aligned, and T is u32 or f32 (4 bytes, every bit pattern valid).
             unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const T, s.len) }
         }
