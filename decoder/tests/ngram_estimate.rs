@@ -215,6 +215,31 @@ fn estimated_arpa_round_trips() {
     );
 }
 
+/// Entropy pruning keeps a proper model, removes more with a larger threshold, and costs
+/// little perplexity on the training text at a small threshold.
+#[test]
+fn entropy_pruning_shrinks_the_model_gradually() {
+    let text = lines("kitchen.txt");
+    let mut sizes = Vec::new();
+    let mut ppls = Vec::new();
+    for theta in [0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1] {
+        let mut o = EstimateOptions::new(3);
+        o.entropy_prune = theta;
+        let lm = sotto_decoder::ngram::estimate::estimate(&text, &o)
+            .unwrap()
+            .lm;
+        let n = lm.num_ngrams();
+        assert_eq!(n[0], 90, "unigrams are never pruned");
+        sizes.push(n[1] + n[2]);
+        ppls.push(sotto_decoder::ngram::perplexity(&lm, &text).ppl);
+    }
+    eprintln!("n-grams {sizes:?}, training perplexity {ppls:?}");
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+    assert!(sizes[6] < sizes[0] / 2, "{sizes:?}");
+    assert!(ppls[1] < ppls[0] * 1.01, "{ppls:?}");
+    assert!(ppls.windows(2).all(|w| w[1] >= w[0] * 0.999), "{ppls:?}");
+}
+
 #[test]
 fn options_are_checked() {
     let mut o = EstimateOptions::new(6);

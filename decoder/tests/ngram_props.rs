@@ -118,8 +118,10 @@ proptest! {
         (text, _v) in text_strategy(),
         order in 1usize..=4,
         prune in prop::collection::vec(0u64..3, 0..3),
+        entropy in prop_oneof![Just(0.0), 1e-6f64..1e-1],
     ) {
         let mut opts = EstimateOptions::new(order);
+        opts.entropy_prune = entropy;
         if !prune.is_empty() {
             opts.prune = std::iter::once(0).chain(prune).collect();
         }

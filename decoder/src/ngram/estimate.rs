@@ -18,6 +18,8 @@
 //!   context or suffix), kept n-grams keep their probability and the backoff of a context that
 //!   lost n-grams is renormalized: `bo(h) = (1 − Σ_kept p(w|h)) / (1 − Σ_kept p(w|h'))`, so
 //!   every context still sums to one.
+//! * Optionally Stolcke entropy pruning after that (SRILM's `ngram -prune θ`), highest order
+//!   first, with the same renormalization.
 //!
 //! Memory: word ids are integers and every n-gram is one packed `u128` key plus its count in
 //! sorted vectors; text is counted in chunks that are sorted and merged, so memory grows with the
@@ -44,6 +46,10 @@ pub struct EstimateOptions {
     pub discount_fallback: [f64; 3],
     /// N-gram keys buffered before they are sorted and merged (bounds memory); at least 1024.
     pub chunk: usize,
+    /// Stolcke entropy pruning threshold (SRILM `ngram -prune`): after count pruning, an
+    /// n-gram is dropped when removing it raises the model's perplexity by less than this
+    /// relative amount (e.g. `1e-8`); 0 = off.
+    pub entropy_prune: f64,
 }
 
 impl EstimateOptions {
@@ -55,6 +61,7 @@ impl EstimateOptions {
             vocab: None,
             discount_fallback: [0.5, 1.0, 1.5],
             chunk: 1 << 24,
+            entropy_prune: 0.0,
         }
     }
 
@@ -223,6 +230,12 @@ impl Estimator {
                 }
             }
             e.fixed = true;
+        }
+        if !(e.opts.entropy_prune >= 0.0 && e.opts.entropy_prune.is_finite()) {
+            return Err(NgramError::Options(format!(
+                "entropy pruning threshold {} must be a finite number >= 0",
+                e.opts.entropy_prune
+            )));
         }
         e.opts.chunk = e.opts.chunk.max(1024);
         Ok(e)
@@ -571,6 +584,20 @@ impl Estimator {
             }
         }
 
+        if self.opts.entropy_prune > 0.0 {
+            progress("entropy pruning");
+            let mut m = Model {
+                n,
+                bos: bos as WordId,
+                keys: adj.iter().map(|c| &c.keys[..]).collect(),
+                prob: &prob,
+                p1: &p1,
+                kept: &mut kept,
+                bo: &mut bo,
+            };
+            m.entropy_prune(self.opts.entropy_prune);
+        }
+
         // To forward tables (log10).
         progress("building the model");
         let lg = |x: f64| -> f32 {
@@ -638,6 +665,167 @@ impl Estimator {
             unk_tokens: self.unk_tokens,
             adjusted_counts,
         })
+    }
+}
+
+/// The estimated backoff model in linear probabilities, for entropy pruning.
+struct Model<'a> {
+    n: usize,
+    bos: WordId,
+    /// `keys[k]`: n-grams of order k ≥ 2, sorted.
+    keys: Vec<&'a [u128]>,
+    prob: &'a [Vec<f64>],
+    p1: &'a [f64],
+    kept: &'a mut Vec<Vec<bool>>,
+    /// Linear backoffs; NaN = not a context (1).
+    bo: &'a mut Vec<Vec<f64>>,
+}
+
+impl Model<'_> {
+    /// Index of a kept n-gram of order `k` ≥ 2.
+    fn find(&self, k: usize, key: u128) -> Option<usize> {
+        let i = self.keys[k].binary_search(&key).ok()?;
+        self.kept[k][i].then_some(i)
+    }
+
+    /// Backoff of context `c` (1 when it is not a kept context).
+    fn backoff(&self, c: &[WordId]) -> f64 {
+        let b = match c.len() {
+            0 => 1.0,
+            1 => self.bo[1][c[0] as usize],
+            k => self.find(k, build::pack(c)).map_or(1.0, |i| self.bo[k][i]),
+        };
+        if b.is_nan() {
+            1.0
+        } else {
+            b
+        }
+    }
+
+    /// p(w | ctx) under the current (pruned) model.
+    fn p(&self, ctx: &[WordId], w: WordId) -> f64 {
+        let ctx = &ctx[ctx.len().saturating_sub(self.n - 1)..];
+        let mut acc = 1.0;
+        let mut g: Vec<WordId> = Vec::with_capacity(ctx.len() + 1);
+        for start in 0..=ctx.len() {
+            let c = &ctx[start..];
+            if c.is_empty() {
+                return acc * self.p1[w as usize];
+            }
+            g.clear();
+            g.extend_from_slice(c);
+            g.push(w);
+            if let Some(i) = self.find(g.len(), build::pack(&g)) {
+                return acc * self.prob[g.len()][i];
+            }
+            acc *= self.backoff(c);
+        }
+        acc * self.p1[w as usize]
+    }
+
+    /// Probability of a history: p(h1) p(h2|h1) …, with p(<s>) = 1 at the start.
+    fn history(&self, h: &[WordId]) -> f64 {
+        let mut p = 1.0;
+        for i in 0..h.len() {
+            if i == 0 && h[0] == self.bos {
+                continue;
+            }
+            p *= self.p(&h[..i], h[i]);
+        }
+        p
+    }
+
+    /// Stolcke (1998) pruning, highest order first: within each context, every n-gram that no
+    /// kept longer n-gram needs is judged against the current model; those whose removal raises
+    /// perplexity by less than `threshold` go, and the context's backoff is renormalized.
+    fn entropy_prune(&mut self, threshold: f64) {
+        for k in (2..=self.n).rev() {
+            // N-grams a kept (k+1)-gram needs (as prefix or suffix) stay.
+            let mut protected = vec![false; self.keys[k].len()];
+            if k < self.n {
+                for (x, &key) in self.keys[k + 1].iter().enumerate() {
+                    if self.kept[k + 1][x] {
+                        for sub in [build::prefix(key), build::suffix(key, k + 1)] {
+                            if let Ok(y) = self.keys[k].binary_search(&sub) {
+                                protected[y] = true;
+                            }
+                        }
+                    }
+                }
+            }
+            let keys = self.keys[k];
+            let mut prune = Vec::new();
+            let mut groups = Vec::new();
+            let mut i = 0;
+            while i < keys.len() {
+                let h = build::prefix(keys[i]);
+                let mut j = i;
+                while j < keys.len() && build::prefix(keys[j]) == h {
+                    j += 1;
+                }
+                let hw = build::unpack(h, k - 1);
+                let lower = |x: usize| self.p(&hw[1..], build::word_at(keys[x], k, k - 1));
+                let (mut sp, mut sq) = (0.0, 0.0);
+                for x in i..j {
+                    if self.kept[k][x] {
+                        sp += self.prob[k][x];
+                        sq += lower(x);
+                    }
+                }
+                let (num, den) = ((1.0 - sp).max(0.0), 1.0 - sq);
+                let candidates: Vec<usize> = (i..j)
+                    .filter(|&x| self.kept[k][x] && !protected[x])
+                    .collect();
+                if !candidates.is_empty() && den > 1e-12 && num > 0.0 {
+                    let bo = num / den;
+                    let ph = self.history(&hw);
+                    let before = prune.len();
+                    for &x in &candidates {
+                        let (p, q) = (self.prob[k][x], lower(x));
+                        let bo2 = (num + p) / (den + q);
+                        let dh = -ph
+                            * (p * ((bo2 * q).log10() - p.log10())
+                                + num * (bo2.log10() - bo.log10()));
+                        if 10f64.powf(dh) - 1.0 < threshold {
+                            prune.push(x);
+                        }
+                    }
+                    if prune.len() > before {
+                        groups.push((i, j, h));
+                    }
+                }
+                i = j;
+            }
+            for &x in &prune {
+                self.kept[k][x] = false;
+            }
+            // Renormalize the backoffs of the contexts that lost n-grams.
+            for (i, j, h) in groups {
+                let hw = build::unpack(h, k - 1);
+                let (mut sp, mut sq) = (0.0, 0.0);
+                for (x, &key) in keys.iter().enumerate().take(j).skip(i) {
+                    if self.kept[k][x] {
+                        sp += self.prob[k][x];
+                        sq += self.p(&hw[1..], build::word_at(key, k, k - 1));
+                    }
+                }
+                let (num, den) = ((1.0 - sp).max(0.0), 1.0 - sq);
+                let b = if den > 1e-12 {
+                    (num / den).max(1e-99)
+                } else {
+                    1.0
+                };
+                let slot = if k == 2 {
+                    self.bo[1].get_mut(h as usize)
+                } else {
+                    let y = self.keys[k - 1].binary_search(&h).ok();
+                    y.and_then(|y| self.bo[k - 1].get_mut(y))
+                };
+                if let Some(s) = slot {
+                    *s = b;
+                }
+            }
+        }
     }
 }
 
