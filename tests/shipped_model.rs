@@ -62,8 +62,11 @@ fn decode_with(
     beam: usize,
     max_symbols: usize,
     chunk: usize,
+    lm: bool,
 ) -> (Vec<usize>, String) {
     let mut config = RecognizerConfig::new(model);
+    // Parity is about the network: without the shipped word LM unless asked.
+    config.no_lm = !lm;
     config.beam = beam;
     config.max_symbols_per_frame = max_symbols;
     let recognizer = Recognizer::new(config).expect("load model");
@@ -81,7 +84,7 @@ fn decode_with(
 
 /// Greedy decode in 0.1 s chunks.
 fn decode(model: &Path, clip: &str) -> (Vec<usize>, String) {
-    decode_with(model, clip, 1, 1, 1600)
+    decode_with(model, clip, 1, 1, 1600, false)
 }
 
 #[test]
@@ -101,7 +104,7 @@ fn f32_model_gives_the_pytorch_greedy_tokens() {
 fn f32_greedy_with_two_symbols_per_frame_gives_the_pytorch_tokens() {
     let model = root().join("models/zoo/sotto-en-f32.safetensors");
     for g in goldens() {
-        let (ids, text) = decode_with(&model, &g.clip, 1, 2, 1600);
+        let (ids, text) = decode_with(&model, &g.clip, 1, 2, 1600, false);
         assert_eq!(ids, g.ids2, "{}: sotto {text:?}", g.clip);
     }
 }
@@ -149,13 +152,13 @@ fn int8_encoder_output_stays_close_to_f32() {
 fn chunked_decoding_equals_offline_decoding() {
     let model = root().join("models/zoo/sotto-en-int8.safetensors");
     for g in goldens() {
-        for beam in [1, 4] {
-            let offline = decode_with(&model, &g.clip, beam, 1, usize::MAX);
+        for (beam, lm) in [(1, false), (4, false), (4, true)] {
+            let offline = decode_with(&model, &g.clip, beam, 1, usize::MAX, lm);
             for chunk in [1, 160, 1234, 16000] {
                 assert_eq!(
-                    decode_with(&model, &g.clip, beam, 1, chunk),
+                    decode_with(&model, &g.clip, beam, 1, chunk, lm),
                     offline,
-                    "{} beam {beam} chunk {chunk}",
+                    "{} beam {beam} LM {lm} chunk {chunk}",
                     g.clip
                 );
             }
@@ -174,4 +177,23 @@ fn the_int8_model_is_the_default() {
         path.file_name().and_then(|n| n.to_str()),
         Some("sotto-en-int8.safetensors")
     );
+}
+
+#[test]
+fn the_shipped_word_lm_is_used_by_default() {
+    let model = root().join("models/zoo/sotto-en-int8.safetensors");
+    let rec = Recognizer::new(RecognizerConfig::new(&model)).expect("load");
+    let g = rec
+        .word_graph()
+        .expect("the LM beside the model turns on the word search");
+    let lm = g.lm().expect("models/zoo/sotto-en.lm.bin");
+    assert!(lm.vocab_size() > 50_000, "{}", lm.vocab_size());
+    // The BPE model's lexicon is the LM's words spelled with its pieces.
+    assert!(g.tree().lexicon().num_words() > 50_000);
+    let off = Recognizer::new(RecognizerConfig {
+        no_lm: true,
+        ..RecognizerConfig::new(&model)
+    })
+    .expect("load");
+    assert!(off.word_graph().is_none());
 }

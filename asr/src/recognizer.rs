@@ -39,7 +39,7 @@ pub const MODEL_ENV: &str = "SOTTO_MODEL";
 pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-en.safetensors"];
 
 /// Default weight of the word LM (tuned as described in the README).
-pub const DEFAULT_LM_WEIGHT: f32 = 0.5;
+pub const DEFAULT_LM_WEIGHT: f32 = 0.2;
 /// Default per-word bonus of the word-level search.
 pub const DEFAULT_WORD_BONUS: f32 = 1.0;
 

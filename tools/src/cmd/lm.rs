@@ -41,6 +41,22 @@ pub enum LmCommand {
     Perplexity(PerplexityArgs),
     /// Describe a model: order, n-gram counts, vocabulary, size.
     Info(InfoArgs),
+    /// Convert an ARPA model to the binary form (or back with `--arpa`).
+    Convert(ConvertArgs),
+}
+
+/// Arguments of `sotto lm convert`.
+#[derive(clap::Args)]
+pub struct ConvertArgs {
+    /// Input model (ARPA or binary).
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// Output file.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// Write ARPA text instead of the binary form.
+    #[arg(long)]
+    pub arpa: bool,
 }
 
 /// Arguments of `sotto lm build`.
@@ -60,6 +76,10 @@ pub struct BuildArgs {
     /// count <= N are dropped; the last value repeats for higher orders (`--prune 0 0 1`).
     #[arg(long, num_args = 1.., value_delimiter = ',', value_name = "N")]
     pub prune: Vec<u64>,
+    /// Stolcke entropy pruning after count pruning (as SRILM `ngram -prune THETA`): drop n-grams
+    /// whose removal raises perplexity by less than THETA (relative, e.g. 1e-8); 0 = off.
+    #[arg(long, value_name = "THETA", default_value_t = 0.0)]
+    pub prune_entropy: f64,
     /// Also write the model as ARPA text.
     #[arg(long, value_name = "OUT.arpa")]
     pub arpa: Option<PathBuf>,
@@ -101,6 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         LmCommand::Build(a) => build(a),
         LmCommand::Perplexity(a) => ppl(a),
         LmCommand::Info(a) => info(a),
+        LmCommand::Convert(a) => convert(a),
     }
 }
 
@@ -174,6 +195,7 @@ fn build(a: BuildArgs) -> anyhow::Result<()> {
     let order = a.order as usize;
     let mut opts = EstimateOptions::new(order);
     opts.prune = a.prune.clone();
+    opts.entropy_prune = a.prune_entropy;
     if let Some(v) = &a.vocab {
         let text = std::fs::read_to_string(v)
             .map_err(|e| with_status(2, format!("{}: {e}", v.display())))?;
@@ -333,6 +355,26 @@ struct InfoReport {
     vocab: usize,
     has_unk: bool,
     binary_bytes: usize,
+}
+
+fn convert(a: ConvertArgs) -> anyhow::Result<()> {
+    let lm = load_lm(&a.input)?;
+    if a.arpa {
+        let f = std::fs::File::create(&a.output)
+            .with_context(|| format!("{}: cannot create", a.output.display()))?;
+        lm.write_arpa(std::io::BufWriter::new(f))
+            .with_context(|| format!("{}: cannot write", a.output.display()))?;
+    } else {
+        lm.write_binary(&a.output)
+            .with_context(|| format!("{}: cannot write", a.output.display()))?;
+    }
+    let size = std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "wrote {} ({})",
+        a.output.display(),
+        human_bytes(size as usize)
+    );
+    Ok(())
 }
 
 fn info(a: InfoArgs) -> anyhow::Result<()> {
