@@ -205,8 +205,8 @@ impl ModelFile {
             file: file.clone(),
             msg,
         };
-        let (n, header) =
-            safetensors::SafeTensors::read_metadata(&map).map_err(|e| corrupt(format!("{e:?}")))?;
+        let (n, header) = safetensors::SafeTensors::read_metadata(&map)
+            .map_err(|e| corrupt(safetensors_message(&e)))?;
         let data_start = 8 + n;
         let mut tensors = BTreeMap::new();
         for (name, info) in header.tensors() {
@@ -619,7 +619,7 @@ impl ModelWriter {
         )
         .map_err(|e| FormatError::Write {
             file: "<memory>".into(),
-            msg: format!("{e:?}"),
+            msg: safetensors_message(&e),
         })
     }
 
@@ -638,5 +638,34 @@ impl ModelWriter {
         std::fs::write(&tmp, bytes)
             .and_then(|_| std::fs::rename(&tmp, path))
             .map_err(|source| FormatError::Io { file, source })
+    }
+}
+
+/// What a safetensors parse error means, in words (its `Display` is the enum variant's name).
+fn safetensors_message(e: &safetensors::SafeTensorError) -> String {
+    use safetensors::SafeTensorError as E;
+    match e {
+        E::HeaderTooSmall => "too short for a safetensors header (truncated or empty)".into(),
+        E::InvalidHeaderLength => {
+            "the header length runs past the end of the file (truncated, or not a safetensors file)"
+                .into()
+        }
+        E::HeaderTooLarge => {
+            "the header length is implausibly large (corrupt, or not a safetensors file)".into()
+        }
+        E::InvalidHeader | E::InvalidHeaderStart | E::InvalidHeaderDeserialization => {
+            "the header is not valid safetensors JSON (corrupt, or not a safetensors file)".into()
+        }
+        E::JsonError(j) => format!("the header is not valid safetensors JSON: {j}"),
+        E::MetadataIncompleteBuffer => {
+            "the tensor data does not match the file length (truncated or padded)".into()
+        }
+        E::InvalidOffset(name) => format!("tensor `{name}`: data offsets outside the file"),
+        E::TensorInvalidInfo | E::InvalidTensorView(..) => {
+            "a tensor's shape, dtype and data size disagree".into()
+        }
+        E::ValidationOverflow => "tensor sizes overflow (corrupt header)".into(),
+        E::TensorNotFound(name) => format!("missing tensor `{name}`"),
+        E::IoError(io) => io.to_string(),
     }
 }
