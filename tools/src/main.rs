@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod common;
 mod source;
 
 /// Offline, streaming speech recognition and wake words.
@@ -28,13 +29,15 @@ enum Command {
     WakeEval(cmd::wake_eval::Args),
     /// Transcribe audio files (optionally scoring word error rate against references).
     Transcribe(cmd::transcribe::Args),
-    /// Live captions from the microphone (or a file played at real-time pace).
+    /// Live captions from the microphone, or from a file (as fast as it decodes; --realtime
+    /// paces it).
     Caption(cmd::caption::Args),
     /// Word n-gram language models: build from text, perplexity, info.
     Lm(cmd::lm::Args),
 }
 
 fn main() -> ExitCode {
+    common::restore_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Features(a) => cmd::features::run(a),
@@ -48,16 +51,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // The exit-status marker is not part of the message.
-            let msg: Vec<String> = e
-                .chain()
-                .filter(|c| !c.is::<cmd::ExitStatus>())
-                .map(|c| c.to_string())
-                .collect();
-            eprintln!("sotto: error: {}", msg.join(": "));
-            let code = e.downcast_ref::<cmd::ExitStatus>().map_or(1, |s| s.0);
-            ExitCode::from(code)
-        }
+        // Causes said once, the exit-status marker left out (common::report).
+        Err(e) => common::report(&e),
     }
 }

@@ -1,6 +1,6 @@
-//! Audio sources for the streaming commands: a decoded file, raw s16le PCM on stdin, or the
-//! default microphone (cpal, behind the default-on `mic` feature). All yield mono `f32` chunks
-//! in `[-1, 1)` with their sample rate.
+//! Audio sources for the streaming commands: a file decoded as it is read, raw s16le PCM on
+//! stdin, or the default microphone (cpal, behind the opt-in `mic` feature). All yield mono
+//! `f32` chunks in `[-1, 1)` with their sample rate.
 
 use crate::cmd::with_status;
 use anyhow::Context;
@@ -16,35 +16,53 @@ pub trait AudioSource {
     fn next_chunk(&mut self) -> anyhow::Result<Option<(u32, Vec<f32>)>>;
 }
 
-/// A decoded audio file (WAV, FLAC, MP3, Ogg Vorbis) in 100 ms chunks.
+/// An audio file (WAV, FLAC, MP3, Ogg Vorbis, Ogg Opus), decoded as it is read: chunks of
+/// [`CHUNK_SECONDS`] (or longer, see [`FileSource::with_chunk_seconds`]); memory does not
+/// grow with the length of the file.
 pub struct FileSource {
-    rate: u32,
-    samples: Vec<f32>,
-    pos: usize,
+    reader: sotto_frontend::audio::AudioReader,
+    chunk: usize,
+    buf: Vec<f32>,
 }
 
 impl FileSource {
-    /// Decodes `path` (errors name the file).
+    /// Opens `path` and reads its header (errors name the file).
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let audio = sotto_frontend::audio::read_audio(path)?;
-        Ok(FileSource {
-            rate: audio.sample_rate,
-            samples: audio.samples,
-            pos: 0,
-        })
+        let reader = sotto_frontend::audio::AudioReader::open(path)?;
+        let mut s = FileSource {
+            reader,
+            chunk: 0,
+            buf: Vec::new(),
+        };
+        s.set_chunk_seconds(CHUNK_SECONDS);
+        Ok(s)
+    }
+
+    /// Hands out chunks of `seconds` instead.
+    pub fn with_chunk_seconds(mut self, seconds: f64) -> Self {
+        self.set_chunk_seconds(seconds);
+        self
+    }
+
+    fn set_chunk_seconds(&mut self, seconds: f64) {
+        self.chunk = ((f64::from(self.reader.sample_rate()) * seconds) as usize).max(1);
     }
 }
 
 impl AudioSource for FileSource {
     fn next_chunk(&mut self) -> anyhow::Result<Option<(u32, Vec<f32>)>> {
-        if self.pos >= self.samples.len() {
+        while self.buf.len() < self.chunk {
+            if self.reader.read_chunk(&mut self.buf)? == 0 {
+                break;
+            }
+        }
+        if self.buf.is_empty() {
             return Ok(None);
         }
-        let n = ((f64::from(self.rate) * CHUNK_SECONDS) as usize).max(1);
-        let end = (self.pos + n).min(self.samples.len());
-        let chunk = self.samples[self.pos..end].to_vec();
-        self.pos = end;
-        Ok(Some((self.rate, chunk)))
+        let n = self.chunk.min(self.buf.len());
+        let rest = self.buf.split_off(n);
+        let chunk = std::mem::replace(&mut self.buf, rest);
+        Ok(Some((self.reader.sample_rate(), chunk)))
     }
 }
 
@@ -112,8 +130,55 @@ mod mic {
         rx: Receiver<Vec<f32>>,
     }
 
+    /// Sends this process's stderr to /dev/null while alive: ALSA prints its own diagnostics
+    /// ("ALSA lib pcm.c: … Unknown PCM default") while cpal probes the devices, before sotto
+    /// can say what went wrong in one line.
+    struct QuietStderr(Option<i32>);
+
+    impl QuietStderr {
+        fn new() -> Self {
+            #[cfg(unix)]
+            // SAFETY: plain descriptor calls; every descriptor opened here is closed or
+            // handed back in `drop`.
+            unsafe {
+                let saved = libc::dup(2);
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                if saved >= 0 && null >= 0 && libc::dup2(null, 2) >= 0 {
+                    libc::close(null);
+                    return Self(Some(saved));
+                }
+                for fd in [saved, null] {
+                    if fd >= 0 {
+                        libc::close(fd);
+                    }
+                }
+            }
+            Self(None)
+        }
+    }
+
+    impl Drop for QuietStderr {
+        fn drop(&mut self) {
+            #[cfg(unix)]
+            if let Some(fd) = self.0 {
+                // SAFETY: `fd` is the descriptor saved in `new`, still open.
+                unsafe {
+                    libc::dup2(fd, 2);
+                    libc::close(fd);
+                }
+            }
+        }
+    }
+
     /// Opens the default input device (exit status 2 when there is none).
     pub fn open() -> anyhow::Result<MicSource> {
+        let quiet = QuietStderr::new();
+        let r = open_quietly();
+        drop(quiet);
+        r
+    }
+
+    fn open_quietly() -> anyhow::Result<MicSource> {
         let device = cpal::default_host().default_input_device().ok_or_else(|| {
             with_status(
                 2,
@@ -190,14 +255,16 @@ mod mic {
     }
 }
 
+/// The message of a build without the `mic` feature.
+pub const NO_MIC_BUILD: &str = "no input device: this sotto was built without microphone support; \
+rebuild it with `--features mic` (e.g. `cargo install --locked --path tools --features mic`, which \
+needs the ALSA headers: `apt-get install libasound2-dev pkg-config`), or give audio files";
+
 /// The default microphone, or an error with exit status 2 when there is none (or when sotto
 /// was built without the `mic` feature).
 pub fn open_mic() -> anyhow::Result<Box<dyn AudioSource>> {
     #[cfg(feature = "mic")]
     return Ok(Box::new(mic::open()?));
     #[cfg(not(feature = "mic"))]
-    Err(with_status(
-        2,
-        "no input device: sotto was built without microphone support (feature `mic`)",
-    ))
+    Err(with_status(2, NO_MIC_BUILD))
 }

@@ -1,14 +1,20 @@
-//! `sotto caption`: live captions from the default microphone, or from a file played through
-//! the identical streaming path (`--input FILE`, paced at real time with `--realtime`).
+//! `sotto caption`: live captions from the default microphone, or from a file through the
+//! identical streaming path (`--input FILE`, as fast as it decodes; paced at real time with
+//! `--realtime`).
 //!
-//! On a terminal the partial line is redrawn in place (`\r` + clear-line); an endpoint commits
-//! it and starts a new line. When stdout is not a terminal only committed lines are written.
-//! `--json` writes one JSON object per line: `{"final": false, "text"}` whenever the partial
-//! text changes, and `{"final": true, "start", "end", "text", "words"}` per committed segment.
+//! On a terminal the partial line is redrawn in place (`\r` + clear-line; only its tail when it
+//! is wider than the terminal, so it never wraps); an endpoint commits it and starts a new
+//! line. When stdout is not a terminal only committed lines are written. A line cut by the
+//! segment-length limit (`--max-utterance`) is committed up to its last word start: the last
+//! word moves on to the next line, where the rest of it may follow, so no word is split
+//! across lines. `--json` writes one JSON object per line: `{"final": false, "text"}` whenever
+//! the partial text changes, and `{"final": true, "start", "end", "text", "words"}` per
+//! committed line.
 
+use crate::common::{bad_input, check_model, positive_seconds};
 use crate::source::{open_mic, AudioSource, FileSource, StdinSource};
-use anyhow::Context;
-use sotto_asr::recognizer::{Recognizer, RecognizerConfig, Stream, Transcript};
+use sotto_asr::recognizer::{Recognizer, RecognizerConfig, Stream, Transcript, Word};
+use sotto_decoder::{EndpointRule, WORD_START};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -18,14 +24,16 @@ use std::time::{Duration, Instant};
 pub struct Args {
     #[command(flatten)]
     pub recognizer: super::RecognizerArgs,
-    /// Play this audio file instead of listening to the microphone; `-` reads raw s16le mono
-    /// PCM at `--rate` from stdin (e.g. piped from `arecord -f S16_LE -r 16000`).
+    /// Caption this audio file instead of listening to the microphone (decoded as it is read,
+    /// as fast as possible unless --realtime); `-` reads raw s16le mono PCM at `--rate` from
+    /// stdin (e.g. piped from `arecord -f S16_LE -r 16000`).
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Sample rate of raw PCM on stdin (`--input -`).
-    #[arg(long, value_name = "HZ", default_value_t = 16000)]
-    pub rate: u32,
-    /// With --input: pace the file at real time (default: as fast as possible).
+    /// Sample rate of raw PCM on stdin (`--input -`) [default: 16000]. Not used for files:
+    /// their header gives the rate.
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<u32>,
+    /// With --input: pace the audio at real time, as a live source would arrive.
     #[arg(long, requires = "input")]
     pub realtime: bool,
     /// Prefix committed lines with the segment's start and end time in seconds.
@@ -35,10 +43,10 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Trailing silence (seconds) after speech that ends a line (endpoint rule 2).
-    #[arg(long, value_name = "SECS", default_value_t = 1.2)]
+    #[arg(long, value_name = "SECS", default_value_t = 1.2, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub endpoint_silence: f32,
     /// Longest line in seconds before it is committed anyway (endpoint rule 3).
-    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 20.0, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub max_utterance: f32,
 }
 
@@ -63,60 +71,136 @@ impl<S: AudioSource> AudioSource for Paced<S> {
     }
 }
 
+/// Columns of the terminal: `$COLUMNS`, else the terminal's own size, else 80.
+fn terminal_width() -> usize {
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+    {
+        return c;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: TIOCGWINSZ fills the `winsize` it is given; failure leaves it zeroed.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_col > 0 {
+            return usize::from(ws.ws_col);
+        }
+    }
+    80
+}
+
+/// The tail of `text` that fits in `width - 1` columns (one left for the cursor), marked with
+/// a leading `…` when cut.
+fn fit(text: &str, width: usize) -> String {
+    let room = width.saturating_sub(1).max(2);
+    let n = text.chars().count();
+    if n <= room {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n - (room - 1)).collect();
+    format!("…{tail}")
+}
+
+/// Words of `t` after the `carry`ed words of the previous line; when `t` starts inside a word
+/// (its first BPE piece does not start a word), that piece continues the last carried word.
+fn join(carry: &[Word], t: &Transcript, bpe: bool) -> Vec<Word> {
+    let mut words = carry.to_vec();
+    let mut rest = t.words.iter();
+    let continues = bpe
+        && t.tokens
+            .first()
+            .is_some_and(|k| !k.piece.starts_with(WORD_START));
+    if continues {
+        if let (Some(last), Some(first)) = (words.last_mut(), rest.clone().next()) {
+            last.word.push_str(&first.word);
+            last.end = first.end;
+            last.confidence = last.confidence.min(first.confidence);
+            rest.next();
+        }
+    }
+    words.extend(rest.cloned());
+    words
+}
+
+fn text_of(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.word.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Writes partial and committed results.
 struct Printer {
     tty: bool,
     json: bool,
     timestamps: bool,
+    width: usize,
+    /// The partial text last written.
     partial: String,
+    /// Words held back from the last committed line (it was cut by the length limit).
+    carry: Vec<Word>,
+    /// The model's tokens are BPE pieces (`▁` marks word starts).
+    bpe: bool,
     out: std::io::Stdout,
 }
 
 impl Printer {
+    /// Whether partial results are shown at all (else they need not be computed).
+    fn wants_partials(&self) -> bool {
+        self.json || self.tty
+    }
+
     fn partial(&mut self, t: &Transcript) -> std::io::Result<()> {
-        if t.text == self.partial {
+        self.bpe |= t.tokens.iter().any(|k| k.piece.starts_with(WORD_START));
+        let text = text_of(&join(&self.carry, t, self.bpe));
+        if text == self.partial {
             return Ok(());
         }
-        self.partial = t.text.clone();
         let mut out = self.out.lock();
         if self.json {
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({"final": false, "text": t.text})
-            )?;
+            writeln!(out, "{}", serde_json::json!({"final": false, "text": text}))?;
         } else if self.tty {
-            write!(out, "\r\x1b[2K{}", t.text)?;
+            write!(out, "\r\x1b[2K{}", fit(&text, self.width))?;
         }
+        self.partial = text;
         out.flush()
     }
 
-    fn commit(&mut self, t: &Transcript) -> std::io::Result<()> {
+    /// Commits a segment that ended by `rule` (`None`: the end of the audio).
+    fn commit(&mut self, t: &Transcript, rule: Option<EndpointRule>) -> std::io::Result<()> {
+        self.bpe |= t.tokens.iter().any(|k| k.piece.starts_with(WORD_START));
+        let mut words = join(&self.carry, t, self.bpe);
+        // Cut by the length limit, the segment may end inside a word: hold its last word back.
+        self.carry = match rule {
+            Some(EndpointRule::Rule3) if self.bpe => words.pop().into_iter().collect(),
+            _ => Vec::new(),
+        };
         let mut out = self.out.lock();
         if self.tty && !self.json && !self.partial.is_empty() {
             write!(out, "\r\x1b[2K")?;
         }
         self.partial.clear();
-        if t.text.is_empty() {
+        if words.is_empty() {
             return out.flush();
         }
-        let (start, end) = (
-            t.words.first().map_or(0.0, |w| w.start),
-            t.words.last().map_or(0.0, |w| w.end),
-        );
+        let text = text_of(&words);
+        let (start, end) = (words[0].start, words[words.len() - 1].end);
         if self.json {
             let doc = serde_json::json!({
                 "final": true,
                 "start": (start as f64 * 1000.0).round() / 1000.0,
                 "end": (end as f64 * 1000.0).round() / 1000.0,
-                "text": t.text,
-                "words": super::transcribe::words_json(&t.words),
+                "text": text,
+                "words": super::transcribe::words_json(&words),
             });
             writeln!(out, "{doc}")?;
         } else if self.timestamps {
-            writeln!(out, "[{start:.2}-{end:.2}] {}", t.text)?;
+            writeln!(out, "[{start:.2}-{end:.2}] {text}")?;
         } else {
-            writeln!(out, "{}", t.text)?;
+            writeln!(out, "{text}")?;
         }
         out.flush()
     }
@@ -128,9 +212,13 @@ fn drain(stream: &mut Stream, printer: &mut Printer) -> anyhow::Result<()> {
     loop {
         stream.decode()?;
         if !stream.is_endpoint() {
-            return Ok(printer.partial(&stream.partial_transcript())?);
+            if printer.wants_partials() {
+                printer.partial(&stream.partial_transcript())?;
+            }
+            return Ok(());
         }
-        printer.commit(&stream.finish_segment())?;
+        let rule = stream.endpoint_rule();
+        printer.commit(&stream.finish_segment(), rule)?;
     }
 }
 
@@ -140,33 +228,38 @@ fn caption(
     source: &mut dyn AudioSource,
     printer: &mut Printer,
 ) -> anyhow::Result<()> {
-    while let Some((rate, chunk)) = source.next_chunk()? {
-        stream.accept_waveform(rate, &chunk)?;
+    while let Some((rate, chunk)) = source.next_chunk().map_err(bad_input)? {
+        stream.accept_waveform(rate, &chunk).map_err(bad_input)?;
         drain(stream, printer)?;
     }
     stream.input_finished()?;
     drain(stream, printer)?;
-    printer.commit(&stream.finish()?)?;
+    printer.commit(&stream.finish()?, None)?;
     Ok(())
 }
 
 /// Run `sotto caption`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if !(args.endpoint_silence > 0.0 && args.max_utterance > 0.0) {
-        anyhow::bail!("--endpoint-silence and --max-utterance must be positive numbers of seconds");
-    }
+    check_model(args.recognizer.model.as_deref())?;
     let mut config = RecognizerConfig {
         stop_at_endpoints: true,
-        ..args.recognizer.config()?
+        ..args.recognizer.config().map_err(bad_input)?
     };
     config.endpoint.rule2.min_trailing_silence = args.endpoint_silence;
     config.endpoint.rule3.min_utterance_length = args.max_utterance;
-    let rec = Recognizer::new(config)?;
+    let rec = Recognizer::new(config).map_err(bad_input)?;
     let mut source: Box<dyn AudioSource> = match &args.input {
-        Some(path) if path.as_os_str() == "-" => Box::new(StdinSource::new(args.rate)),
+        Some(path) if path.as_os_str() == "-" => {
+            Box::new(StdinSource::new(args.rate.unwrap_or(16000)))
+        }
         Some(path) => {
-            let file = FileSource::open(path)
-                .with_context(|| format!("cannot play {}", path.display()))?;
+            if let Some(r) = args.rate {
+                eprintln!(
+                    "sotto: warning: --rate {r} is for raw PCM on stdin; {} gives its own rate",
+                    path.display()
+                );
+            }
+            let file = FileSource::open(path).map_err(bad_input)?;
             if args.realtime {
                 Box::new(Paced {
                     inner: file,
@@ -174,7 +267,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     seconds: 0.0,
                 })
             } else {
-                Box::new(file)
+                // Not paced: longer chunks cost less per second of audio (same lines: the
+                // stream stops at endpoints whatever the chunking).
+                Box::new(file.with_chunk_seconds(1.0))
             }
         }
         None => open_mic()?,
@@ -185,8 +280,65 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tty,
         json: args.json,
         timestamps: args.timestamps,
+        width: if tty { terminal_width() } else { 80 },
         partial: String::new(),
+        carry: Vec::new(),
+        bpe: false,
         out,
     };
     caption(&mut rec.stream(), source.as_mut(), &mut printer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sotto_decoder::TokenInfo;
+
+    fn word(w: &str, start: f32) -> Word {
+        Word {
+            word: w.into(),
+            start,
+            end: start + 0.1,
+            confidence: 0.9,
+        }
+    }
+
+    fn transcript(pieces: &[&str], words: &[&str]) -> Transcript {
+        Transcript {
+            text: words.join(" "),
+            words: words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| word(w, i as f32))
+                .collect(),
+            tokens: pieces
+                .iter()
+                .map(|p| TokenInfo {
+                    id: 0,
+                    piece: p.to_string(),
+                    time: 0.0,
+                    prob: 1.0,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_continued_word_is_joined() {
+        let carry = vec![word("EATQU", 0.0)];
+        let t = transcript(&["ALLY", "▁ON"], &["ALLY", "ON"]);
+        assert_eq!(text_of(&join(&carry, &t, true)), "EATQUALLY ON");
+        let t = transcript(&["▁ALLY"], &["ALLY"]);
+        assert_eq!(text_of(&join(&carry, &t, true)), "EATQU ALLY");
+        // Phone models have no word-start marks: never joined.
+        let t = transcript(&["AH"], &["ALLY"]);
+        assert_eq!(text_of(&join(&carry, &t, false)), "EATQU ALLY");
+    }
+
+    #[test]
+    fn long_partials_show_their_tail() {
+        assert_eq!(fit("HELLO", 80), "HELLO");
+        assert_eq!(fit("ABCDEFGHIJ", 6), "…GHIJ");
+        assert_eq!(fit("ABCDEFGHIJ", 6).chars().count(), 5);
+    }
 }

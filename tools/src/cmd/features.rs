@@ -16,6 +16,7 @@ use sotto_frontend::micro::{MicroFrontend, MicroFrontendConfig, MICRO_FEATURE_SC
 use sotto_frontend::resample::{Resampler16k, TARGET_RATE};
 
 use super::with_status;
+use crate::common::finite_f32;
 
 /// Which feature extractor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -46,8 +47,9 @@ pub enum Window {
 /// Arguments of `sotto features`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Input audio: WAV (8/16/24/32-bit int, 32-bit float), FLAC, MP3, Ogg Vorbis, or raw
-    /// s16le PCM with --raw-rate. Any channel count (averaged to mono); 8-48 kHz.
+    /// Input audio: WAV (8/16/24/32-bit int, 32/64-bit float, A-law, µ-law), FLAC, MP3, Ogg
+    /// Vorbis, Ogg Opus, or raw s16le PCM with --raw-rate. Any channel count (averaged to
+    /// mono); 8-48 kHz.
     #[arg(value_name = "IN")]
     pub input: PathBuf,
     /// Output .npy file (float32, shape [frames, dims]).
@@ -71,13 +73,13 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 80)]
     pub mel_bins: usize,
     /// [fbank] Frame length in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 25.0)]
+    #[arg(long, value_name = "MS", default_value_t = 25.0, value_parser = finite_f32)]
     pub frame_length_ms: f32,
     /// [fbank] Frame shift in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 10.0)]
+    #[arg(long, value_name = "MS", default_value_t = 10.0, value_parser = finite_f32)]
     pub frame_shift_ms: f32,
     /// [fbank] Lowest mel band edge in Hz.
-    #[arg(long, value_name = "HZ", default_value_t = 20.0)]
+    #[arg(long, value_name = "HZ", default_value_t = 20.0, value_parser = finite_f32)]
     pub low_freq: f32,
     /// [fbank] Highest mel band edge in Hz; 0 or negative = offset from Nyquist
     /// (sherpa-onnx uses -400).
@@ -85,11 +87,12 @@ pub struct Args {
         long,
         value_name = "HZ",
         default_value_t = 0.0,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = finite_f32
     )]
     pub high_freq: f32,
     /// [fbank] Pre-emphasis coefficient (0 = off).
-    #[arg(long, value_name = "C", default_value_t = 0.97)]
+    #[arg(long, value_name = "C", default_value_t = 0.97, value_parser = finite_f32)]
     pub preemph: f32,
     /// [fbank] Window function.
     #[arg(long, value_enum, default_value_t = Window::Povey)]
@@ -102,7 +105,7 @@ pub struct Args {
     #[arg(long, value_name = "BOOL", default_value_t = false, action = clap::ArgAction::Set)]
     pub snip_edges: bool,
     /// [fbank] Gaussian dither standard deviation, in units of full scale (0 = off).
-    #[arg(long, value_name = "D", default_value_t = 0.0)]
+    #[arg(long, value_name = "D", default_value_t = 0.0, value_parser = finite_f32)]
     pub dither: f32,
     /// [fbank] Seed of the dither noise (output is reproducible for a given seed).
     #[arg(long, value_name = "SEED", default_value_t = 0)]
@@ -111,7 +114,7 @@ pub struct Args {
     #[arg(long)]
     pub use_energy: bool,
     /// [fbank] With --use-energy: floor on the energy (0 = none).
-    #[arg(long, value_name = "E", default_value_t = 0.0)]
+    #[arg(long, value_name = "E", default_value_t = 0.0, value_parser = finite_f32)]
     pub energy_floor: f32,
 }
 

@@ -93,6 +93,7 @@ fn stream_memory(file: &ModelFile, chunk: usize) -> anyhow::Result<Option<(usize
 }
 
 fn report(args: &Args) -> anyhow::Result<Report> {
+    crate::common::check_model_file(&args.model, "MODEL")?;
     let file = ModelFile::open(&args.model).map_err(|e| with_status(2, e))?;
     let known = stream_memory(&file, args.chunk.max(1)).with_context(|| {
         format!(

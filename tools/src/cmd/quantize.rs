@@ -22,7 +22,38 @@ pub struct Args {
     pub output: PathBuf,
 }
 
+/// The output must be a file in an existing folder, and not the input: checked before any
+/// work is done.
+fn check_output(args: &Args) -> anyhow::Result<()> {
+    let out = &args.output;
+    let name = out.display().to_string();
+    if out.is_dir() || name.ends_with(std::path::MAIN_SEPARATOR) || name.ends_with('/') {
+        return Err(with_status(
+            2,
+            format!("{name}: is a folder; give the output file's name (e.g. {name}/model-int8.safetensors)", name = name.trim_end_matches('/')),
+        ));
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(p) = parent {
+        if !p.is_dir() {
+            return Err(with_status(
+                2,
+                format!("{name}: folder {} does not exist", p.display()),
+            ));
+        }
+    }
+    if std::fs::canonicalize(out).ok() == std::fs::canonicalize(&args.input).ok() && out.exists() {
+        return Err(with_status(
+            2,
+            format!("{name}: the output would overwrite the input"),
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
+    crate::common::check_model_file(&args.input, "IN")?;
+    check_output(&args)?;
     let file = ModelFile::open(&args.input).map_err(|e| with_status(2, e))?;
     if let Some(q) = &file.metadata().quantized {
         return Err(with_status(
@@ -65,14 +96,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if count == 0 {
         bail!("{}: no quantizable weight matrices", args.input.display());
     }
-    out.write(&args.output)?;
+    // Nothing half-written stays behind: the writer's temporary file on failure, the output
+    // when it does not load back.
+    let cleanup = |e: anyhow::Error| {
+        let _ = std::fs::remove_file(args.output.with_extension("tmp-write"));
+        e
+    };
+    out.write(&args.output).map_err(|e| cleanup(e.into()))?;
     // Re-open what was written; known architectures must load from it.
-    let written = ModelFile::open(&args.output)?;
-    match written.metadata().architecture.as_str() {
-        toy::ARCHITECTURE => drop(toy::ToyLstm::load(&written)?),
-        transducer::ARCHITECTURE => drop(transducer::Transducer::load(&args.output)?),
-        _ => {}
-    }
+    let check = || -> anyhow::Result<ModelFile> {
+        let written = ModelFile::open(&args.output)?;
+        match written.metadata().architecture.as_str() {
+            toy::ARCHITECTURE => drop(toy::ToyLstm::load(&written)?),
+            transducer::ARCHITECTURE => drop(transducer::Transducer::load(&args.output)?),
+            _ => {}
+        }
+        Ok(written)
+    };
+    let written = check().map_err(|e| {
+        let _ = std::fs::remove_file(&args.output);
+        e.context(format!(
+            "{}: the written model does not load back (removed)",
+            args.output.display()
+        ))
+    })?;
     lines.push(format!(
         "quantized {count} matrices: {} -> {} ({} -> {})",
         args.input.display(),

@@ -3,11 +3,17 @@
 //!
 //! stdout: one `file<TAB>text` line per input file, in input order (JSON lines with words and
 //! timings under `--json`), then with `--ref` exactly one summary line
-//! `WER <pct>% (<errors>/<ref words>; sub <s> del <d> ins <i>) RTF <rtf>`.
+//! `WER <pct>% (<errors>/<ref words>; sub <s> del <d> ins <i>) RTF <rtf> wall-RTF <w>`
+//! (`WER n/a` when the references have no words; under `--json` one JSON object with the same
+//! numbers). RTF is the summed per-file compute time (feeding the recognizer and searching,
+//! one core per file) over the audio duration; wall-RTF is the elapsed time of the whole run
+//! (audio decoding and `--jobs` parallelism included, model loading not) over the same.
+//! Files are decoded and fed in one-second chunks, so memory does not grow with their length.
 //! A file that cannot be read or decoded gets an error line on stderr (and an empty
-//! hypothesis in the WER); the others are still transcribed and the exit status is 1.
+//! hypothesis in the WER); the others are still transcribed and the exit status is 2.
 
-use anyhow::{bail, Context};
+use crate::common::{bad_input, check_model, collect_audio_files, describe};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sotto_asr::recognizer::{Recognizer, RecognizerConfig, Transcript};
@@ -15,10 +21,7 @@ use sotto_decoder::wer::{score, WerStats};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
-
-/// Audio file extensions picked up when a folder is given.
-const AUDIO_EXTENSIONS: [&str; 7] = ["wav", "flac", "mp3", "ogg", "opus", "oga", "raw"];
+use std::time::{Duration, Instant};
 
 /// Arguments of `sotto transcribe`.
 #[derive(clap::Args)]
@@ -28,8 +31,12 @@ pub struct Args {
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
     pub recognizer: super::RecognizerArgs,
-    /// References: lines `path<TAB>reference text`, paths relative to this file. Without
-    /// FILES, transcribes the files it lists.
+    /// References: lines `path<TAB>reference text` (no header row, exactly two columns),
+    /// paths relative to this file. Without FILES, transcribes the files it lists. Adds a
+    /// final line `WER <pct>% (<errors>/<ref words>; sub s del d ins i) RTF r wall-RTF w`:
+    /// RTF = summed per-file compute time (recognizer only, one core per file) / audio
+    /// duration; wall-RTF = elapsed time of the whole run (with decoding and --jobs) / audio
+    /// duration.
     #[arg(long = "ref", value_name = "REFS.TSV")]
     pub refs: Option<PathBuf>,
     /// Files decoded in parallel (default: number of CPUs).
@@ -38,7 +45,7 @@ pub struct Args {
     /// JSON lines with words, times and confidences instead of `file<TAB>text`.
     #[arg(long)]
     pub json: bool,
-    /// Hotwords file: one phrase per line, optional ` :boost`.
+    /// Hotwords file: one phrase per line, optional ` :boost` (default boost 1.5 per token).
     #[arg(long, value_name = "FILE")]
     pub hotwords: Option<PathBuf>,
 }
@@ -59,58 +66,54 @@ pub(crate) fn words_json(words: &[sotto_asr::recognizer::Word]) -> serde_json::V
         .collect()
 }
 
-/// Read `path<TAB>reference` lines; paths are resolved against the refs file's folder.
+/// First-column names that mark a header row (`path<TAB>text`).
+const HEADER_NAMES: [&str; 10] = [
+    "path",
+    "file",
+    "filename",
+    "audio",
+    "wav",
+    "utt",
+    "utterance",
+    "id",
+    "key",
+    "name",
+];
+
+/// Read `path<TAB>reference` lines; paths are resolved against the refs file's folder. A line
+/// with more than two columns, or a header row, is an error naming the line (either would
+/// silently be mis-scored).
 fn read_refs(path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read references", path.display()))?;
+        .with_context(|| format!("{}: cannot read references", path.display()))
+        .map_err(bad_input)?;
     let base = path.parent().unwrap_or(Path::new(""));
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let Some((file, reference)) = line.split_once('\t') else {
-            bail!(
-                "{}:{}: expected `path<TAB>reference`",
-                path.display(),
-                i + 1
-            );
+        let at = format!("{}:{}", path.display(), i + 1);
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [file, reference] = cols[..] else {
+            return Err(bad_input(anyhow::anyhow!(
+                "{at}: expected `path<TAB>reference`, found {} tab-separated column(s)",
+                cols.len()
+            )));
         };
-        out.push((base.join(file.trim()), reference.trim().to_string()));
+        let file = file.trim();
+        if out.is_empty()
+            && HEADER_NAMES.contains(&file.to_ascii_lowercase().as_str())
+            && !base.join(file).exists()
+        {
+            return Err(bad_input(anyhow::anyhow!(
+                "{at}: looks like a header row (`{}`); the references file has none, remove it",
+                line.trim()
+            )));
+        }
+        out.push((base.join(file), reference.trim().to_string()));
     }
     Ok(out)
-}
-
-/// Files of the inputs: files as given, folders walked recursively (sorted).
-fn collect_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            out.push(dir.to_path_buf()); // reported as unreadable later
-            return;
-        };
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for p in paths {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for p in inputs {
-        if p.is_dir() {
-            walk(p, &mut out);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    out
 }
 
 /// Key to match a file to its reference regardless of how the path was spelled.
@@ -118,59 +121,65 @@ fn key(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Decode one file through a fresh stream, in one-second chunks as a live stream would.
+/// Decode one file through a fresh stream, reading and feeding it in one-second chunks as a
+/// live stream would (memory stays flat however long the file is).
 fn transcribe_file(rec: &Recognizer, path: &Path) -> anyhow::Result<Done> {
-    let (rate, samples) = read_audio(path)?;
-    let start = Instant::now();
+    let mut reader = sotto_frontend::audio::AudioReader::open(path)?;
+    let rate = reader.sample_rate();
+    let second = rate as usize;
     let mut stream = rec.stream();
-    for chunk in samples.chunks(rate as usize) {
-        stream.accept_waveform(rate, chunk)?;
-        stream.decode()?;
+    let mut buf = Vec::with_capacity(second + 8192);
+    let mut compute = Duration::ZERO;
+    loop {
+        let n = reader.read_chunk(&mut buf)?;
+        if buf.len() >= second || (n == 0 && !buf.is_empty()) {
+            let t = Instant::now();
+            stream.accept_waveform(rate, &buf)?;
+            stream.decode()?;
+            compute += t.elapsed();
+            buf.clear();
+        }
+        if n == 0 {
+            break;
+        }
     }
+    let t = Instant::now();
     let transcript = stream
         .finish()
         .with_context(|| path.display().to_string())?;
+    compute += t.elapsed();
     Ok(Done {
         transcript,
-        audio_secs: samples.len() as f64 / rate as f64,
-        compute_secs: start.elapsed().as_secs_f64(),
+        audio_secs: reader.samples_read() as f64 / f64::from(rate),
+        compute_secs: compute.as_secs_f64(),
     })
-}
-
-/// One line for a file's error: the file, then each cause not already said by the previous
-/// (library errors often repeat their source in their own message).
-fn describe(e: &anyhow::Error, file: &Path) -> String {
-    let mut msg = String::new();
-    let name = file.display().to_string();
-    if !e.to_string().contains(&name) {
-        msg.push_str(&name);
-    }
-    for cause in e.chain() {
-        let c = cause.to_string();
-        if !msg.contains(&c) {
-            msg.push_str(if msg.is_empty() { "" } else { ": " });
-            msg.push_str(&c);
-        }
-    }
-    msg
 }
 
 /// Run `sotto transcribe`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let refs = args.refs.as_deref().map(read_refs).transpose()?;
     let files = match (&refs, args.inputs.is_empty()) {
-        (_, false) => collect_inputs(&args.inputs),
+        (_, false) => collect_audio_files(&args.inputs),
         (Some(r), true) => r.iter().map(|(p, _)| p.clone()).collect(),
-        (None, true) => bail!("no input files (give FILES or DIRS, or --ref REFS.TSV)"),
+        (None, true) => {
+            return Err(bad_input(anyhow::anyhow!(
+                "no input files (give FILES or DIRS, or --ref REFS.TSV)"
+            )))
+        }
     };
     if files.is_empty() {
-        bail!("no audio files found in {:?}", args.inputs);
+        return Err(bad_input(anyhow::anyhow!(
+            "no audio files found in {:?}",
+            args.inputs
+        )));
     }
+    check_model(args.recognizer.model.as_deref())?;
     let config = RecognizerConfig {
         hotwords: args.hotwords,
-        ..args.recognizer.config()?
+        ..args.recognizer.config().map_err(bad_input)?
     };
-    let rec = Recognizer::new(config)?;
+    let rec = Recognizer::new(config).map_err(bad_input)?;
+
     let ref_map: HashMap<PathBuf, String> = refs
         .iter()
         .flatten()
@@ -188,6 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?);
 
     // Workers send results as they finish; this thread prints them in input order.
+    let wall = Instant::now();
     let (tx, rx) = std::sync::mpsc::channel();
     let mut stdout = std::io::stdout().lock();
     let (mut wer, mut audio_secs, mut compute_secs, mut failed, mut unscored) =
@@ -247,38 +257,99 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok(())
     })?;
     bar.finish_and_clear();
+    let wall_secs = wall.elapsed().as_secs_f64();
     if unscored > 0 {
         eprintln!("sotto: warning: {unscored} file(s) have no reference and are not scored");
     }
     if refs.is_some() {
-        let pct = 100.0 * wer.wer().unwrap_or(0.0);
-        let rtf = if audio_secs > 0.0 {
-            compute_secs / audio_secs
-        } else {
-            0.0
+        let s = Summary {
+            wer: &wer,
+            audio_secs,
+            compute_secs,
+            wall_secs,
+            files: files.len(),
+            failed,
+            unscored,
         };
-        writeln!(
-            stdout,
-            "WER {pct:.2}% ({}/{}; sub {} del {} ins {}) RTF {rtf:.4}",
-            wer.errors(),
-            wer.ref_words,
-            wer.substitutions,
-            wer.deletions,
-            wer.insertions
-        )?;
+        if wer.ref_words == 0 {
+            eprintln!("sotto: warning: the references have no words: WER is undefined (n/a)");
+        }
+        let line = if args.json {
+            s.json().to_string()
+        } else {
+            s.text()
+        };
+        writeln!(stdout, "{line}")?;
     }
     stdout.flush()?;
     if failed > 0 {
-        bail!(
+        return Err(bad_input(anyhow::anyhow!(
             "{failed} of {} file(s) could not be transcribed",
             files.len()
-        );
+        )));
     }
     Ok(())
 }
 
-/// Read an audio file (WAV, FLAC, MP3, Ogg Vorbis) as its rate and mono f32 samples.
-pub(crate) fn read_audio(path: &Path) -> anyhow::Result<(u32, Vec<f32>)> {
-    let audio = sotto_frontend::audio::read_audio(path)?;
-    Ok((audio.sample_rate, audio.samples))
+/// The `--ref` summary.
+struct Summary<'a> {
+    wer: &'a WerStats,
+    audio_secs: f64,
+    compute_secs: f64,
+    wall_secs: f64,
+    files: usize,
+    failed: usize,
+    unscored: usize,
+}
+
+impl Summary<'_> {
+    fn rtf(&self, secs: f64) -> f64 {
+        if self.audio_secs > 0.0 {
+            secs / self.audio_secs
+        } else {
+            0.0
+        }
+    }
+
+    /// `WER <pct>% (<errors>/<ref words>; sub s del d ins i) RTF r wall-RTF w`.
+    fn text(&self) -> String {
+        let w = self.wer;
+        let pct = match w.wer() {
+            Some(x) if w.ref_words > 0 => format!("{:.2}%", 100.0 * x),
+            _ => "n/a".into(),
+        };
+        format!(
+            "WER {pct} ({}/{}; sub {} del {} ins {}) RTF {:.4} wall-RTF {:.4}",
+            w.errors(),
+            w.ref_words,
+            w.substitutions,
+            w.deletions,
+            w.insertions,
+            self.rtf(self.compute_secs),
+            self.rtf(self.wall_secs)
+        )
+    }
+
+    /// The same numbers as one JSON object (`wer` in percent, `null` when undefined).
+    fn json(&self) -> serde_json::Value {
+        let w = self.wer;
+        let r4 = |x: f64| (x * 10_000.0).round() / 10_000.0;
+        let pct = w.wer().filter(|_| w.ref_words > 0).map(|x| r4(100.0 * x));
+        serde_json::json!({
+            "wer": pct,
+            "errors": w.errors(),
+            "ref_words": w.ref_words,
+            "substitutions": w.substitutions,
+            "deletions": w.deletions,
+            "insertions": w.insertions,
+            "files": self.files,
+            "failed": self.failed,
+            "unscored": self.unscored,
+            "audio_seconds": r4(self.audio_secs),
+            "compute_seconds": r4(self.compute_secs),
+            "wall_seconds": r4(self.wall_secs),
+            "rtf": r4(self.rtf(self.compute_secs)),
+            "wall_rtf": r4(self.rtf(self.wall_secs)),
+        })
+    }
 }

@@ -1,11 +1,16 @@
-//! `sotto wake`: detect wake words in audio files, raw PCM on stdin (`-`), or live from the
-//! default microphone (no files).
+//! `sotto wake`: detect wake words in audio files (folders are searched recursively), raw PCM
+//! on stdin (`-`), or live from the default microphone (no files; needs a build with the `mic`
+//! feature). Files are decoded as they are read. An input that cannot be read is reported on
+//! stderr and the others are still processed; the exit status is then 2.
 //!
 //! Output, one line per detection: `file<TAB>wake_word<TAB>time_s<TAB>score`. With `--scores`,
 //! every model invocation instead: `step<TAB>probability` (probability = output byte / 256), or
 //! `file<TAB>wake_word<TAB>step<TAB>probability` when several files or models are given.
 //! `--json` writes the same records as JSON lines.
 
+use crate::common::{
+    bad_input, collect_audio_files, describe, is_broken_pipe, probability, seconds,
+};
 use crate::source::{open_mic, AudioSource, FileSource, StdinSource};
 use anyhow::Context;
 use sotto_asr::wakeword::{Score, WakeWord, WakeWordModel, WakeWordSettings};
@@ -20,9 +25,10 @@ pub struct Args {
     /// models share one frontend).
     #[arg(long, short = 'm', value_name = "M", required = true)]
     pub model: Vec<PathBuf>,
-    /// Audio files (WAV, FLAC, MP3, Ogg; `-` = raw s16le mono PCM on stdin). Without files,
-    /// listen to the default microphone.
-    #[arg(value_name = "FILES")]
+    /// Audio files (WAV, FLAC, MP3, Ogg Vorbis, Ogg Opus), or folders searched recursively for
+    /// them; `-` = raw s16le mono PCM on stdin. Without files, listen to the default
+    /// microphone (builds with `--features mic`).
+    #[arg(value_name = "FILES|DIRS")]
     pub files: Vec<PathBuf>,
     /// Print every model invocation (`step<TAB>probability`) instead of detections.
     #[arg(long)]
@@ -30,14 +36,14 @@ pub struct Args {
     /// JSON lines instead of tab-separated text.
     #[arg(long)]
     pub json: bool,
-    /// Override the probability cutoff of every model.
-    #[arg(long, value_name = "P")]
+    /// Override the probability cutoff of every model (0 < P < 1).
+    #[arg(long, value_name = "P", value_parser = probability, allow_negative_numbers = true)]
     pub cutoff: Option<f64>,
     /// Sliding window (invocations averaged) for bare .tflite models.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub window: usize,
     /// Seconds after a detection during which the same wake word is not reported again.
-    #[arg(long, value_name = "SECS", default_value_t = sotto_asr::wakeword::DEFAULT_REFRACTORY_S)]
+    #[arg(long, value_name = "SECS", default_value_t = sotto_asr::wakeword::DEFAULT_REFRACTORY_S, value_parser = seconds, allow_negative_numbers = true)]
     pub refractory: f64,
     /// Sample rate of raw PCM read from stdin (`-`).
     #[arg(long, value_name = "HZ", default_value_t = 16000)]
@@ -78,7 +84,7 @@ pub(crate) fn load_models(
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let models = load_models(&args.model, args.cutoff, args.window)?;
+    let models = load_models(&args.model, args.cutoff, args.window).map_err(bad_input)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.files.is_empty() {
@@ -91,8 +97,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             r
         };
     }
+    let files = collect_audio_files(&args.files);
+    if files.is_empty() {
+        return Err(bad_input(anyhow::anyhow!(
+            "no audio files found in {:?}",
+            args.files
+        )));
+    }
     let mut failed = 0;
-    for file in &args.files {
+    for file in &files {
         let name = file.display().to_string();
         let result = if file == Path::new("-") {
             detect(
@@ -111,22 +124,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 return Ok(()); // e.g. `| head`: stop quietly
             }
             out.flush().ok();
-            eprintln!("sotto: {name}: {e:#}");
+            eprintln!("sotto: error: {}", describe(&e, file));
             failed += 1;
         }
     }
     if failed > 0 {
-        anyhow::bail!("{failed} of {} inputs failed", args.files.len());
+        return Err(bad_input(anyhow::anyhow!(
+            "{failed} of {} inputs failed",
+            files.len()
+        )));
     }
     Ok(())
-}
-
-/// Whether writing stdout failed because the reader went away.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
 
 /// Runs the detector over one source, printing as results arrive.
@@ -139,7 +147,8 @@ fn detect(
 ) -> anyhow::Result<()> {
     let mut detector: Option<WakeWord> = None;
     let mut scores: Vec<Score> = Vec::new();
-    let plain_scores = args.files.len() <= 1 && models.len() == 1;
+    let plain_scores =
+        args.files.len() <= 1 && !args.files.iter().any(|f| f.is_dir()) && models.len() == 1;
     loop {
         scores.clear();
         let dets = match src.next_chunk()? {

@@ -6,8 +6,13 @@
 //! `t`; on negative audio every detection counts as a false accept, with the detector's
 //! refractory period between detections. Window means are multiples of `1 / (256 W)`, so the
 //! sweep over `s = 0 ..= 255 W` (threshold `s / (256 W)`) is exact.
+//!
+//! Files are decoded as they are read. A file that cannot be read or decoded is reported on
+//! stderr and left out (like `transcribe`); the results of the others are printed and the exit
+//! status is then 2.
 
 use super::wake::load_models;
+use crate::common::{bad_input, describe, seconds, AUDIO_EXTENSIONS};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -19,7 +24,7 @@ use std::sync::Arc;
 /// Arguments of `sotto wake-eval`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Wake-word model manifest (.json).
+    /// Wake-word model: a microWakeWord manifest (.json) or a bare .tflite (default settings).
     #[arg(long, short = 'm', value_name = "M")]
     pub model: PathBuf,
     /// Folder of clips that contain the wake word (searched recursively).
@@ -35,7 +40,7 @@ pub struct Args {
     #[arg(long, value_name = "OUT.svg")]
     pub det: Option<PathBuf>,
     /// Seconds after a detection during which no further detection counts.
-    #[arg(long, value_name = "SECS", default_value_t = sotto_asr::wakeword::DEFAULT_REFRACTORY_S)]
+    #[arg(long, value_name = "SECS", default_value_t = sotto_asr::wakeword::DEFAULT_REFRACTORY_S, value_parser = seconds, allow_negative_numbers = true)]
     pub refractory: f64,
     /// One JSON object instead of text.
     #[arg(long)]
@@ -47,14 +52,16 @@ fn audio_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in
-            std::fs::read_dir(&d).with_context(|| format!("{}: cannot list folder", d.display()))?
+        for e in std::fs::read_dir(&d)
+            .with_context(|| format!("{}: cannot list folder", d.display()))
+            .map_err(bad_input)?
         {
             let p = e?.path();
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                ["wav", "flac", "mp3", "ogg", "oga"].contains(&e.to_ascii_lowercase().as_str())
+                let e = e.to_ascii_lowercase();
+                e != "raw" && AUDIO_EXTENSIONS.contains(&e.as_str())
             }) {
                 out.push(p);
             }
@@ -62,7 +69,10 @@ fn audio_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     out.sort();
     if out.is_empty() {
-        anyhow::bail!("{}: no audio files (wav, flac, mp3, ogg)", dir.display());
+        return Err(bad_input(anyhow::anyhow!(
+            "{}: no audio files (wav, flac, mp3, ogg, opus)",
+            dir.display()
+        )));
     }
     Ok(out)
 }
@@ -73,20 +83,36 @@ struct Trace {
     seconds: f64,
 }
 
+/// Scores one file, decoding and detecting block by block (as the whole-file version did, the
+/// detector is not flushed at the end).
 fn trace(model: &Arc<WakeWordModel>, path: &Path) -> anyhow::Result<Trace> {
-    let audio = sotto_frontend::audio::read_audio(path)?;
-    let mut det = WakeWord::new(vec![model.clone()], audio.sample_rate)?;
-    let mut scores: Vec<Score> = Vec::new();
-    det.process_f32_scored(&audio.samples, &mut scores)
-        .with_context(|| path.display().to_string())?;
+    let mut reader = sotto_frontend::audio::AudioReader::open(path)?;
+    let mut det = WakeWord::new(vec![model.clone()], reader.sample_rate())?;
     let w = model.settings().sliding_window_size;
-    let sums = scores
-        .windows(w)
-        .map(|win| (win[w - 1].time, win.iter().map(|s| u32::from(s.raw)).sum()))
-        .collect();
+    let mut scores = Vec::<Score>::new();
+    let mut window = std::collections::VecDeque::with_capacity(w + 1);
+    let (mut sums, mut block) = (Vec::new(), Vec::new());
+    loop {
+        block.clear();
+        if reader.read_chunk(&mut block)? == 0 {
+            break;
+        }
+        scores.clear();
+        det.process_f32_scored(&block, &mut scores)?;
+        // Window sums over consecutive invocations, across block boundaries.
+        for s in &scores {
+            window.push_back(u32::from(s.raw));
+            if window.len() > w {
+                window.pop_front();
+            }
+            if window.len() == w {
+                sums.push((s.time, window.iter().sum()));
+            }
+        }
+    }
     Ok(Trace {
         sums,
-        seconds: audio.duration_secs(),
+        seconds: reader.samples_read() as f64 / f64::from(reader.sample_rate()),
     })
 }
 
@@ -100,35 +126,79 @@ struct Point {
     fa_per_hour: f64,
 }
 
+/// Traces of the files that could be scored; the others are reported on stderr and counted.
 fn traces(
     model: &Arc<WakeWordModel>,
     files: &[PathBuf],
     bar: &ProgressBar,
-) -> anyhow::Result<Vec<Trace>> {
-    files
+    failed: &mut usize,
+) -> Vec<Trace> {
+    let results: Vec<anyhow::Result<Trace>> = files
         .par_iter()
         .map(|f| {
             let t = trace(model, f);
             bar.inc(1);
             t
         })
-        .collect()
+        .collect();
+    let mut out = Vec::new();
+    for (f, r) in files.iter().zip(results) {
+        match r {
+            Ok(t) => out.push(t),
+            Err(e) => {
+                *failed += 1;
+                bar.suspend(|| eprintln!("sotto: error: {}", describe(&e, f)));
+            }
+        }
+    }
+    out
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let model = load_models(std::slice::from_ref(&args.model), None, 5)?.remove(0);
+    let model = load_models(std::slice::from_ref(&args.model), None, 5)
+        .map_err(bad_input)?
+        .remove(0);
     let (pos_files, neg_files) = (audio_files(&args.positives)?, audio_files(&args.negatives)?);
     let bar = ProgressBar::new((pos_files.len() + neg_files.len()) as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}").expect("valid template"),
     );
     bar.set_message("scoring");
-    let pos = traces(&model, &pos_files, &bar)?;
-    let neg = traces(&model, &neg_files, &bar)?;
+    let mut failed = 0;
+    let pos = traces(&model, &pos_files, &bar, &mut failed);
+    let neg = traces(&model, &neg_files, &bar, &mut failed);
     bar.finish_and_clear();
+    let total = pos_files.len() + neg_files.len();
+    if pos.is_empty() || neg.is_empty() {
+        return Err(bad_input(anyhow::anyhow!(
+            "no {} file could be scored ({failed} of {total} files failed)",
+            if pos.is_empty() {
+                "positive"
+            } else {
+                "negative"
+            }
+        )));
+    }
     let hours: f64 = neg.iter().map(|t| t.seconds).sum::<f64>() / 3600.0;
     if hours <= 0.0 {
-        anyhow::bail!("{}: negative audio is empty", args.negatives.display());
+        return Err(bad_input(anyhow::anyhow!(
+            "{}: negative audio is empty",
+            args.negatives.display()
+        )));
+    }
+    if let Some(x) = args.max_fa_per_hour {
+        // One false accept in `hours` of audio is 1/hours per hour: rates below that cannot
+        // be told from zero.
+        if x < 1.0 / hours {
+            eprintln!(
+                "sotto: warning: the negatives are {:.2} h, so one false accept is {:.1} per \
+                 hour: --max-fa-per-hour {x} can only be met with none at all; use at least \
+                 {:.1} h of negative audio to measure that rate",
+                hours,
+                1.0 / hours,
+                1.0 / x.max(1e-9)
+            );
+        }
     }
     let w = model.settings().sliding_window_size as u32;
     let denom = 256.0 * f64::from(w);
@@ -227,6 +297,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if let Some(svg) = &args.det {
             writeln!(out, "DET curve: {}", svg.display())?;
         }
+    }
+    out.flush()?;
+    if failed > 0 {
+        return Err(bad_input(anyhow::anyhow!(
+            "{failed} of {total} file(s) could not be scored and were left out"
+        )));
     }
     Ok(())
 }
