@@ -125,7 +125,7 @@ fn bad_inputs_are_clear_errors() {
     let Some(model) = tiny_model() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = caption(&model, &dir.path().join("absent.wav"), &[]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad input exits 2");
     assert!(String::from_utf8_lossy(&out.stderr).contains("absent.wav"));
 
     // Microphone: on a machine without an input device this must exit 2 with a clear message.
@@ -180,5 +180,50 @@ fn stdin_pcm_equals_file_input() {
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(from_file.stdout).unwrap()
+    );
+}
+
+/// A partial line wider than the terminal would wrap and the redraw (`\r` + clear line) would
+/// leave the wrapped rows on screen: only its tail is shown, within the width.
+#[test]
+fn partial_lines_fit_the_terminal() {
+    let Some(model) = tiny_model() else { return };
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipping: `script` not available");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("speech.wav");
+    write_tone_wav(&wav, 6.0, 0);
+    let cmd = format!(
+        "{} caption --model {} --input {} --beam 1",
+        env!("CARGO_BIN_EXE_sotto"),
+        model.display(),
+        wav.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("COLUMNS", "24")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let tty = String::from_utf8_lossy(&out.stdout);
+    // Redraws are the pieces after a clear-line that no newline ends (those are committed
+    // lines, which may wrap like any output).
+    let redraws: Vec<&str> = tty
+        .split("\r\x1b[2K")
+        .skip(1)
+        .filter(|s| !s.contains('\n'))
+        .map(|s| s.trim_end_matches('\r'))
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert!(!redraws.is_empty(), "{tty:?}");
+    for r in &redraws {
+        assert!(r.chars().count() <= 23, "wider than the terminal: {r:?}");
+    }
+    assert!(
+        redraws.iter().any(|r| r.starts_with('…')),
+        "a long partial is cut at the front: {tty:?}"
     );
 }

@@ -24,8 +24,12 @@ fn sotto_ok(args: &[&str], cwd: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Parse `WER <pct>% (<errors>/<ref words>; sub <s> del <d> ins <i>) RTF <rtf>`.
+/// Parse `WER <pct>% (<errors>/<ref words>; sub <s> del <d> ins <i>) RTF <rtf> wall-RTF <w>`
+/// (the RTF returned is the compute one).
 fn parse_summary(line: &str) -> (f64, [usize; 5], f64) {
+    let (line, wall) = line.rsplit_once(" wall-RTF ").expect("wall-clock RTF too");
+    let wall: f64 = wall.parse().unwrap();
+    assert!(wall > 0.0 && wall.is_finite(), "{line}");
     let rest = line
         .strip_prefix("WER ")
         .expect("summary starts with `WER `");
@@ -110,7 +114,7 @@ fn unreadable_files_are_reported_but_others_still_transcribed() {
         "good2.wav",
     ];
     let out = sotto(&args, dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad input exits 2");
     let stdout = String::from_utf8(out.stdout).unwrap();
     let files: Vec<&str> = stdout
         .lines()
@@ -181,4 +185,111 @@ fn missing_model_is_a_clear_error() {
         stderr.contains("no-such-model.safetensors") && stderr.contains("not found"),
         "{stderr}"
     );
+}
+
+/// `--json --ref` ends with one JSON object (not a text line) with the WER numbers and both
+/// real-time factors.
+#[test]
+fn json_summary_is_an_object() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write_tone_wav(&dir.path().join("a.wav"), 0.8, 1);
+    write_tone_wav(&dir.path().join("b.wav"), 0.6, 2);
+    std::fs::write(
+        dir.path().join("refs.tsv"),
+        "a.wav\tHELLO THERE\nb.wav\tWORLD\n",
+    )
+    .unwrap();
+    let m = model.to_str().unwrap();
+    let stdout = sotto_ok(
+        &[
+            "transcribe",
+            "-m",
+            m,
+            "--beam",
+            "1",
+            "--json",
+            "--ref",
+            "refs.tsv",
+        ],
+        dir.path(),
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    let s = &lines[2];
+    assert_eq!(s["ref_words"], 3);
+    let errors = s["errors"].as_u64().unwrap();
+    assert_eq!(
+        errors,
+        s["substitutions"].as_u64().unwrap()
+            + s["deletions"].as_u64().unwrap()
+            + s["insertions"].as_u64().unwrap()
+    );
+    assert!((s["wer"].as_f64().unwrap() - 100.0 * errors as f64 / 3.0).abs() < 1e-3);
+    assert!(s["rtf"].as_f64().unwrap() > 0.0 && s["wall_rtf"].as_f64().unwrap() > 0.0);
+    assert_eq!(s["files"], 2);
+    assert!((s["audio_seconds"].as_f64().unwrap() - 1.4).abs() < 1e-3);
+}
+
+/// References with no words cannot give a WER: `n/a`, never `0.00% (11/0 …)`.
+#[test]
+fn empty_references_give_no_wer() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write_tone_wav(&dir.path().join("a.wav"), 1.0, 1);
+    std::fs::write(dir.path().join("refs.tsv"), "a.wav\t\n").unwrap();
+    let m = model.to_str().unwrap();
+    let out = sotto(
+        &["transcribe", "-m", m, "--beam", "1", "--ref", "refs.tsv"],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("WER n/a ("), "{last}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no words"));
+    let stdout = sotto_ok(
+        &[
+            "transcribe",
+            "-m",
+            m,
+            "--beam",
+            "1",
+            "--json",
+            "--ref",
+            "refs.tsv",
+        ],
+        dir.path(),
+    );
+    let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert!(s["wer"].is_null(), "{s}");
+}
+
+/// A header row or a line with extra columns would be mis-scored silently: rejected, naming
+/// the line.
+#[test]
+fn malformed_references_name_the_line() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write_tone_wav(&dir.path().join("a.wav"), 0.5, 1);
+    let m = model.to_str().unwrap();
+    for (tsv, line, what) in [
+        ("path\ttext\na.wav\tHELLO\n", "refs.tsv:1", "header"),
+        (
+            "a.wav\tHELLO\n\na.wav\tHELLO\t0.93\n",
+            "refs.tsv:3",
+            "3 tab-separated",
+        ),
+        ("a.wav HELLO\n", "refs.tsv:1", "1 tab-separated"),
+    ] {
+        std::fs::write(dir.path().join("refs.tsv"), tsv).unwrap();
+        let out = sotto(&["transcribe", "-m", m, "--ref", "refs.tsv"], dir.path());
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{e}");
+        assert!(e.contains(line) && e.contains(what), "{tsv:?}: {e}");
+        assert!(out.stdout.is_empty());
+    }
 }

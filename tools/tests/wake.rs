@@ -163,7 +163,7 @@ fn json_and_stdin_give_the_same_detections() {
 #[test]
 fn bad_model_names_the_file() {
     let out = sotto(&["-m", "/nonexistent/ww.json", "x.wav"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad input exits 2");
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ww.json"));
 }
 
@@ -197,4 +197,32 @@ fn no_microphone_exits_with_status_2() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Folders are searched recursively; an unreadable file is reported once (its name once) and
+/// the others are still processed, exit status 2.
+#[test]
+fn folders_are_searched_and_bad_files_counted() {
+    let Some(root) = root() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let sub = tmp.path().join("in/sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    for c in &CLIPS[..2] {
+        std::fs::copy(
+            root.join("clips").join(format!("{c}.wav")),
+            sub.join(format!("{c}.wav")),
+        )
+        .unwrap();
+    }
+    std::fs::write(tmp.path().join("in/broken.wav"), b"RIFF\x10\0\0\0WAVEjunk").unwrap();
+    let model = root.join("models/v2/alexa.json");
+    let dir = tmp.path().join("in");
+    let out = sotto(&["-m", model.to_str().unwrap(), dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("pmww_alexa_1.wav\t"), "{stdout}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let line = stderr.lines().find(|l| l.contains("broken.wav")).unwrap();
+    assert_eq!(line.matches("broken.wav").count(), 1, "{line}");
+    assert!(stderr.contains("1 of 3"), "{stderr}");
 }

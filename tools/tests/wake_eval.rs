@@ -91,6 +91,41 @@ fn empty_folder_is_an_error() {
         .arg(tmp.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad input exits 2");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no audio files"));
+}
+
+/// A bad file is reported with its name and left out, the others are still scored (exit 2);
+/// too little negative audio for the requested false-accept rate is warned about.
+#[test]
+fn bad_files_are_skipped_and_short_negatives_warned() {
+    let Some(root) = root() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (pos, neg) = (tmp.path().join("pos"), tmp.path().join("neg"));
+    std::fs::create_dir_all(&pos).unwrap();
+    std::fs::create_dir_all(&neg).unwrap();
+    for (dir, clip) in [
+        (&pos, "pmww_alexa_1.wav"),
+        (&pos, "pmww_alexa_2.wav"),
+        (&neg, "pmww_hey_jarvis_1.wav"),
+    ] {
+        std::fs::copy(root.join("clips").join(clip), dir.join(clip)).unwrap();
+    }
+    std::fs::write(pos.join("broken.wav"), b"RIFF\x10\0\0\0WAVEjunk").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args(["wake-eval", "--json", "--max-fa-per-hour", "0.5", "-m"])
+        .arg(root.join("models/v2/alexa.json"))
+        .arg("--positives")
+        .arg(&pos)
+        .arg("--negatives")
+        .arg(&neg)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["positives"], 2);
+    assert!(stderr.contains("broken.wav"), "{stderr}");
+    assert!(stderr.contains("1 of 4"), "{stderr}");
+    assert!(stderr.contains("--max-fa-per-hour 0.5"), "{stderr}");
 }
