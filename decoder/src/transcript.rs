@@ -100,35 +100,37 @@ impl Vocab {
     /// recipe's models: a piece's score is minus its id): start from characters (with `▁`
     /// first) and repeatedly merge the adjacent pair whose merged piece has the lowest id.
     pub fn encode_bpe_word(&self, word: &str) -> Result<Vec<usize>, DecoderError> {
-        let mut parts: Vec<String> = std::iter::once(WORD_START)
-            .chain(word.chars())
-            .map(String::from)
+        // Parts are adjacent byte ranges of the marked word, so a merged pair is a substring:
+        // no allocation per candidate merge.
+        let marked: String = std::iter::once(WORD_START).chain(word.chars()).collect();
+        let mut parts: Vec<(usize, usize)> = marked
+            .char_indices()
+            .map(|(i, c)| (i, i + c.len_utf8()))
             .collect();
         // `▁` alone may be absent: then it is merged with the first character up front.
-        if self.id(&parts[0]).is_none() && parts.len() > 1 {
-            let first = parts.remove(1);
-            parts[0].push_str(&first);
+        if parts.len() > 1 && self.id(&marked[parts[0].0..parts[0].1]).is_none() {
+            parts[0].1 = parts[1].1;
+            parts.remove(1);
         }
         loop {
             let mut best: Option<(usize, usize)> = None;
             for i in 0..parts.len().saturating_sub(1) {
-                let merged = format!("{}{}", parts[i], parts[i + 1]);
-                if let Some(id) = self.id(&merged) {
+                if let Some(id) = self.id(&marked[parts[i].0..parts[i + 1].1]) {
                     if best.is_none_or(|(b, _)| id < b) {
                         best = Some((id, i));
                     }
                 }
             }
             let Some((_, i)) = best else { break };
-            let next = parts.remove(i + 1);
-            parts[i].push_str(&next);
+            parts[i].1 = parts[i + 1].1;
+            parts.remove(i + 1);
         }
         parts
             .iter()
-            .map(|p| {
-                self.id(p).ok_or_else(|| DecoderError::Tokenize {
+            .map(|&(a, b)| {
+                self.id(&marked[a..b]).ok_or_else(|| DecoderError::Tokenize {
                     word: word.to_string(),
-                    rest: p.clone(),
+                    rest: marked[a..b].to_string(),
                 })
             })
             .collect()
