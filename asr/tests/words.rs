@@ -21,7 +21,7 @@ fn with_metadata(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec
     header["__metadata__"]["sotto"] = serde_json::Value::String(meta.to_string());
     let mut h = serde_json::to_vec(&header).unwrap();
     // Keep the tensor data 8-byte aligned, as the writer did (safetensors pads with spaces).
-    while (8 + h.len()) % 8 != 0 {
+    while !(8 + h.len()).is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = (h.len() as u64).to_le_bytes().to_vec();
