@@ -128,10 +128,11 @@ impl Vocab {
         parts
             .iter()
             .map(|&(a, b)| {
-                self.id(&marked[a..b]).ok_or_else(|| DecoderError::Tokenize {
-                    word: word.to_string(),
-                    rest: marked[a..b].to_string(),
-                })
+                self.id(&marked[a..b])
+                    .ok_or_else(|| DecoderError::Tokenize {
+                        word: word.to_string(),
+                        rest: marked[a..b].to_string(),
+                    })
             })
             .collect()
     }
@@ -259,7 +260,6 @@ impl Transcript {
                 }
             }
         };
-        let mut infos = Vec::with_capacity(tokens.len());
         for t in tokens {
             let piece = vocab
                 .piece(t.id)
@@ -281,23 +281,8 @@ impl Transcript {
                 }
                 w.0.push(ch);
             }
-            infos.push(TokenInfo {
-                id: t.id,
-                piece,
-                time: time(t.frame),
-                prob: t.logprob.exp(),
-            });
         }
         flush(&mut cur);
-        let text = words
-            .iter()
-            .map(|w| w.word.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        Self {
-            text,
-            words,
-            tokens: infos,
-        }
+        Self::from_words(words, tokens, vocab, frame_duration)
     }
 }
