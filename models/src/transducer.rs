@@ -402,6 +402,20 @@ impl Transducer {
             .unwrap_or_else(|e| panic!("join: {e}"));
     }
 
+    /// [`join_projected`](Self::join_projected) for one projected encoder frame against several
+    /// projected prediction outputs (one per beam hypothesis): the output layer runs once over
+    /// all of them as a matrix product. `logits` holds `preds.len() × V` values.
+    pub fn join_projected_batch(&self, enc_p: &[f32], preds: &[&[f32]], logits: &mut [f32]) {
+        let mut hidden = Vec::with_capacity(preds.len() * enc_p.len());
+        for p in preds {
+            assert_eq!(enc_p.len(), p.len(), "join: projected vector lengths");
+            hidden.extend(enc_p.iter().zip(*p).map(|(a, b)| (a + b).tanh()));
+        }
+        self.output
+            .forward(&hidden, logits)
+            .unwrap_or_else(|e| panic!("join: {e}"));
+    }
+
     /// Logits `[V]` for one encoder frame `[P]` and prediction output `[E]`.
     pub fn join(&self, enc: &[f32], pred: &[f32]) -> Vec<f32> {
         let mut logits = vec![0.0; self.hyper().vocab_size];

@@ -469,3 +469,38 @@ fn file_load_is_zero_copy_and_equals_bytes_load() {
         assert_eq!(mapped.is_int8(), int8);
     }
 }
+
+/// The batched joiner (one output-layer product for the whole beam) equals one join per
+/// hypothesis: exactly for int8 (per-row activation scales, integer dot products), to rounding
+/// for f32.
+#[test]
+fn batched_join_equals_single_joins() {
+    use sotto_models::transducer::{random_model_bytes, tiny_hyperparameters};
+    for int8 in [false, true] {
+        let t = Transducer::from_bytes(&random_model_bytes(&tiny_hyperparameters(), 9, int8), "m")
+            .unwrap();
+        let hp = t.hyper();
+        let (j, v) = (hp.joiner_dim, hp.vocab_size);
+        let enc: Vec<f32> = (0..j).map(|i| (i as f32 * 0.37).sin()).collect();
+        let preds: Vec<Vec<f32>> = (0..5)
+            .map(|k| {
+                (0..j)
+                    .map(|i| ((i * 7 + k * 3) as f32 * 0.21).cos())
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f32]> = preds.iter().map(|p| p.as_slice()).collect();
+        let mut batch = vec![0.0; refs.len() * v];
+        t.join_projected_batch(&enc, &refs, &mut batch);
+        for (p, row) in refs.iter().zip(batch.chunks_exact(v)) {
+            let mut one = vec![0.0; v];
+            t.join_projected(&enc, p, &mut one);
+            for (a, b) in one.iter().zip(row) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * (1.0 + a.abs()),
+                    "int8 {int8}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}

@@ -50,4 +50,9 @@ impl sotto_decoder::Transducer for Net {
     fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]) {
         self.0.join_projected(enc, pred, logits);
     }
+
+    /// The beam's joins as one matrix product (as sherpa-onnx batches its joiner).
+    fn join_batch(&self, enc: &[f32], preds: &[&[f32]], logits: &mut [f32]) {
+        self.0.join_projected_batch(enc, preds, logits);
+    }
 }
