@@ -8,3 +8,4 @@ pub mod quant;
 pub mod tensor;
 pub mod tflite;
 pub mod transducer;
+pub mod vad;
