@@ -89,4 +89,21 @@ pub enum AsrError {
     /// A TFLite model failed to load (the message names the file).
     #[error(transparent)]
     Tflite(#[from] sotto_models::tflite::TfliteError),
+    /// The voice activity model is unreadable, of another architecture, or cannot run this input
+    /// (unsupported sample rate, non-finite samples); the message names file or rate.
+    #[error(transparent)]
+    Vad(#[from] sotto_models::vad::VadModelError),
+    /// Voice activity parameters out of range.
+    #[error("voice activity detection: {0}")]
+    VadConfig(String),
+    /// Too little audio for one voice-activity window.
+    #[error("audio too short for voice activity detection: {samples} samples at {rate} Hz, need at least {needed} (one window)")]
+    VadTooShort {
+        /// Samples given.
+        samples: u64,
+        /// One window at the stream's rate.
+        needed: u64,
+        /// The stream's rate.
+        rate: u32,
+    },
 }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod recognizer;
+pub mod vad;
 pub mod wakeword;
 
 pub use error::AsrError;

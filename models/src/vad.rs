@@ -16,7 +16,9 @@
 //! `get_speech_timestamps`.
 
 use crate::format::{FormatError, ModelFile};
-use crate::layers::{sigmoid, Conv1d, Conv1dConfig, Conv1dState, LayerError, Lstm, LstmState, Weight};
+use crate::layers::{
+    sigmoid, Conv1d, Conv1dConfig, Conv1dState, LayerError, Lstm, LstmState, Weight,
+};
 use crate::tensor::Buffer;
 use std::path::Path;
 
@@ -36,7 +38,9 @@ pub enum VadModelError {
     #[error(transparent)]
     Format(#[from] FormatError),
     /// A sample rate the model has no network for.
-    #[error("unsupported sample rate {rate} Hz for voice activity detection (supported: {supported:?})")]
+    #[error(
+        "unsupported sample rate {rate} Hz for voice activity detection (supported: {supported:?})"
+    )]
     UnsupportedRate {
         /// The requested rate.
         rate: u32,
@@ -196,8 +200,7 @@ impl Branch {
         st.a.clear();
         for row in st.spec.chunks_exact(2 * bins) {
             let (re, im) = row.split_at(bins);
-            st.a
-                .extend(re.iter().zip(im).map(|(r, i)| (r * r + i * i).sqrt()));
+            st.a.extend(re.iter().zip(im).map(|(r, i)| (r * r + i * i).sqrt()));
         }
         for (conv, cs) in self.encoder.iter().zip(st.convs.iter_mut()) {
             cs.reset();
@@ -211,13 +214,12 @@ impl Branch {
         // One frame of HIDDEN channels is left.
         st.b.clear();
         self.lstm.step(&mut st.lstm, &st.a, &mut st.b)?;
-        let logit = st
-            .b
-            .iter()
-            .zip(self.head_w.iter())
-            .map(|(h, w)| h.max(0.0) * w)
-            .sum::<f32>()
-            + self.head_b;
+        let logit =
+            st.b.iter()
+                .zip(self.head_w.iter())
+                .map(|(h, w)| h.max(0.0) * w)
+                .sum::<f32>()
+                + self.head_b;
         Ok(sigmoid(logit))
     }
 }

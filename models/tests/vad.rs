@@ -29,18 +29,31 @@ fn run(m: &SileroVad, rate: u32, audio: &[f32], chunks: &[usize]) -> Vec<f32> {
 
 #[test]
 fn probabilities_match_onnxruntime() {
-    let Some(goldens) = vad_goldens::load() else { return };
+    let Some(goldens) = vad_goldens::load() else {
+        return;
+    };
     let m = model();
     let mut worst = 0f32;
     for g in &goldens {
         let probs = run(&m, g.rate, &g.audio, &[g.audio.len().max(1)]);
-        assert_eq!(probs.len(), g.probs.len(), "{} {} Hz: window count", g.name, g.rate);
+        assert_eq!(
+            probs.len(),
+            g.probs.len(),
+            "{} {} Hz: window count",
+            g.name,
+            g.rate
+        );
         let d = probs
             .iter()
             .zip(&g.probs)
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
-        eprintln!("{} {} Hz: {} windows, max |diff| {d:.2e}", g.name, g.rate, probs.len());
+        eprintln!(
+            "{} {} Hz: {} windows, max |diff| {d:.2e}",
+            g.name,
+            g.rate,
+            probs.len()
+        );
         assert!(d <= 1e-4, "{} {} Hz: max |diff| {d}", g.name, g.rate);
         worst = worst.max(d);
     }
@@ -49,7 +62,9 @@ fn probabilities_match_onnxruntime() {
 
 #[test]
 fn int8_probabilities_are_close() {
-    let Some(goldens) = vad_goldens::load() else { return };
+    let Some(goldens) = vad_goldens::load() else {
+        return;
+    };
     let m = model().quantized().unwrap();
     assert!(m.is_int8());
     let mut worst = 0f32;
@@ -81,7 +96,11 @@ fn streaming_equals_offline() {
     for rate in [16000, 8000] {
         let whole = run(&m, rate, &audio, &[audio.len()]);
         for chunks in [&[1usize][..], &[7, 500, 1], &[512], &[256, 1000, 3]] {
-            assert_eq!(run(&m, rate, &audio, chunks), whole, "{rate} Hz, chunks {chunks:?}");
+            assert_eq!(
+                run(&m, rate, &audio, chunks),
+                whole,
+                "{rate} Hz, chunks {chunks:?}"
+            );
         }
         let win = m.rate_config(rate).unwrap().window;
         assert_eq!(whole.len(), audio.len().div_ceil(win));

@@ -71,8 +71,17 @@ pub fn load() -> Option<Vec<Golden>> {
             None => read_wav(&shared.join(format!("{name}.wav"))),
         };
         let step = if rate == 16000 { 1 } else { 2 };
-        let audio: Vec<f32> = s16.iter().step_by(step).map(|&s| s as f32 / 32768.0).collect();
-        assert_eq!(audio.len() as u64, doc["samples"].as_u64().unwrap(), "{}", f.display());
+        let audio: Vec<f32> = s16
+            .iter()
+            .step_by(step)
+            .map(|&s| s as f32 / 32768.0)
+            .collect();
+        assert_eq!(
+            audio.len() as u64,
+            doc["samples"].as_u64().unwrap(),
+            "{}",
+            f.display()
+        );
         let probs = doc["probs"]
             .as_array()
             .unwrap()
