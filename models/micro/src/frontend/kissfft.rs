@@ -8,6 +8,9 @@
 //! the "super twiddles". Only power-of-two sizes occur (the frontend rounds the window
 //! up to a power of two), so only the radix-4 and radix-2 butterflies are needed.
 
+use crate::math;
+use alloc::vec;
+use alloc::vec::Vec;
 /// A complex `i16` value, laid out like kissfft's `kiss_fft_cpx` / TFLM's `complex_int16_t`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Cpx {
@@ -65,16 +68,16 @@ fn fixdiv(c: Cpx, div: i32) -> Cpx {
 
 /// `kf_cexp` in fixed point: `floor(0.5 + 32767 * cos/sin(phase))`, computed in `f64`.
 fn cexp(phase: f64) -> Cpx {
-    let q = |v: f64| (0.5 + SAMP_MAX as f64 * v).floor() as i16;
+    let q = |v: f64| math::floor(0.5 + SAMP_MAX as f64 * v) as i16;
     Cpx {
-        r: q(phase.cos()),
-        i: q(phase.sin()),
+        r: q(math::cos(phase)),
+        i: q(math::sin(phase)),
     }
 }
 
 /// kissfft's factorisation: powers of 4 first, then 2, then odd primes; `(radix, remaining length)`.
 fn factor(mut n: usize) -> Vec<(usize, usize)> {
-    let floor_sqrt = (n as f64).sqrt().floor() as usize;
+    let floor_sqrt = math::floor(math::sqrt(n as f64)) as usize;
     let mut p = 4;
     let mut out = Vec::new();
     loop {
@@ -113,7 +116,7 @@ impl KissFftr {
     pub(crate) fn new(nfft: usize) -> Self {
         debug_assert!(nfft >= 4 && nfft.is_power_of_two());
         let ncfft = nfft / 2;
-        let pi = std::f64::consts::PI;
+        let pi = core::f64::consts::PI;
         let twiddles = (0..ncfft)
             .map(|i| cexp(-2.0 * pi * i as f64 / ncfft as f64))
             .collect();

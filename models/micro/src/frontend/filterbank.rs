@@ -2,17 +2,21 @@
 //! energy accumulation with Q12 weights/unweights and the integer square root (`filterbank`).
 
 use super::kissfft::Cpx;
-use crate::FrontendError;
+use super::ConfigError;
+use crate::math;
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
 
 /// Fractional bits of the filterbank weights.
 pub(crate) const FILTERBANK_BITS: u32 = 12;
 /// Channel starts are aligned to 4 bytes of `i16` (= 2 bins).
-const INDEX_ALIGNMENT: usize = 4 / std::mem::size_of::<i16>();
+const INDEX_ALIGNMENT: usize = 4 / core::mem::size_of::<i16>();
 /// Channel widths are padded to multiples of this many bins.
 const CHANNEL_BLOCK_SIZE: usize = 4;
 
 fn freq_to_mel(freq: f32) -> f32 {
-    1127.0 * (freq / 700.0).ln_1p()
+    1127.0 * math::log1pf(freq / 700.0)
 }
 
 /// Triangular mel filterbank state. Every table is built exactly as the C init code
@@ -41,7 +45,7 @@ impl Filterbank {
         upper_band_limit: f32,
         sample_rate: u32,
         spectrum_size: usize,
-    ) -> Result<Self, FrontendError> {
+    ) -> Result<Self, ConfigError> {
         let n1 = num_channels + 1;
         let mel_low = freq_to_mel(lower_band_limit);
         let mel_hi = freq_to_mel(upper_band_limit);
@@ -112,8 +116,8 @@ impl Filterbank {
                 let w = (center[chan] - freq_to_mel(frequency as f32 * hz_per_sbin))
                     / (center[chan] - denom);
                 let scale = (1 << FILTERBANK_BITS) as f32;
-                weights[weight_start + offset + j] = (w * scale + 0.5).floor() as i16;
-                unweights[weight_start + offset + j] = ((1.0 - w) * scale + 0.5).floor() as i16;
+                weights[weight_start + offset + j] = math::floorf(w * scale + 0.5) as i16;
+                unweights[weight_start + offset + j] = math::floorf((1.0 - w) * scale + 0.5) as i16;
             }
             end_index = end_index.max(first + actual_widths[chan]);
         }
@@ -187,8 +191,8 @@ impl Filterbank {
     }
 }
 
-fn band_error(upper: f32, sample_rate: u32) -> FrontendError {
-    FrontendError::InvalidConfig(format!(
+fn band_error(upper: f32, sample_rate: u32) -> ConfigError {
+    ConfigError(format!(
         "filterbank upper band limit {upper} Hz reaches the Nyquist bin at sample rate {sample_rate} Hz"
     ))
 }

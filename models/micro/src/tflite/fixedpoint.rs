@@ -38,7 +38,7 @@ pub fn quantize_multiplier(m: f64) -> (i32, i32) {
     }
     let (q, mut shift) = frexp(m);
     // TfLiteRound = std::round: half away from zero.
-    let mut q_fixed = (q * (1u64 << 31) as f64).round() as i64;
+    let mut q_fixed = crate::math::round(q * (1u64 << 31) as f64) as i64;
     if q_fixed == 1 << 31 {
         q_fixed /= 2;
         shift += 1;
@@ -121,7 +121,7 @@ impl Rounding {
 /// TFLite `Quantize` of a float into an integer with `scale`/`zero_point` (float32 arithmetic,
 /// round half away from zero), as used for fused activation ranges.
 pub fn quantize_f32(x: f32, scale: f32, zero_point: i32) -> i32 {
-    let t = (x / scale).round();
+    let t = crate::math::roundf(x / scale);
     zero_point.saturating_add(t.clamp(i32::MIN as f32, i32::MAX as f32) as i32)
 }
 

@@ -3,6 +3,9 @@
 //! piecewise-quadratic lookup table over the bit length of the noise estimate, then
 //! compressed (`pcan_gain_control.c`, `pcan_gain_control_util.c`).
 
+use crate::math;
+use alloc::vec;
+use alloc::vec::Vec;
 /// Fractional bits of the SNR.
 pub(crate) const PCAN_SNR_BITS: i32 = 12;
 const PCAN_OUTPUT_BITS: u32 = 6;
@@ -19,7 +22,7 @@ pub(crate) struct Pcan {
 /// The exact gain curve sampled at `x` (in Q`input_bits`), as `int16` with round-half-up.
 fn gain_lookup(strength: f32, offset: f32, gain_bits: u32, input_bits: u32, x: u32) -> i16 {
     let x_as_float = x as f32 / (1u32 << input_bits) as f32;
-    let gain = (1u32 << gain_bits) as f32 * (x_as_float + offset).powf(-strength);
+    let gain = (1u32 << gain_bits) as f32 * math::powf(x_as_float + offset, -strength);
     if gain > i16::MAX as f32 {
         return i16::MAX;
     }

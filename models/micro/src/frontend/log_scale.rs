@@ -47,15 +47,15 @@ fn log(x: u32, scale_shift: u32) -> u32 {
     (loge << scale_shift).wrapping_add(round) >> LOG_SCALE_LOG2
 }
 
-/// Applies the (optional) log to each channel and saturates to `u16`, appending to `out`.
+/// Applies the (optional) log to each channel and saturates to `u16`, writing `out`.
 pub(crate) fn apply(
     signal: &[u32],
     enable_log: bool,
     scale_shift: u32,
     correction_bits: i32,
-    out: &mut Vec<u16>,
+    out: &mut [u16],
 ) {
-    out.extend(signal.iter().map(|&v| {
+    for (o, &v) in out.iter_mut().zip(signal) {
         let mut value = v;
         if enable_log {
             // Bits shifted out of the u32 are lost, as in C.
@@ -70,8 +70,8 @@ pub(crate) fn apply(
                 0
             };
         }
-        value.min(u16::MAX as u32) as u16
-    }));
+        *o = value.min(u16::MAX as u32) as u16;
+    }
 }
 
 #[cfg(test)]

@@ -1,19 +1,43 @@
-//! Compiled operators. Every op holds what it needs, prepared at load (shapes resolved, weights
-//! decoded, multipliers quantized); running one only reads its inputs and writes its output.
+//! Compiled operators. Every op holds what it needs, prepared at load (shapes resolved,
+//! multipliers quantized, biases folded; weights stay in the model file and are referenced by
+//! range); running one only reads its inputs and writes its output. Each op's builder (which
+//! validates the TFLite operator and compiles it) sits next to its kernel.
 
 mod conv;
 mod elementwise;
 mod fully_connected;
 mod shape;
 
-pub(crate) use conv::{Conv, DepthwiseConv, Geometry, Requant};
-pub(crate) use elementwise::{Binary, BinaryKind, Lut, Requantize};
-pub(crate) use fully_connected::FullyConnected;
-pub(crate) use shape::{slice_axis, Copy2D, Gather};
+pub(crate) use conv::{build_conv, Conv, DepthwiseConv};
+pub(crate) use elementwise::{
+    build_binary, build_logistic, build_quantize, Binary, Lut, Requantize,
+};
+pub(crate) use fully_connected::{build_fully_connected, FullyConnected};
+pub(crate) use shape::{
+    build_concatenation, build_reshape, build_split_v, build_strided_slice, Copy2D, Gather,
+};
 
-use std::ops::Range;
+use super::tensor::T;
+use super::LoadError;
+use alloc::boxed::Box;
+use core::ops::Range;
 
-/// Where an op input lives: constant data of the model or the per-stream arena.
+/// What an op builder needs from the graph compiler: the subgraph's tensors, the location of
+/// inputs, arena space for outputs, and a place for the compiled op.
+pub(crate) trait Build<'t, 'a: 't> {
+    /// The subgraph's tensors (a borrow independent of `self`).
+    fn tensors(&self) -> &'t [T<'a>];
+    /// Where input tensor `i` is read from (constant data in the file or the arena).
+    fn src(&mut self, i: usize) -> Result<Src, LoadError>;
+    /// Allocates output tensor `i` in the arena.
+    fn output(&mut self, i: usize) -> Result<Range<usize>, LoadError>;
+    /// Appends a compiled op.
+    fn push(&mut self, op: Op);
+    /// Records the scratch an op needs (int32 accumulators, int8 patch bytes).
+    fn need_scratch(&mut self, acc: usize, patch: usize);
+}
+
+/// Where an op input lives: constant data in the model file or the per-stream arena.
 #[derive(Clone, Debug)]
 pub(crate) enum Src {
     Const(Range<usize>),
@@ -33,6 +57,7 @@ pub(crate) struct Inputs<'a> {
     lo: &'a [u8],
     hi: &'a [u8],
     hi_start: usize,
+    /// The model file (constant tensors and weights).
     consts: &'a [u8],
 }
 
@@ -71,27 +96,34 @@ impl<'a> Inputs<'a> {
     pub(crate) fn get_i8(&self, src: &Src) -> &'a [i8] {
         as_i8(self.get(src))
     }
+
+    /// Constant int8 data (weights) at `r` in the model file.
+    #[inline]
+    pub(crate) fn const_i8(&self, r: &Range<usize>) -> &'a [i8] {
+        as_i8(&self.consts[r.clone()])
+    }
 }
 
 /// Reinterprets bytes as int8.
 #[inline]
 pub(crate) fn as_i8(b: &[u8]) -> &[i8] {
     // SAFETY: u8 and i8 have identical size, alignment and no invalid bit patterns.
-    unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<i8>(), b.len()) }
+    unsafe { core::slice::from_raw_parts(b.as_ptr().cast::<i8>(), b.len()) }
 }
 
 /// Reinterprets bytes as int8, mutably.
 #[inline]
 pub(crate) fn as_i8_mut(b: &mut [u8]) -> &mut [i8] {
     // SAFETY: as in `as_i8`; the borrow is unique.
-    unsafe { std::slice::from_raw_parts_mut(b.as_mut_ptr().cast::<i8>(), b.len()) }
+    unsafe { core::slice::from_raw_parts_mut(b.as_mut_ptr().cast::<i8>(), b.len()) }
 }
 
-/// Per-stream scratch buffers, sized at load.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Scratch {
-    pub(crate) acc: Vec<i32>,
-    pub(crate) patch: Vec<i8>,
+/// Per-stream scratch buffers (carved from the arena), sized at load.
+pub(crate) struct Scratch<'s> {
+    pub(crate) acc: &'s mut [i32],
+    pub(crate) patch: &'s mut [i8],
+    /// The GEMM to use (the host plugs in its runtime-dispatched SIMD one).
+    pub(crate) gemm: crate::kernels::GemmI8,
 }
 
 /// Scratch sizes an op needs.
@@ -123,6 +155,7 @@ pub(crate) enum Op {
     Copy(Copy2D),
     /// Element gather (STRIDED_SLICE).
     Gather(Gather),
+    /// CONV_2D.
     Conv(Box<Conv>),
     Depthwise(Box<DepthwiseConv>),
     FullyConnected(Box<FullyConnected>),
@@ -152,7 +185,7 @@ impl Op {
     }
 
     /// Runs an op that reads `Inputs` and writes `out` (everything but the variable ops).
-    pub(crate) fn run(&self, inp: &Inputs, out: &mut [u8], scratch: &mut Scratch) {
+    pub(crate) fn run(&self, inp: &Inputs, out: &mut [u8], scratch: &mut Scratch<'_>) {
         match self {
             Op::Copy(c) => c.run(inp, out),
             Op::Gather(g) => g.run(inp, out),

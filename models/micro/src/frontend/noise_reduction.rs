@@ -1,6 +1,8 @@
 //! Stationary-noise suppression: a per-channel low-pass noise estimate is subtracted from
 //! the signal, leaving at least `min_signal_remaining` of it (`noise_reduction.c`).
 
+use alloc::vec;
+use alloc::vec::Vec;
 /// Fractional bits of the smoothing coefficients.
 pub(crate) const NOISE_REDUCTION_BITS: u32 = 14;
 
