@@ -32,6 +32,8 @@ enum Command {
     /// Live captions from the microphone, or from a file (as fast as it decodes; --realtime
     /// paces it).
     Caption(cmd::caption::Args),
+    /// Voice activity detection (Silero VAD): speech segments or per-window probabilities.
+    Vad(cmd::vad::Args),
     /// Word n-gram language models: build from text, perplexity, info.
     Lm(cmd::lm::Args),
 }
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Transcribe(a) => cmd::transcribe::run(a),
         Command::Caption(a) => cmd::caption::run(a),
         Command::Lm(a) => cmd::lm::run(a),
+        Command::Vad(a) => cmd::vad::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

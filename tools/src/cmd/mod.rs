@@ -6,6 +6,7 @@ pub mod info;
 pub mod lm;
 pub mod quantize;
 pub mod transcribe;
+pub mod vad;
 pub mod wake;
 pub mod wake_eval;
 
