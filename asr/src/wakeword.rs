@@ -22,8 +22,9 @@ mod manifest;
 pub use manifest::WakeWordSettings;
 
 use crate::AsrError;
-use sotto_frontend::micro::{MicroFrontend, MicroFrontendConfig, MICRO_FEATURE_SCALE};
+use sotto_frontend::micro::{MicroFrontend, MicroFrontendConfig};
 use sotto_frontend::resample::Resampler16k;
+use sotto_models::micro::wake::{output_raw, FrameStacker, InputQuantizer};
 use sotto_models::tflite::{DType, Interpreter, Model};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,8 +43,7 @@ pub struct WakeWordModel {
     path: PathBuf,
     stride: usize,
     channels: usize,
-    in_scale: f64,
-    in_zp: f64,
+    input_q: InputQuantizer,
     out_signed: bool,
 }
 
@@ -103,8 +103,7 @@ impl WakeWordModel {
             return Err(err("output must be one probability with scale 1/256".into()));
         }
         Ok(Arc::new(WakeWordModel {
-            in_scale: f64::from(input.scale),
-            in_zp: f64::from(input.zero_point),
+            input_q: InputQuantizer::new(input.scale, input.zero_point),
             settings,
             tflite: Arc::new(tflite),
             path: path.to_owned(),
@@ -154,10 +153,7 @@ impl WakeWordModel {
     /// `round_half_even(raw · 0.0390625 / scale + zero_point)` in float64, clamped to int8.
     #[inline]
     pub fn quantize(&self, raw: u16) -> i8 {
-        let feature = f64::from(f32::from(raw) * MICRO_FEATURE_SCALE);
-        (feature / self.in_scale + self.in_zp)
-            .round_ties_even()
-            .clamp(-128.0, 127.0) as i8
+        self.input_q.quantize(raw)
     }
 }
 
@@ -204,7 +200,7 @@ struct Detector {
     model: Arc<WakeWordModel>,
     interp: Interpreter,
     group: usize,
-    filled: usize,
+    stacker: FrameStacker,
     steps: u64,
     window: Vec<u8>,
     pos: usize,
@@ -289,11 +285,12 @@ impl WakeWord {
                 });
             }
             let w = model.settings.sliding_window_size;
+            let stacker = FrameStacker::new(model.stride, model.channels);
             detectors.push(Detector {
                 interp: Interpreter::new(model.tflite.clone()),
                 model,
                 group,
-                filled: 0,
+                stacker,
                 steps: 0,
                 window: vec![0; w],
                 pos: 0,
@@ -397,7 +394,7 @@ impl WakeWord {
         }
         for d in &mut self.detectors {
             d.interp.reset();
-            d.filled = 0;
+            d.stacker.reset();
             d.steps = 0;
             d.window.fill(0);
             (d.pos, d.count, d.sum) = (0, 0, 0);
@@ -519,26 +516,13 @@ impl Detector {
         refractory_s: f64,
     ) -> Option<(Score, Option<Detection>)> {
         let m = &self.model;
-        let c = m.channels;
         let input = self.interp.input_i8_mut(0).expect("validated at load");
-        for (q, &raw) in input[self.filled * c..(self.filled + 1) * c]
-            .iter_mut()
-            .zip(frame)
-        {
-            *q = m.quantize(raw);
-        }
-        self.filled += 1;
-        if self.filled < m.stride {
+        if !self.stacker.push(&m.input_q, input, frame) {
             return None;
         }
-        self.filled = 0;
         self.interp.invoke();
         let b = self.interp.output(0).expect("validated at load")[0];
-        let raw = if m.out_signed {
-            (b as i8 as i16 + 128) as u8
-        } else {
-            b
-        };
+        let raw = output_raw(b, m.out_signed);
         let w = self.window.len();
         self.sum = self.sum - u32::from(self.window[self.pos]) + u32::from(raw);
         self.window[self.pos] = raw;

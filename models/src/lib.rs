@@ -9,3 +9,7 @@ pub mod tensor;
 pub mod tflite;
 pub mod transducer;
 pub mod vad;
+
+/// The `no_std` wake-word core ([`tflite`] and the micro frontend wrap it), re-exported for
+/// the glue the host detector shares with firmware (`micro::wake`).
+pub use sotto_micro as micro;

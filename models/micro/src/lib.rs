@@ -33,3 +33,4 @@ pub mod frontend;
 pub mod kernels;
 mod math;
 pub mod tflite;
+pub mod wake;
