@@ -282,6 +282,20 @@ impl Segmenter {
         ev.push(VadEvent::Start(self.padded_start));
     }
 
+    /// The earliest position a future event can name: samples before it are never part of a
+    /// segment still to be reported.
+    fn earliest(&self) -> u64 {
+        if let Some((ps, _)) = self.open {
+            ps
+        } else if self.confirmed {
+            self.padded_start
+        } else if self.triggered {
+            self.start.saturating_sub(self.pad)
+        } else {
+            (self.window * self.index).saturating_sub(self.pad)
+        }
+    }
+
     /// End of stream at `len` network samples (after the last, zero-padded window's `on_prob`).
     fn finish(&mut self, len: u64, ev: &mut Vec<VadEvent>) {
         if self.triggered && len - self.start > self.min_speech {
@@ -382,6 +396,12 @@ impl Vad {
     /// confirmed or ended (it may still be dropped as too short).
     pub fn maybe_speech(&self) -> bool {
         self.seg.triggered
+    }
+
+    /// Samples before this input position are not part of any segment still to be reported
+    /// (a caller keeping audio for the segments can drop them).
+    pub fn retain_from(&self) -> u64 {
+        self.seg.earliest() * self.step as u64
     }
 
     /// Consumes samples in [-1, 1]; events that became certain are queued for [`Vad::events`].

@@ -149,6 +149,41 @@ fn events_come_soon_after_the_speech() {
 }
 
 #[test]
+fn retained_audio_covers_every_later_segment() {
+    let Some(goldens) = vad_goldens::load() else {
+        return;
+    };
+    let model = VadModel::builtin().unwrap();
+    let g = goldens
+        .iter()
+        .find(|g| g.name == "long" && g.rate == 8000)
+        .unwrap();
+    for (params, _) in &g.segments {
+        let mut vad = Vad::new(model.clone(), 8000, config(params)).unwrap();
+        let mut kept_from = 0u64;
+        let mut check = |vad: &mut Vad, kept_from: &mut u64| {
+            for e in vad.events() {
+                let start = match e {
+                    VadEvent::Start(s) => s,
+                    VadEvent::End(seg) => seg.start,
+                };
+                assert!(
+                    start >= *kept_from,
+                    "{params}: segment at {start} after dropping to {kept_from}"
+                );
+            }
+            *kept_from = vad.retain_from();
+        };
+        for chunk in g.audio.chunks(100) {
+            vad.accept(chunk).unwrap();
+            check(&mut vad, &mut kept_from);
+        }
+        vad.finish().unwrap();
+        check(&mut vad, &mut kept_from);
+    }
+}
+
+#[test]
 fn multiples_of_16k_are_decimated_like_upstream() {
     // Each 16 kHz sample repeated 3 times: upstream's audio[::3] gives back the original.
     let Some(goldens) = vad_goldens::load() else {

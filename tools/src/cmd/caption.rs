@@ -48,6 +48,15 @@ pub struct Args {
     /// Longest line in seconds before it is committed anyway (endpoint rule 3).
     #[arg(long, value_name = "SECS", default_value_t = 20.0, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub max_utterance: f32,
+    /// Voice activity detection (Silero VAD): only speech reaches the recognizer (silence
+    /// costs no recognizer time) and each speech segment's end commits its line.
+    #[arg(long)]
+    pub vad: bool,
+    #[command(flatten)]
+    pub vad_args: super::vad::VadArgs,
+    /// Summary on stderr: audio duration, audio given to the recognizer and its compute time.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// A file source paced at real time: a chunk is handed out once the audio it holds has
@@ -144,6 +153,8 @@ struct Printer {
     carry: Vec<Word>,
     /// The model's tokens are BPE pieces (`▁` marks word starts).
     bpe: bool,
+    /// Seconds added to word times (with --vad: where the current segment's stream starts).
+    offset: f32,
     out: std::io::Stdout,
 }
 
@@ -172,6 +183,17 @@ impl Printer {
     /// Commits a segment that ended by `rule` (`None`: the end of the audio).
     fn commit(&mut self, t: &Transcript, rule: Option<EndpointRule>) -> std::io::Result<()> {
         self.bpe |= t.tokens.iter().any(|k| k.piece.starts_with(WORD_START));
+        let mut shifted;
+        let t = if self.offset != 0.0 {
+            shifted = t.clone();
+            for w in &mut shifted.words {
+                w.start += self.offset;
+                w.end += self.offset;
+            }
+            &shifted
+        } else {
+            t
+        };
         let mut words = join(&self.carry, t, self.bpe);
         // Cut by the length limit, the segment may end inside a word: hold its last word back.
         self.carry = match rule {
@@ -222,19 +244,118 @@ fn drain(stream: &mut Stream, printer: &mut Printer) -> anyhow::Result<()> {
     }
 }
 
+/// Time spent in the recognizer and audio given to it, for `--stats`.
+#[derive(Default)]
+struct Usage {
+    audio_s: f64,
+    fed_s: f64,
+    compute: Duration,
+}
+
 /// Feed a source through one stream until it ends, printing as results change.
 fn caption(
     stream: &mut Stream,
     source: &mut dyn AudioSource,
     printer: &mut Printer,
+    usage: &mut Usage,
 ) -> anyhow::Result<()> {
     while let Some((rate, chunk)) = source.next_chunk().map_err(bad_input)? {
+        usage.audio_s += chunk.len() as f64 / f64::from(rate);
+        usage.fed_s += chunk.len() as f64 / f64::from(rate);
+        let t = Instant::now();
         stream.accept_waveform(rate, &chunk).map_err(bad_input)?;
         drain(stream, printer)?;
+        usage.compute += t.elapsed();
     }
+    let t = Instant::now();
     stream.input_finished()?;
     drain(stream, printer)?;
     printer.commit(&stream.finish()?, None)?;
+    usage.compute += t.elapsed();
+    Ok(())
+}
+
+/// `--vad`: only speech segments reach the recognizer, each through a fresh stream fed from the
+/// segment's (padded) start as soon as the detector is sure of it; the segment's end commits
+/// the line. Lines inside a long segment still end at the recognizer's endpoints.
+fn caption_vad(
+    stream: &mut Stream,
+    source: &mut dyn AudioSource,
+    printer: &mut Printer,
+    vad: &super::vad::VadArgs,
+    usage: &mut Usage,
+) -> anyhow::Result<()> {
+    use sotto_asr::vad::VadEvent;
+    let model = vad.model().map_err(bad_input)?;
+    let mut cutter: Option<super::vad::Cutter> = None;
+    // Inside a segment: the position up to which its stream has been fed.
+    let mut fed: Option<u64> = None;
+    loop {
+        let last = match source.next_chunk().map_err(bad_input)? {
+            Some((rate, chunk)) => {
+                let c = match &mut cutter {
+                    Some(c) if c.feeder.input_rate() == rate => c,
+                    Some(c) => {
+                        return Err(bad_input(anyhow::anyhow!(
+                            "sample rate changed from {} Hz to {rate} Hz",
+                            c.feeder.input_rate()
+                        )))
+                    }
+                    None => cutter.insert(
+                        super::vad::Cutter::new(model.clone(), rate, vad.config())
+                            .map_err(bad_input)?,
+                    ),
+                };
+                usage.audio_s += chunk.len() as f64 / f64::from(rate);
+                c.accept(&chunk).map_err(bad_input)?;
+                false
+            }
+            None => match &mut cutter {
+                Some(c) => {
+                    c.finish().map_err(bad_input)?;
+                    true
+                }
+                None => return Ok(()),
+            },
+        };
+        let Some(c) = &mut cutter else { break };
+        let rate = c.feeder.rate();
+        let t = Instant::now();
+        let mut feed = |stream: &mut Stream, audio: &[f32]| -> anyhow::Result<()> {
+            usage.fed_s += audio.len() as f64 / f64::from(rate);
+            stream.accept_waveform(rate, audio).map_err(bad_input)?;
+            Ok(())
+        };
+        for e in c.events() {
+            match e {
+                VadEvent::Start(s) => {
+                    stream.reset();
+                    printer.offset = (s as f64 / f64::from(rate)) as f32;
+                    fed = Some(s);
+                }
+                VadEvent::End(seg) => {
+                    if let Some(from) = fed.take() {
+                        feed(stream, c.audio(from, seg.end))?;
+                    }
+                    stream.input_finished()?;
+                    drain(stream, printer)?;
+                    printer.commit(&stream.finish()?, None)?;
+                }
+            }
+        }
+        if let Some(from) = fed {
+            // Inside speech: everything that arrived goes on to the recognizer.
+            let end = c.end();
+            feed(stream, c.audio(from, end))?;
+            fed = Some(end.max(from));
+            drain(stream, printer)?;
+        }
+        c.trim();
+        usage.compute += t.elapsed();
+        if last {
+            break;
+        }
+    }
     Ok(())
 }
 
@@ -284,9 +405,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         partial: String::new(),
         carry: Vec::new(),
         bpe: false,
+        offset: 0.0,
         out,
     };
-    caption(&mut rec.stream(), source.as_mut(), &mut printer)
+    let mut usage = Usage::default();
+    let mut stream = rec.stream();
+    if args.vad {
+        caption_vad(
+            &mut stream,
+            source.as_mut(),
+            &mut printer,
+            &args.vad_args,
+            &mut usage,
+        )?;
+    } else {
+        caption(&mut stream, source.as_mut(), &mut printer, &mut usage)?;
+    }
+    if args.stats {
+        eprintln!(
+            "sotto caption: {:.1} s audio, {:.1} s ({:.1} %) given to the recognizer, recognizer compute {:.3} s",
+            usage.audio_s,
+            usage.fed_s,
+            100.0 * usage.fed_s / usage.audio_s.max(1e-9),
+            usage.compute.as_secs_f64(),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

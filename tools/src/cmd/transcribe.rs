@@ -48,6 +48,13 @@ pub struct Args {
     /// Hotwords file: one phrase per line, optional ` :boost` (default boost 1.5 per token).
     #[arg(long, value_name = "FILE")]
     pub hotwords: Option<PathBuf>,
+    /// Split each file into speech segments with voice activity detection (Silero VAD) and
+    /// transcribe the segments in parallel (silence is skipped); a summary line on stderr gives
+    /// the segment count, speech share and RTF.
+    #[arg(long)]
+    pub vad: bool,
+    #[command(flatten)]
+    pub vad_args: super::vad::VadArgs,
 }
 
 /// Result of one file.
@@ -55,6 +62,9 @@ struct Done {
     transcript: Transcript,
     audio_secs: f64,
     compute_secs: f64,
+    /// With `--vad`: segments and their total duration.
+    segments: usize,
+    speech_secs: f64,
 }
 
 /// Words as JSON with times and confidences rounded to milliseconds / 3 decimals.
@@ -152,6 +162,119 @@ fn transcribe_file(rec: &Recognizer, path: &Path) -> anyhow::Result<Done> {
         transcript,
         audio_secs: reader.samples_read() as f64 / f64::from(rate),
         compute_secs: compute.as_secs_f64(),
+        segments: 0,
+        speech_secs: 0.0,
+    })
+}
+
+/// Speech segments waiting for the recognizer, at most this much audio at once (memory stays
+/// bounded however long the file is).
+const VAD_BATCH_SECS: f64 = 120.0;
+
+/// One segment through a fresh stream: its transcript (times from the segment start) and the
+/// compute time.
+fn transcribe_segment(
+    rec: &Recognizer,
+    rate: u32,
+    audio: &[f32],
+) -> anyhow::Result<(Transcript, f64)> {
+    let t = Instant::now();
+    let mut stream = rec.stream();
+    for chunk in audio.chunks(rate as usize) {
+        stream.accept_waveform(rate, chunk)?;
+        stream.decode()?;
+    }
+    let transcript = stream.finish()?;
+    Ok((transcript, t.elapsed().as_secs_f64()))
+}
+
+/// Appends `t` to `all`, its times shifted by `offset` seconds.
+fn append_shifted(all: &mut Transcript, mut t: Transcript, offset: f64) {
+    let off = offset as f32;
+    for w in &mut t.words {
+        w.start += off;
+        w.end += off;
+    }
+    for k in &mut t.tokens {
+        k.time += off;
+    }
+    if !t.text.is_empty() {
+        if !all.text.is_empty() {
+            all.text.push(' ');
+        }
+        all.text.push_str(&t.text);
+    }
+    all.words.extend(t.words);
+    all.tokens.extend(t.tokens);
+}
+
+/// `--vad`: decode the file once, cutting speech segments as the detector finds them; batches
+/// of segments are transcribed in parallel (each through its own stream) and joined in order.
+fn transcribe_file_vad(
+    rec: &Recognizer,
+    vad: &super::vad::VadArgs,
+    model: &std::sync::Arc<sotto_asr::vad::VadModel>,
+    path: &Path,
+) -> anyhow::Result<Done> {
+    use sotto_asr::vad::VadEvent;
+    let mut reader = sotto_frontend::audio::AudioReader::open(path)?;
+    let input_rate = reader.sample_rate();
+    let mut cutter = super::vad::Cutter::new(model.clone(), input_rate, vad.config())?;
+    let rate = cutter.feeder.rate();
+    let mut buf = Vec::with_capacity(input_rate as usize + 8192);
+    let mut batch: Vec<(u64, Vec<f32>)> = Vec::new();
+    let mut all = Transcript::default();
+    let (mut compute, mut segments, mut speech) = (0.0, 0usize, 0.0);
+    let flush = |batch: &mut Vec<(u64, Vec<f32>)>, all: &mut Transcript, compute: &mut f64| {
+        let results: Vec<anyhow::Result<(Transcript, f64)>> = batch
+            .par_iter()
+            .map(|(_, a)| transcribe_segment(rec, rate, a))
+            .collect();
+        for ((start, _), r) in batch.drain(..).zip(results) {
+            let (t, secs) = r?;
+            *compute += secs;
+            append_shifted(all, t, start as f64 / f64::from(rate));
+        }
+        anyhow::Ok(())
+    };
+    loop {
+        let n = reader.read_chunk(&mut buf)?;
+        if buf.len() >= input_rate as usize || (n == 0 && !buf.is_empty()) {
+            let t = Instant::now();
+            cutter.accept(&buf)?;
+            compute += t.elapsed().as_secs_f64();
+            buf.clear();
+        }
+        if n == 0 {
+            let t = Instant::now();
+            cutter.finish()?;
+            compute += t.elapsed().as_secs_f64();
+        }
+        for e in cutter.events() {
+            if let VadEvent::End(seg) = e {
+                segments += 1;
+                speech += (seg.end - seg.start) as f64 / f64::from(rate);
+                batch.push((seg.start, cutter.audio(seg.start, seg.end).to_vec()));
+            }
+        }
+        cutter.trim();
+        let pending: usize = batch.iter().map(|(_, a)| a.len()).sum();
+        if n == 0
+            || batch.len() >= rayon::current_num_threads()
+            || pending as f64 >= VAD_BATCH_SECS * f64::from(rate)
+        {
+            flush(&mut batch, &mut all, &mut compute)?;
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(Done {
+        transcript: all,
+        audio_secs: reader.samples_read() as f64 / f64::from(input_rate),
+        compute_secs: compute,
+        segments,
+        speech_secs: speech,
     })
 }
 
@@ -179,6 +302,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ..args.recognizer.config().map_err(bad_input)?
     };
     let rec = Recognizer::new(config).map_err(bad_input)?;
+    let vad_model = if args.vad {
+        Some(args.vad_args.model().map_err(bad_input)?)
+    } else {
+        None
+    };
 
     let ref_map: HashMap<PathBuf, String> = refs
         .iter()
@@ -202,15 +330,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let (mut wer, mut audio_secs, mut compute_secs, mut failed, mut unscored) =
         (WerStats::default(), 0.0, 0.0, 0, 0);
+    let (mut segments, mut speech_secs) = (0usize, 0.0);
     std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (rec, files) = (&rec, &files);
+        let (rec, files, vad_model, vad_args) = (&rec, &files, &vad_model, &args.vad_args);
         scope.spawn(move || {
             pool.install(|| {
                 files
                     .par_iter()
                     .enumerate()
                     .for_each_with(tx, |tx, (i, f)| {
-                        let _ = tx.send((i, transcribe_file(rec, f)));
+                        let r = match vad_model {
+                            Some(m) => transcribe_file_vad(rec, vad_args, m, f),
+                            None => transcribe_file(rec, f),
+                        };
+                        let _ = tx.send((i, r));
                     })
             })
         });
@@ -224,14 +357,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     Ok(done) => {
                         audio_secs += done.audio_secs;
                         compute_secs += done.compute_secs;
+                        segments += done.segments;
+                        speech_secs += done.speech_secs;
                         let line = if args.json {
-                            serde_json::json!({
+                            let mut j = serde_json::json!({
                                 "file": file,
                                 "text": done.transcript.text,
                                 "duration": done.audio_secs,
                                 "words": words_json(&done.transcript.words),
-                            })
-                            .to_string()
+                            });
+                            if args.vad {
+                                j["segments"] = done.segments.into();
+                            }
+                            j.to_string()
                         } else {
                             format!("{}\t{}", file.display(), done.transcript.text)
                         };
@@ -258,6 +396,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
     bar.finish_and_clear();
     let wall_secs = wall.elapsed().as_secs_f64();
+    if args.vad && audio_secs > 0.0 {
+        eprintln!(
+            "sotto transcribe: --vad: {segments} segment(s), speech {:.1} % of {:.1} s; RTF {:.4} wall-RTF {:.4}",
+            100.0 * speech_secs / audio_secs.max(1e-9),
+            audio_secs,
+            compute_secs / audio_secs.max(1e-9),
+            wall_secs / audio_secs.max(1e-9),
+        );
+    }
     if unscored > 0 {
         eprintln!("sotto: warning: {unscored} file(s) have no reference and are not scored");
     }

@@ -136,33 +136,95 @@ impl Feeder {
         self.input_rate
     }
 
-    /// Feeds samples at the input rate.
-    pub fn accept(&mut self, samples: &[f32]) -> anyhow::Result<()> {
+    /// Feeds samples at the input rate; returns them at [`Feeder::rate`] (as the VAD got them).
+    pub fn accept<'a>(&'a mut self, samples: &'a [f32]) -> anyhow::Result<&'a [f32]> {
         match &mut self.resampler {
             Some(r) => {
                 self.buf.clear();
                 r.push(samples, &mut self.buf);
                 self.vad.accept(&self.buf)?;
+                Ok(&self.buf)
             }
-            None => self.vad.accept(samples)?,
+            None => {
+                self.vad.accept(samples)?;
+                Ok(samples)
+            }
         }
+    }
+
+    /// Ends the stream; returns the resampler's last samples (at [`Feeder::rate`]).
+    pub fn finish(&mut self) -> anyhow::Result<&[f32]> {
+        self.buf.clear();
+        if let Some(r) = &mut self.resampler {
+            r.finish(&mut self.buf);
+            self.vad.accept(&self.buf)?;
+        }
+        self.vad.finish()?;
+        Ok(&self.buf)
+    }
+}
+
+/// A [`Feeder`] that keeps the audio of the segments still to come, so callers can cut each
+/// finished segment's samples (at [`Feeder::rate`]) without holding the whole recording.
+pub struct Cutter {
+    /// The detector.
+    pub feeder: Feeder,
+    buf: Vec<f32>,
+    /// Position of `buf[0]`.
+    base: u64,
+}
+
+impl Cutter {
+    /// A cutter for one stream at `rate` Hz.
+    pub fn new(model: Arc<VadModel>, rate: u32, cfg: VadConfig) -> anyhow::Result<Self> {
+        Ok(Cutter {
+            feeder: Feeder::new(model, rate, cfg)?,
+            buf: Vec::new(),
+            base: 0,
+        })
+    }
+
+    /// Feeds samples at the input rate.
+    pub fn accept(&mut self, samples: &[f32]) -> anyhow::Result<()> {
+        let fed = self.feeder.accept(samples)?;
+        self.buf.extend_from_slice(fed);
         Ok(())
     }
 
     /// Ends the stream.
     pub fn finish(&mut self) -> anyhow::Result<()> {
-        if let Some(r) = &mut self.resampler {
-            self.buf.clear();
-            r.finish(&mut self.buf);
-            self.vad.accept(&self.buf)?;
-        }
-        self.vad.finish()?;
+        let fed = self.feeder.finish()?;
+        self.buf.extend_from_slice(fed);
         Ok(())
     }
 
-    /// Seconds of a position in [`Feeder::rate`] samples.
-    pub fn seconds(&self, sample: u64) -> f64 {
-        sample as f64 / f64::from(self.rate())
+    /// Events that became certain.
+    pub fn events(&mut self) -> Vec<VadEvent> {
+        self.feeder.vad().events().collect()
+    }
+
+    /// Position one past the last sample received.
+    pub fn end(&self) -> u64 {
+        self.base + self.buf.len() as u64
+    }
+
+    /// The kept samples in `[from, to)` (clamped to what is kept).
+    pub fn audio(&self, from: u64, to: u64) -> &[f32] {
+        let a = from.saturating_sub(self.base).min(self.buf.len() as u64) as usize;
+        let b = to.saturating_sub(self.base).min(self.buf.len() as u64) as usize;
+        &self.buf[a..b.max(a)]
+    }
+
+    /// Drops audio no segment still to be reported needs (in steps of a second, so the copy is
+    /// amortized). Call it after taking the events and the audio of their segments.
+    pub fn trim(&mut self) {
+        let keep = self.feeder.vad.retain_from();
+        let drop = keep.saturating_sub(self.base) as usize;
+        if drop >= self.feeder.rate() as usize {
+            let drop = drop.min(self.buf.len());
+            self.buf.drain(..drop);
+            self.base += drop as u64;
+        }
     }
 }
 
