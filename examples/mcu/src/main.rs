@@ -18,7 +18,7 @@ use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{debug, hprintln};
 use embedded_alloc::LlffHeap;
 use sotto_micro::frontend::{MicroFrontend, MicroFrontendConfig};
-use sotto_micro::tflite::{DType, Interpreter, Model};
+use sotto_micro::tflite::{DType, Interpreter, LoadError, Model};
 use sotto_micro::wake::{output_raw, FrameStacker, InputQuantizer};
 
 mod data {
@@ -138,15 +138,20 @@ fn main() -> ! {
     unsafe { HEAP.heap.init(&raw mut HEAP_MEM as usize, HEAP_SIZE) };
 
     let t0 = now();
+    // Errors are reported by kind only: formatting them would pull their Display code
+    // (and the flatbuffers verifier's) into flash.
     let model = match Model::from_bytes(data::MODEL) {
         Ok(m) => m,
-        Err(e) => fail(format_args!("model: {e}")),
+        Err(LoadError::NotTflite) => fail("model: not a TFLite file"),
+        Err(LoadError::Flatbuffer(_)) => fail("model: corrupt flatbuffer"),
+        Err(LoadError::Invalid(m)) => fail(&m),
+        Err(LoadError::Unsupported(_)) => fail("model: unsupported operators"),
     };
     let load_ticks = now() - t0;
     let input = model.inputs().next().unwrap();
     let (stride, channels) = match input.shape[..] {
         [1, s, c] | [s, c] => (s, c),
-        _ => fail(format_args!("unexpected input shape")),
+        _ => fail("unexpected input shape"),
     };
     let q = InputQuantizer::new(input.scale, input.zero_point);
     let out_signed = model.outputs().next().unwrap().dtype == DType::I8;
@@ -155,14 +160,16 @@ fn main() -> ! {
     let steps_buf: &mut [u8; MAX_STEPS] = unsafe { &mut *(&raw mut STEPS) };
     hprintln!("M arena {}", model.arena_bytes());
     let (mut fe_ticks, mut nn_ticks, mut frames, mut invokes) = (0u64, 0u64, 0u64, 0u64);
-    let mut fe = MicroFrontend::new(MicroFrontendConfig::default()).unwrap();
+    let Ok(mut fe) = MicroFrontend::new(MicroFrontendConfig::default()) else {
+        fail("frontend configuration")
+    };
     let heap_after_load = HEAP.heap.used();
     for (ci, (_name, pcm)) in data::CLIPS.iter().enumerate() {
         // A fresh stream per clip, as the host processes each file.
         fe.reset();
         let mut stream = match Interpreter::new(&model, &mut *arena) {
             Ok(s) => s,
-            Err(e) => fail(format_args!("{e}")),
+            Err(_) => fail("tensor arena too small"),
         };
         let mut stacker = FrameStacker::new(stride, channels);
         let mut n = 0usize;
@@ -216,7 +223,7 @@ fn main() -> ! {
     loop {}
 }
 
-fn fail(msg: core::fmt::Arguments) -> ! {
+fn fail(msg: &str) -> ! {
     hprintln!("E {}", msg);
     debug::exit(debug::EXIT_FAILURE);
     loop {}
@@ -224,7 +231,12 @@ fn fail(msg: core::fmt::Arguments) -> ! {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    hprintln!("E panic: {}", info);
+    // The location only: the message would pull in the formatting of every panic payload.
+    if let Some(l) = info.location() {
+        hprintln!("E panic at {}:{}", l.file(), l.line());
+    } else {
+        hprintln!("E panic");
+    }
     debug::exit(debug::EXIT_FAILURE);
     loop {}
 }

@@ -24,8 +24,23 @@
 //! ```
 #![no_std]
 #![warn(missing_docs)]
+// Without `messages`, error texts are their format strings and the values go unused.
+#![cfg_attr(not(feature = "messages"), allow(unused_variables))]
 
 extern crate alloc;
+
+/// An error message: formatted with the `messages` feature (default); otherwise just the
+/// format string, which keeps the formatting code (float formatting above all) and the
+/// arguments out of a firmware image.
+macro_rules! msg {
+    ($fmt:literal $($rest:tt)*) => {{
+        #[cfg(feature = "messages")]
+        let m = alloc::format!($fmt $($rest)*);
+        #[cfg(not(feature = "messages"))]
+        let m = alloc::string::String::from($fmt);
+        m
+    }};
+}
 #[cfg(test)]
 extern crate std;
 

@@ -4,7 +4,6 @@
 use super::kissfft::Cpx;
 use super::ConfigError;
 use crate::math;
-use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -192,7 +191,7 @@ impl Filterbank {
 }
 
 fn band_error(upper: f32, sample_rate: u32) -> ConfigError {
-    ConfigError(format!(
+    ConfigError(msg!(
         "filterbank upper band limit {upper} Hz reaches the Nyquist bin at sample rate {sample_rate} Hz"
     ))
 }

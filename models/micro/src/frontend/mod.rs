@@ -27,7 +27,6 @@ mod noise_reduction;
 mod pcan;
 
 use crate::math;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -192,7 +191,7 @@ impl fmt::Display for ConfigError {
 impl core::error::Error for ConfigError {}
 
 fn invalid(msg: impl Into<String>) -> ConfigError {
-    ConfigError(format!("micro frontend: {}", msg.into()))
+    ConfigError(msg!("micro frontend: {}", msg.into()))
 }
 
 fn msb32(x: u32) -> i32 {
@@ -208,26 +207,26 @@ impl MicroFrontend {
         let window_size = (cfg.window_size_ms as u64 * cfg.sample_rate as u64 / 1000) as usize;
         let window_step = (cfg.window_step_ms as u64 * cfg.sample_rate as u64 / 1000) as usize;
         if !(4..=MAX_WINDOW_SAMPLES).contains(&window_size) {
-            return Err(invalid(format!(
+            return Err(invalid(msg!(
                 "window of {} ms at {} Hz is {window_size} samples (supported: 4..={MAX_WINDOW_SAMPLES})",
                 cfg.window_size_ms, cfg.sample_rate
             )));
         }
         if window_step == 0 || window_step > window_size {
-            return Err(invalid(format!(
+            return Err(invalid(msg!(
                 "window step of {} ms ({window_step} samples) must be between 1 sample and the window ({window_size} samples)",
                 cfg.window_step_ms
             )));
         }
         if cfg.num_channels == 0 || cfg.num_channels > 1024 {
-            return Err(invalid(format!(
+            return Err(invalid(msg!(
                 "num_channels {} out of range 1..=1024",
                 cfg.num_channels
             )));
         }
         let (lo, hi) = (cfg.lower_band_limit, cfg.upper_band_limit);
         if !(lo.is_finite() && hi.is_finite() && lo >= 0.0 && hi > lo) {
-            return Err(invalid(format!(
+            return Err(invalid(msg!(
                 "band limits {lo}..{hi} Hz must be finite with 0 <= lower < upper"
             )));
         }
@@ -237,17 +236,17 @@ impl MicroFrontend {
             ("noise_min_signal_remaining", cfg.noise_min_signal_remaining),
         ] {
             if !(0.0..=1.0).contains(&v) {
-                return Err(invalid(format!("{name} = {v} must be in [0, 1]")));
+                return Err(invalid(msg!("{name} = {v} must be in [0, 1]")));
             }
         }
         if cfg.noise_smoothing_bits > 24 {
-            return Err(invalid(format!(
+            return Err(invalid(msg!(
                 "noise_smoothing_bits {} > 24",
                 cfg.noise_smoothing_bits
             )));
         }
         if cfg.log_scale_shift > 16 {
-            return Err(invalid(format!(
+            return Err(invalid(msg!(
                 "log_scale_shift {} > 16",
                 cfg.log_scale_shift
             )));
@@ -260,13 +259,13 @@ impl MicroFrontend {
             let snr_shift = cfg.pcan_gain_bits as i32 - correction_bits - PCAN_SNR_BITS;
             let input_bits = cfg.noise_smoothing_bits as i32 - correction_bits;
             if cfg.pcan_gain_bits > 31 || !(0..64).contains(&snr_shift) {
-                return Err(invalid(format!(
+                return Err(invalid(msg!(
                     "pcan_gain_bits {} gives SNR shift {snr_shift} for a {fft_size}-point FFT (must be 0..64, gain_bits <= 31)",
                     cfg.pcan_gain_bits
                 )));
             }
             if !(0..32).contains(&input_bits) {
-                return Err(invalid(format!(
+                return Err(invalid(msg!(
                     "noise_smoothing_bits {} is too small for a {fft_size}-point FFT",
                     cfg.noise_smoothing_bits
                 )));
@@ -275,7 +274,7 @@ impl MicroFrontend {
                 && cfg.pcan_offset.is_finite()
                 && cfg.pcan_offset >= 0.0)
             {
-                return Err(invalid(format!(
+                return Err(invalid(msg!(
                     "pcan_strength {} must be finite and pcan_offset {} finite and >= 0",
                     cfg.pcan_strength, cfg.pcan_offset
                 )));

@@ -8,7 +8,6 @@ use super::schema::{self, OperatorCode};
 use super::tensor::{self, info, tensor_indices, TensorInfo, T};
 use super::{bad, LoadError};
 use alloc::collections::BTreeMap;
-use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -95,7 +94,7 @@ impl<'a> Loader<'a> {
     fn subgraph(&self, i: usize) -> Result<schema::SubGraph<'a>, LoadError> {
         let sgs = self.fb.subgraphs().ok_or_else(|| bad("no subgraphs"))?;
         if i >= sgs.len() {
-            return Err(bad(format!("subgraph {i} does not exist")));
+            return Err(bad(msg!("subgraph {i} does not exist")));
         }
         Ok(sgs.get(i))
     }
@@ -105,7 +104,7 @@ impl<'a> Loader<'a> {
         self.codes
             .get(i)
             .copied()
-            .ok_or_else(|| bad(format!("operator code index {i} out of range")))
+            .ok_or_else(|| bad(msg!("operator code index {i} out of range")))
     }
 
     fn run(mut self) -> Result<Compiled, LoadError> {
@@ -150,7 +149,7 @@ impl<'a> Loader<'a> {
         let mut vars_size = 0;
         for (id, len) in self.var_len.iter().enumerate() {
             let len =
-                len.ok_or_else(|| bad(format!("resource variable {id} is never assigned")))?;
+                len.ok_or_else(|| bad(msg!("resource variable {id} is never assigned")))?;
             self.var_ranges.push(vars_size..vars_size + len);
             vars_size += len;
         }
@@ -259,7 +258,7 @@ impl<'a> Loader<'a> {
         }
         for (k, op) in sg.operators().iter().flat_map(|v| v.iter()).enumerate() {
             c.op(&op).map_err(|e| match e {
-                LoadError::Invalid(m) => LoadError::Invalid(format!(
+                LoadError::Invalid(m) => LoadError::Invalid(msg!(
                     "subgraph {g}, op #{} ({}): {m}",
                     c.ops.len(),
                     op_name(c.l.op_code(&op).unwrap_or(-1))
@@ -384,13 +383,13 @@ impl GraphCompiler<'_, '_, '_> {
             ins.get(k)
                 .copied()
                 .flatten()
-                .ok_or_else(|| bad(format!("missing input {k}")))
+                .ok_or_else(|| bad(msg!("missing input {k}")))
         };
         let output = |k: usize| -> Result<usize, LoadError> {
             outs.get(k)
                 .copied()
                 .flatten()
-                .ok_or_else(|| bad(format!("missing output {k}")))
+                .ok_or_else(|| bad(msg!("missing output {k}")))
         };
         let ts = self.ts;
         match code {

@@ -1,6 +1,5 @@
 //! Builtin operator codes: the ones sotto implements, and schema names for messages.
 
-use alloc::format;
 use alloc::string::{String, ToString};
 
 pub(crate) const ADD: i32 = 0;
@@ -80,7 +79,7 @@ pub fn op_name(code: i32) -> String {
         143 => "READ_VARIABLE",
         144 => "ASSIGN_VARIABLE",
         150 => "GELU",
-        _ => return format!("BUILTIN_{code}"),
+        _ => return msg!("BUILTIN_{code}"),
     };
     name.to_string()
 }

@@ -3,7 +3,6 @@
 
 use super::schema;
 use super::{bad, LoadError};
-use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Display;
@@ -101,12 +100,12 @@ impl T<'_> {
         let size = self
             .dtype
             .size()
-            .ok_or_else(|| self.err(format!("has no data type size ({:?})", self.dtype)))?;
+            .ok_or_else(|| self.err(msg!("has no data type size ({:?})", self.dtype)))?;
         Ok(self.elems * size)
     }
 
     pub(crate) fn err(&self, msg: impl Display) -> LoadError {
-        LoadError::Invalid(format!("tensor '{}': {msg}", self.name))
+        LoadError::Invalid(msg!("tensor '{}': {msg}", self.name))
     }
 
     /// Per-tensor scale and zero point of a quantized tensor.
@@ -115,7 +114,7 @@ impl T<'_> {
             return Err(self.err("is not quantized"));
         };
         if !(s.is_finite() && s > 0.0) {
-            return Err(self.err(format!("invalid scale {s}")));
+            return Err(self.err(msg!("invalid scale {s}")));
         }
         let range = match self.dtype {
             DType::I8 => -128..=127,
@@ -123,21 +122,21 @@ impl T<'_> {
             _ => i64::from(i32::MIN)..=i64::from(i32::MAX),
         };
         if !range.contains(&z) {
-            return Err(self.err(format!("zero point {z} out of range")));
+            return Err(self.err(msg!("zero point {z} out of range")));
         }
         Ok((s, z as i32))
     }
 
     pub(crate) fn expect(&self, dtype: DType) -> Result<&Self, LoadError> {
         if self.dtype != dtype {
-            return Err(self.err(format!("has type {:?}, expected {dtype:?}", self.dtype)));
+            return Err(self.err(msg!("has type {:?}, expected {dtype:?}", self.dtype)));
         }
         Ok(self)
     }
 
     pub(crate) fn expect_rank(&self, rank: usize) -> Result<&Self, LoadError> {
         if self.shape.len() != rank {
-            return Err(self.err(format!("has shape {:?}, expected rank {rank}", self.shape)));
+            return Err(self.err(msg!("has shape {:?}, expected rank {rank}", self.shape)));
         }
         Ok(self)
     }
@@ -171,7 +170,7 @@ impl T<'_> {
     pub(crate) fn channel_scales(&self, channels: usize) -> Result<Vec<f32>, LoadError> {
         let s = &self.scales;
         if !(s.len() == 1 || s.len() == channels) {
-            return Err(self.err(format!("has {} scales for {channels} channels", s.len())));
+            return Err(self.err(msg!("has {} scales for {channels} channels", s.len())));
         }
         if s.iter().any(|s| !(s.is_finite() && *s > 0.0)) || self.zps.iter().any(|&z| z != 0) {
             return Err(self.err("needs positive scales and zero points of 0"));
@@ -195,19 +194,19 @@ pub(crate) fn parse<'a>(
         .map(|(i, t)| {
             let name = t
                 .name()
-                .map_or_else(|| format!("#{i}"), |n| format!("#{i} {n}"));
+                .map_or_else(|| alloc::format!("#{i}"), |n| alloc::format!("#{i} {n}"));
             let mut shape = Vec::new();
             let mut elems = 1usize;
             for d in t.shape().iter().flat_map(|v| v.iter()) {
                 let d = usize::try_from(d).map_err(|_| {
-                    bad(format!(
+                    bad(msg!(
                         "tensor '{name}': negative or dynamic dimension {d}"
                     ))
                 })?;
                 elems = elems
                     .checked_mul(d)
                     .filter(|&e| e <= MAX_BYTES)
-                    .ok_or_else(|| bad(format!("tensor '{name}' is too large")))?;
+                    .ok_or_else(|| bad(msg!("tensor '{name}' is too large")))?;
                 shape.push(d);
             }
             let q = t.quantization();
@@ -228,7 +227,7 @@ pub(crate) fn parse<'a>(
                     .as_ref()
                     .ok_or_else(|| bad("model has no buffers"))?;
                 if b >= bufs.len() {
-                    return Err(bad(format!("tensor '{name}': buffer {b} out of range")));
+                    return Err(bad(msg!("tensor '{name}': buffer {b} out of range")));
                 }
                 let buf = bufs.get(b);
                 let bytes = match (
@@ -246,7 +245,7 @@ pub(crate) fn parse<'a>(
                                 file.get(o..end)
                             });
                         Some(r.ok_or_else(|| {
-                            bad(format!("tensor '{name}': external buffer {b} out of file"))
+                            bad(msg!("tensor '{name}': external buffer {b} out of file"))
                         })?)
                     }
                     _ => None,
@@ -267,7 +266,7 @@ pub(crate) fn parse<'a>(
             };
             if let Some(d) = t.data {
                 if d.len() != t.bytes()? {
-                    return Err(t.err(format!(
+                    return Err(t.err(msg!(
                         "holds {} bytes, shape {:?} needs {}",
                         d.len(),
                         t.shape,
@@ -303,7 +302,7 @@ pub(crate) fn tensor_indices(
         .map(|i| match i {
             -1 => Ok(None),
             i if (0..n as i64).contains(&i64::from(i)) => Ok(Some(i as usize)),
-            i => Err(bad(format!(
+            i => Err(bad(msg!(
                 "tensor index {i} out of range (subgraph has {n})"
             ))),
         })

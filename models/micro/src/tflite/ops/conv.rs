@@ -7,7 +7,6 @@ use crate::tflite::schema;
 use crate::tflite::tensor::{DType, MAX_BYTES};
 use crate::tflite::{bad, LoadError};
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -267,13 +266,13 @@ pub(crate) fn build_conv<'t, 'a: 't>(
     };
     if depthwise {
         if tf.shape[0] != 1 || in_c == 0 || out_c % in_c != 0 {
-            return Err(tf.err(format!(
+            return Err(tf.err(msg!(
                 "depthwise filter {:?} does not fit input channels {in_c}",
                 tf.shape
             )));
         }
     } else if tf.shape[3] != in_c {
-        return Err(tf.err(format!(
+        return Err(tf.err(msg!(
             "filter {:?} does not fit input channels {in_c}",
             tf.shape
         )));
@@ -281,7 +280,7 @@ pub(crate) fn build_conv<'t, 'a: 't>(
     let same = match padding.unwrap_or(0) {
         0 => true,
         1 => false,
-        p => return Err(bad(format!("unknown padding {p}"))),
+        p => return Err(bad(msg!("unknown padding {p}"))),
     };
     let out_dim = |size: usize, k: usize, stride: usize, dil: usize| -> Option<(usize, usize)> {
         let eff = (k.checked_sub(1)?).checked_mul(dil)? + 1;
@@ -300,7 +299,7 @@ pub(crate) fn build_conv<'t, 'a: 't>(
         return Err(bad("convolution has an empty output"));
     };
     if to.shape != [batches, out_h, out_w, out_c] {
-        return Err(to.err(format!(
+        return Err(to.err(msg!(
             "expected shape {:?}",
             [batches, out_h, out_w, out_c]
         )));
@@ -334,7 +333,7 @@ pub(crate) fn build_conv<'t, 'a: 't>(
         Some(b) => {
             let v = ts[b].const_i32()?;
             if v.len() != out_c {
-                return Err(ts[b].err(format!("expected {out_c} biases")));
+                return Err(ts[b].err(msg!("expected {out_c} biases")));
             }
             v
         }

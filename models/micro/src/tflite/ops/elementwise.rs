@@ -7,7 +7,6 @@ use crate::tflite::fixedpoint::{multiply_by_quantized_multiplier as mbqm, quanti
 use crate::tflite::tensor::{DType, T};
 use crate::tflite::{bad, opcode, schema, LoadError};
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -160,7 +159,7 @@ pub(crate) fn build_quantize<'t, 'a: 't>(
     let (ti, to) = (&ts[i], &ts[o]);
     let eight_bit = |t: &T| matches!(t.dtype, DType::I8 | DType::U8);
     if !eight_bit(ti) || !eight_bit(to) {
-        return Err(to.err(format!(
+        return Err(to.err(msg!(
             "QUANTIZE {:?} -> {:?} is not supported (8-bit only)",
             ti.dtype, to.dtype
         )));
@@ -220,7 +219,7 @@ pub(crate) fn build_binary<'t, 'a: 't>(
     for k in 0..rank {
         let (x, y) = (dim(&ta.shape, k), dim(&tb.shape, k));
         if x != y && x != 1 && y != 1 {
-            return Err(to.err(format!(
+            return Err(to.err(msg!(
                 "cannot broadcast {:?} with {:?}",
                 ta.shape, tb.shape
             )));
@@ -231,7 +230,7 @@ pub(crate) fn build_binary<'t, 'a: 't>(
         || to.shape.iter().product::<usize>() != to.elems
         || shape.len() > 8
     {
-        return Err(to.err(format!("expected broadcast shape {shape:?}")));
+        return Err(to.err(msg!("expected broadcast shape {shape:?}")));
     }
     let strides = |s: &[usize]| {
         let mut st = vec![0usize; rank];

@@ -6,7 +6,6 @@ use crate::tflite::schema;
 use crate::tflite::tensor::DType;
 use crate::tflite::{bad, LoadError};
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -81,7 +80,7 @@ pub(crate) fn build_fully_connected<'t, 'a: 't>(
     }
     let (units, depth) = (tf.shape[0], tf.shape[1]);
     if depth == 0 || ti.elems % depth != 0 || to.elems != ti.elems / depth * units {
-        return Err(to.err(format!(
+        return Err(to.err(msg!(
             "input {:?} and weights {:?} do not give {:?}",
             ti.shape, tf.shape, to.shape
         )));
@@ -98,7 +97,7 @@ pub(crate) fn build_fully_connected<'t, 'a: 't>(
         Some(b) => {
             let v = ts[b].const_i32()?;
             if v.len() != units {
-                return Err(ts[b].err(format!("expected {units} biases")));
+                return Err(ts[b].err(msg!("expected {units} biases")));
             }
             v
         }

@@ -3,7 +3,6 @@
 use super::{Build, Inputs, Op, Src};
 use crate::tflite::tensor::T;
 use crate::tflite::{bad, schema, LoadError};
-use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -145,7 +144,7 @@ pub(crate) fn build_reshape<'t, 'a: 't>(
     let ts = c.tensors();
     let (ti, to) = (&ts[i], &ts[o]);
     if ti.bytes()? != to.bytes()? || ti.dtype != to.dtype {
-        return Err(to.err(format!(
+        return Err(to.err(msg!(
             "cannot reshape {:?} {:?} to {:?}",
             ti.dtype, ti.shape, to.shape
         )));
@@ -185,7 +184,7 @@ pub(crate) fn build_concatenation<'t, 'a: 't>(
     let axis = i64::from(opts.axis().unwrap_or(0));
     let axis = if axis < 0 { axis + rank } else { axis };
     if !(0..rank).contains(&axis) {
-        return Err(to.err(format!("concatenation axis {axis} out of range")));
+        return Err(to.err(msg!("concatenation axis {axis} out of range")));
     }
     let axis = axis as usize;
     let esize = to
@@ -208,7 +207,7 @@ pub(crate) fn build_concatenation<'t, 'a: 't>(
                 .enumerate()
                 .all(|(k, (a, b))| k == axis || a == b);
         if ti.dtype != to.dtype || !same_other_dims {
-            return Err(ti.err(format!(
+            return Err(ti.err(msg!(
                 "cannot be concatenated into {:?} {:?}",
                 to.dtype, to.shape
             )));
@@ -275,7 +274,7 @@ pub(crate) fn build_split_v<'t, 'a: 't>(
         i64::from(axis)
     };
     if !(0..rank).contains(&axis) {
-        return Err(ti.err(format!("split axis {axis} out of range")));
+        return Err(ti.err(msg!("split axis {axis} out of range")));
     }
     let axis = axis as usize;
     let dim = ti.shape[axis];
@@ -290,7 +289,7 @@ pub(crate) fn build_split_v<'t, 'a: 't>(
         || known > dim as i64
         || (unknown == 0 && known != dim as i64)
     {
-        return Err(ti.err(format!("invalid split sizes {sizes:?}")));
+        return Err(ti.err(msg!("invalid split sizes {sizes:?}")));
     }
     let esize = ti
         .dtype
@@ -311,7 +310,7 @@ pub(crate) fn build_split_v<'t, 'a: 't>(
         let mut expect = ti.shape.clone();
         expect[axis] = s;
         if to.shape != expect || to.dtype != ti.dtype {
-            return Err(to.err(format!("expected shape {expect:?}")));
+            return Err(to.err(msg!("expected shape {expect:?}")));
         }
         let dst = c.output(o)?;
         let chunk = s * inner;
@@ -342,7 +341,7 @@ pub(crate) fn build_strided_slice<'t, 'a: 't>(
         ins.get(k)
             .copied()
             .flatten()
-            .ok_or_else(|| bad(format!("missing input {k}")))
+            .ok_or_else(|| bad(msg!("missing input {k}")))
     };
     let (i, to) = (get(0)?, &ts[o]);
     let ti = &ts[i];
@@ -399,7 +398,7 @@ pub(crate) fn build_strided_slice<'t, 'a: 't>(
         axes.push((start, stride, n));
     }
     if count != to.elems {
-        return Err(to.err(format!(
+        return Err(to.err(msg!(
             "slice has {count} elements, output declares {:?}",
             to.shape
         )));
