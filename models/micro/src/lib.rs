@@ -37,7 +37,7 @@ macro_rules! msg {
         #[cfg(feature = "messages")]
         let m = alloc::format!($fmt $($rest)*);
         #[cfg(not(feature = "messages"))]
-        let m = alloc::string::String::from($fmt);
+        let m: &'static str = $fmt;
         m
     }};
 }

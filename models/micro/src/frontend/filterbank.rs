@@ -191,9 +191,12 @@ impl Filterbank {
 }
 
 fn band_error(upper: f32, sample_rate: u32) -> ConfigError {
-    ConfigError(msg!(
-        "filterbank upper band limit {upper} Hz reaches the Nyquist bin at sample rate {sample_rate} Hz"
-    ))
+    ConfigError(
+        msg!(
+            "filterbank upper band limit {upper} Hz reaches the Nyquist bin at sample rate {sample_rate} Hz"
+        )
+        .into(),
+    )
 }
 
 /// Digit-by-digit square root with round-to-nearest, as `Sqrt32` in the C code.

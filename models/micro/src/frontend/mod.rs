@@ -191,7 +191,10 @@ impl fmt::Display for ConfigError {
 impl core::error::Error for ConfigError {}
 
 fn invalid(msg: impl Into<String>) -> ConfigError {
-    ConfigError(msg!("micro frontend: {}", msg.into()))
+    #[cfg(feature = "messages")]
+    return ConfigError(alloc::format!("micro frontend: {}", msg.into()));
+    #[cfg(not(feature = "messages"))]
+    ConfigError(msg.into())
 }
 
 fn msb32(x: u32) -> i32 {

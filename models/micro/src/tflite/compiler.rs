@@ -258,7 +258,8 @@ impl<'a> Loader<'a> {
         }
         for (k, op) in sg.operators().iter().flat_map(|v| v.iter()).enumerate() {
             c.op(&op).map_err(|e| match e {
-                LoadError::Invalid(m) => LoadError::Invalid(msg!(
+                #[cfg(feature = "messages")]
+                LoadError::Invalid(m) => LoadError::Invalid(alloc::format!(
                     "subgraph {g}, op #{} ({}): {m}",
                     c.ops.len(),
                     op_name(c.l.op_code(&op).unwrap_or(-1))

@@ -78,7 +78,9 @@ impl From<flatbuffers::InvalidFlatbuffer> for LoadError {
     }
 }
 
-/// An [`LoadError::Invalid`] with `msg`.
+/// An [`LoadError::Invalid`] with `msg` (out of line: it is called from many error paths).
+#[cold]
+#[inline(never)]
 pub(crate) fn bad(msg: impl Into<String>) -> LoadError {
     LoadError::Invalid(msg.into())
 }

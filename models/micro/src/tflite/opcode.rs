@@ -79,7 +79,7 @@ pub fn op_name(code: i32) -> String {
         143 => "READ_VARIABLE",
         144 => "ASSIGN_VARIABLE",
         150 => "GELU",
-        _ => return msg!("BUILTIN_{code}"),
+        _ => return msg!("BUILTIN_{code}").into(),
     };
     name.to_string()
 }

@@ -104,8 +104,13 @@ impl T<'_> {
         Ok(self.elems * size)
     }
 
-    pub(crate) fn err(&self, msg: impl Display) -> LoadError {
-        LoadError::Invalid(msg!("tensor '{}': {msg}", self.name))
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn err(&self, msg: impl Display + Into<String>) -> LoadError {
+        #[cfg(feature = "messages")]
+        return LoadError::Invalid(alloc::format!("tensor '{}': {msg}", self.name));
+        #[cfg(not(feature = "messages"))]
+        LoadError::Invalid(msg.into())
     }
 
     /// Per-tensor scale and zero point of a quantized tensor.
