@@ -233,3 +233,161 @@ fn help_describes_the_output() {
         assert!(h.contains(w), "{w}: {h}");
     }
 }
+
+/// jfk.wav, 3 s of silence, speech.wav, 2 s of silence (16 kHz), repeated `times`.
+fn speech_with_pauses(dir: &Path, path: &Path, times: usize) -> Vec<i16> {
+    let jfk = sotto_testutil_read(&dir.join("jfk.wav"));
+    let speech = sotto_testutil_read(&dir.join("speech.wav"));
+    let mut one = jfk;
+    one.extend(std::iter::repeat_n(0i16, 48000));
+    one.extend(speech);
+    one.extend(std::iter::repeat_n(0i16, 32000));
+    let all: Vec<i16> = std::iter::repeat_n(one, times).flatten().collect();
+    sotto_testutil::write_wav(path, 16000, 1, &all);
+    all
+}
+
+/// `(start_s, end_s)` of `sotto vad` on a file.
+fn vad_segments(f: &str) -> Vec<(f64, f64)> {
+    ok(&[f])
+        .lines()
+        .map(|l| {
+            let v: Vec<&str> = l.split('\t').collect();
+            (v[1].parse().unwrap(), v[2].parse().unwrap())
+        })
+        .collect()
+}
+
+fn shipped_model() -> Option<PathBuf> {
+    sotto_testutil::existing(
+        sotto_testutil::workspace_root().join("models/zoo/sotto-en-int8.safetensors"),
+    )
+}
+
+#[test]
+fn transcribe_vad_transcribes_the_segments() {
+    let (Some(dir), Some(model)) = (clips(), shipped_model()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("pauses.wav");
+    speech_with_pauses(&dir, &f, 1);
+    let fs = f.to_str().unwrap();
+    let segs = vad_segments(fs);
+    assert!(segs.len() >= 4, "{segs:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args([
+            "transcribe",
+            "--vad",
+            "--json",
+            "--beam",
+            "1",
+            "--jobs",
+            "2",
+            "-m",
+        ])
+        .arg(&model)
+        .arg(fs)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("--vad: {} segment(s)", segs.len())),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["segments"], segs.len());
+    let words = v["words"].as_array().unwrap();
+    assert!(!words.is_empty(), "{v}");
+    // Every word lies inside a speech segment: the silence was never transcribed.
+    for w in words {
+        let (s, e) = (w["start"].as_f64().unwrap(), w["end"].as_f64().unwrap());
+        assert!(
+            segs.iter().any(|&(a, b)| s >= a - 0.01 && e <= b + 0.05),
+            "word {w} outside {segs:?}"
+        );
+    }
+    // Word times increase across segments (joined in order).
+    let starts: Vec<f64> = words.iter().map(|w| w["start"].as_f64().unwrap()).collect();
+    assert!(starts.windows(2).all(|p| p[0] <= p[1]), "{starts:?}");
+}
+
+#[test]
+fn caption_vad_gives_only_speech_to_the_recognizer() {
+    let (Some(dir), Some(model)) = (clips(), shipped_model()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("pauses.wav");
+    speech_with_pauses(&dir, &f, 1);
+    let fs = f.to_str().unwrap();
+    let segs = vad_segments(fs);
+    let speech: f64 = segs.iter().map(|(a, b)| b - a).sum();
+    let run = |vad: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sotto"));
+        c.args(["caption", "--stats", "--timestamps", "--beam", "1", "-m"])
+            .arg(&model);
+        if vad {
+            c.arg("--vad");
+        }
+        let out = c.args(["--input", fs]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        let re = err.split("audio, ").nth(1).unwrap();
+        let fed: f64 = re.split(' ').next().unwrap().parse().unwrap();
+        (String::from_utf8(out.stdout).unwrap(), fed)
+    };
+    let (lines, fed) = run(true);
+    // The recognizer hears the segments (plus at most the silence before a segment's end is
+    // certain), never the pauses.
+    assert!(
+        fed >= speech - 0.1 && fed <= speech + 0.25 * segs.len() as f64,
+        "fed {fed} s, speech {speech} s"
+    );
+    let (_, fed_all) = run(false);
+    assert!(fed_all > fed + 4.0, "{fed_all} vs {fed}");
+    // Committed lines lie inside segments.
+    for l in lines.lines() {
+        let ts = l.trim_start_matches('[').split(']').next().unwrap();
+        let (a, b) = ts.split_once('-').unwrap();
+        let (a, b): (f64, f64) = (a.parse().unwrap(), b.parse().unwrap());
+        assert!(
+            segs.iter().any(|&(s, e)| a >= s - 0.01 && b <= e + 0.05),
+            "{l} outside {segs:?}"
+        );
+    }
+}
+
+#[test]
+fn transcribe_vad_memory_stays_flat() {
+    use std::os::unix::process::ExitStatusExt;
+    let (Some(dir), Some(model)) = (clips(), sotto_testutil::tiny_model()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let peak = |f: &Path| {
+        let child = Command::new(env!("CARGO_BIN_EXE_sotto"))
+            .args(["transcribe", "--vad", "--beam", "1", "--jobs", "1", "-m"])
+            .arg(&model)
+            .arg(f)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut status = 0;
+        // SAFETY: rusage is plain data filled by wait4 for our own child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+        assert_eq!(pid, child.id() as i32);
+        assert!(std::process::ExitStatus::from_raw(status).success());
+        usage.ru_maxrss
+    };
+    let (short, long) = (tmp.path().join("short.wav"), tmp.path().join("long.wav"));
+    speech_with_pauses(&dir, &short, 3); // ≈ 1 min
+    speech_with_pauses(&dir, &long, 30); // ≈ 10 min
+    let (a, b) = (peak(&short), peak(&long));
+    eprintln!("transcribe --vad: peak RSS 1 min {a} KiB, 10 min {b} KiB");
+    // Holding the file would add ≈ 540 s × 64 KB (f32 at 16 kHz) ≈ 35 MB.
+    assert!(b - a < 8 * 1024, "{a} KiB -> {b} KiB");
+}
