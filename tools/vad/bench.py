@@ -24,9 +24,15 @@ import tempfile
 import time
 import wave
 
+import importlib.metadata
+import importlib.util
+
 import numpy as np
 import onnxruntime
-import silero_vad
+
+# The package directory without importing it (its __init__ imports torch, not needed here).
+SILERO_DIR = importlib.util.find_spec("silero_vad").submodule_search_locations[0]
+SILERO_VERSION = importlib.metadata.version("silero-vad")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIP = os.path.join(ROOT, "..", "shared", "reference", "microfrontend", "jfk.wav")
@@ -42,7 +48,7 @@ def main():
     hours = n / 16000 / 3600
 
     # onnxruntime, upstream's way.
-    path = os.path.join(os.path.dirname(silero_vad.__file__), "data", "silero_vad.onnx")
+    path = os.path.join(SILERO_DIR, "data", "silero_vad.onnx")
     opts = onnxruntime.SessionOptions()
     opts.inter_op_num_threads = 1
     opts.intra_op_num_threads = 1
@@ -78,7 +84,7 @@ def main():
     vad_only = float(m.group(1)) if m else float("nan")
 
     print(f"audio: {minutes:g} min of jfk.wav (16 kHz), {n // 512 + (n % 512 > 0)} windows")
-    print(f"onnxruntime {onnxruntime.__version__} (silero-vad {silero_vad.__version__} silero_vad.onnx, 1 thread): "
+    print(f"onnxruntime {onnxruntime.__version__} (silero-vad {SILERO_VERSION} silero_vad.onnx, 1 thread): "
           f"{ort_cpu / hours:.1f} CPU s per hour of audio (wall {ort_wall / hours:.1f} s)")
     print(f"sotto vad (whole process): {sotto_cpu / hours:.1f} CPU s per hour of audio (wall {sotto_wall / hours:.1f} s); "
           f"VAD compute alone {vad_only / hours:.1f} s per hour")
