@@ -148,6 +148,9 @@ fn main() -> ! {
         Err(LoadError::Unsupported(_)) => fail("model: unsupported operators"),
     };
     let load_ticks = now() - t0;
+    // For comparison: the portable GEMM instead of the DSP one (`--features scalar-gemm`).
+    #[cfg(feature = "scalar-gemm")]
+    let model = model.with_gemm(sotto_micro::kernels::gemm_i8_scalar);
     let input = model.inputs().next().unwrap();
     let (stride, channels) = match input.shape[..] {
         [1, s, c] | [s, c] => (s, c),

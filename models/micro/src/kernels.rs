@@ -16,11 +16,11 @@ pub type GemmI8 = fn(&[i8], usize, usize, &[i8], usize, &mut [i32]);
 
 /// The best GEMM compiled for this target.
 pub fn gemm_i8(w: &[i8], rows: usize, cols: usize, x: &[i8], n: usize, acc: &mut [i32]) {
-    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    #[cfg(all(target_arch = "arm", sotto_arm_dsp))]
     {
         gemm_i8_dsp(w, rows, cols, x, n, acc)
     }
-    #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+    #[cfg(not(all(target_arch = "arm", sotto_arm_dsp)))]
     {
         gemm_i8_scalar(w, rows, cols, x, n, acc)
     }
@@ -49,17 +49,14 @@ pub fn gemm_i8_scalar(w: &[i8], rows: usize, cols: usize, x: &[i8], n: usize, ac
 ///
 /// # Panics
 /// If a slice length does not match the shape.
-#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+#[cfg(all(target_arch = "arm", sotto_arm_dsp))]
 pub fn gemm_i8_dsp(w: &[i8], rows: usize, cols: usize, x: &[i8], n: usize, acc: &mut [i32]) {
     assert!(w.len() == rows * cols && x.len() == n * cols && acc.len() == n * rows);
     if cols == 0 {
         acc.fill(0);
         return;
     }
-    let word = |s: &[i8], k: usize| {
-        u32::from_le_bytes([s[k] as u8, s[k + 1] as u8, s[k + 2] as u8, s[k + 3] as u8])
-    };
-    let quads = cols / 4 * 4;
+    let quads = cols / 4;
     for (xr, ar) in x.chunks_exact(cols).zip(acc.chunks_exact_mut(rows)) {
         let mut r = 0;
         while r < rows {
@@ -71,36 +68,39 @@ pub fn gemm_i8_dsp(w: &[i8], rows: usize, cols: usize, x: &[i8], n: usize, acc: 
                 w0
             };
             let (mut a0, mut a1) = (0i32, 0i32);
-            let mut k = 0;
-            while k < quads {
-                let xv = word(xr, k);
-                let (wv0, wv1) = (word(w0, k), word(w1, k));
-                // SAFETY: register-only DSP instructions (the target has the DSP extension).
+            let (mut px, mut p0, mut p1) = (xr.as_ptr(), w0.as_ptr(), w1.as_ptr());
+            for _ in 0..quads {
+                // SAFETY: each pointer reads 4 bytes inside its `cols`-long row (`quads · 4 ≤
+                // cols`); Armv7E-M LDR allows unaligned words; the rest is register-only.
                 unsafe {
                     core::arch::asm!(
-                        "sxtb16 {xe}, {x}",
-                        "sxtb16 {xo}, {x}, ror #8",
-                        "sxtb16 {t}, {w0}",
-                        "smlad {a0}, {t}, {xe}, {a0}",
-                        "sxtb16 {t}, {w0}, ror #8",
-                        "smlad {a0}, {t}, {xo}, {a0}",
-                        "sxtb16 {t}, {w1}",
-                        "smlad {a1}, {t}, {xe}, {a1}",
-                        "sxtb16 {t}, {w1}, ror #8",
-                        "smlad {a1}, {t}, {xo}, {a1}",
-                        x = in(reg) xv,
-                        w0 = in(reg) wv0,
-                        w1 = in(reg) wv1,
+                        "ldr {t}, [{px}], #4",
+                        "sxtb16 {xe}, {t}",
+                        "sxtb16 {xo}, {t}, ror #8",
+                        "ldr {t}, [{p0}], #4",
+                        "sxtb16 {u}, {t}",
+                        "smlad {a0}, {u}, {xe}, {a0}",
+                        "sxtb16 {u}, {t}, ror #8",
+                        "smlad {a0}, {u}, {xo}, {a0}",
+                        "ldr {t}, [{p1}], #4",
+                        "sxtb16 {u}, {t}",
+                        "smlad {a1}, {u}, {xe}, {a1}",
+                        "sxtb16 {u}, {t}, ror #8",
+                        "smlad {a1}, {u}, {xo}, {a1}",
+                        px = inout(reg) px,
+                        p0 = inout(reg) p0,
+                        p1 = inout(reg) p1,
+                        t = out(reg) _,
+                        u = out(reg) _,
                         xe = out(reg) _,
                         xo = out(reg) _,
-                        t = out(reg) _,
                         a0 = inout(reg) a0,
                         a1 = inout(reg) a1,
-                        options(pure, nomem, nostack),
+                        options(readonly, nostack, preserves_flags),
                     );
                 }
-                k += 4;
             }
+            let quads = quads * 4;
             for k in quads..cols {
                 a0 = a0.wrapping_add(i32::from(w0[k]) * i32::from(xr[k]));
                 a1 = a1.wrapping_add(i32::from(w1[k]) * i32::from(xr[k]));

@@ -80,6 +80,9 @@ pub(crate) struct Conv {
     pub(crate) dst: Range<usize>,
     pub(crate) g: Geometry,
     pub(crate) in_zp: i8,
+    /// A 1×1 convolution with stride 1 and no padding: the input already is the im2col
+    /// matrix, so the GEMM reads it in place (no patch scratch).
+    pub(crate) direct: bool,
     /// `[out_c, k_h · k_w · in_c]`, in the model file.
     pub(crate) weights: Range<usize>,
     pub(crate) rq: Requant,
@@ -100,6 +103,13 @@ impl Conv {
         let g = &self.g;
         let x = inp.get_i8(&self.src);
         let (depth, n) = (self.depth(), self.positions());
+        let acc = &mut scratch.acc[..n * g.out_c];
+        let weights = inp.const_i8(&self.weights);
+        if self.direct {
+            (scratch.gemm)(weights, g.out_c, depth, &x[..n * depth], n, acc);
+            self.requantize(out, acc);
+            return;
+        }
         let patch = &mut scratch.patch[..n * depth];
         let mut p = 0;
         for b in 0..g.batches {
@@ -124,8 +134,12 @@ impl Conv {
                 }
             }
         }
-        let acc = &mut scratch.acc[..n * g.out_c];
-        (scratch.gemm)(inp.const_i8(&self.weights), g.out_c, depth, patch, n, acc);
+        (scratch.gemm)(weights, g.out_c, depth, patch, n, acc);
+        self.requantize(out, acc);
+    }
+
+    fn requantize(&self, out: &mut [i8], acc: &[i32]) {
+        let g = &self.g;
         for (o, a) in out.chunks_exact_mut(g.out_c).zip(acc.chunks_exact(g.out_c)) {
             for (c, (o, &a)) in o.iter_mut().zip(a).enumerate() {
                 *o = self.rq.apply(c, a);
@@ -379,11 +393,19 @@ pub(crate) fn build_conv<'t, 'a: 't>(
             act_min,
             act_max,
         };
+        let direct = k_h == 1
+            && k_w == 1
+            && stride_h == 1
+            && stride_w == 1
+            && (out_h, out_w) == (in_h, in_w)
+            && pad_h == 0
+            && pad_w == 0;
         let conv = Conv {
             src,
             dst,
             g,
             in_zp: zi as i8,
+            direct,
             weights,
             rq,
         };
@@ -393,7 +415,7 @@ pub(crate) fn build_conv<'t, 'a: 't>(
             .checked_mul(conv.depth())
             .filter(|&p| p <= MAX_BYTES)
             .ok_or_else(|| bad("convolution scratch too large"))?;
-        c.need_scratch(n * out_c, patch);
+        c.need_scratch(n * out_c, if direct { 0 } else { patch });
         c.push(Op::Conv(Box::new(conv)));
     }
     Ok(())
