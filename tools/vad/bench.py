@@ -8,7 +8,7 @@ Audio: ../shared/reference/microfrontend/jfk.wav repeated to MINUTES minutes (16
   get_speech_timestamps (one thread: upstream sets intra/inter-op threads to 1). CPU time of
   the window loop only (model loading and audio reading excluded).
 - sotto: `sotto vad --stats FILE.wav` as a subprocess. CPU time of the whole process (start-up,
-  WAV decoding, VAD, segment output) from getrusage, plus the VAD-only compute time sotto
+  WAV decoding, VAD, segment output) from getrusage, plus the CPU time of the VAD alone that sotto
   reports on stderr.
 
     cargo build --release -p sotto-tools
@@ -80,14 +80,14 @@ def main():
         sotto_wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     sotto_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    m = re.search(r"compute ([0-9.]+) s", p.stderr)
+    m = re.search(r"VAD CPU time ([0-9.]+) s", p.stderr)
     vad_only = float(m.group(1)) if m else float("nan")
 
     print(f"audio: {minutes:g} min of jfk.wav (16 kHz), {n // 512 + (n % 512 > 0)} windows")
     print(f"onnxruntime {onnxruntime.__version__} (silero-vad {SILERO_VERSION} silero_vad.onnx, 1 thread): "
           f"{ort_cpu / hours:.1f} CPU s per hour of audio (wall {ort_wall / hours:.1f} s)")
     print(f"sotto vad (whole process): {sotto_cpu / hours:.1f} CPU s per hour of audio (wall {sotto_wall / hours:.1f} s); "
-          f"VAD compute alone {vad_only / hours:.1f} s per hour")
+          f"VAD alone {vad_only / hours:.1f} s per hour")
     print(f"ratio (onnxruntime / sotto, CPU per hour): {ort_cpu / sotto_cpu:.2f}x whole process, "
           f"{ort_cpu / vad_only:.2f}x VAD alone")
 

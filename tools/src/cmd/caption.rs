@@ -11,6 +11,7 @@
 //! the partial text changes, and `{"final": true, "start", "end", "text", "words"}` per
 //! committed line.
 
+use super::vad::thread_cpu;
 use crate::common::{bad_input, check_model, positive_seconds};
 use crate::source::{open_mic, AudioSource, FileSource, StdinSource};
 use sotto_asr::recognizer::{Recognizer, RecognizerConfig, Stream, Transcript, Word};
@@ -54,7 +55,8 @@ pub struct Args {
     pub vad: bool,
     #[command(flatten)]
     pub vad_args: super::vad::VadArgs,
-    /// Summary on stderr: audio duration, audio given to the recognizer and its compute time.
+    /// Summary on stderr: audio duration, audio given to the recognizer, CPU time of the
+    /// recognizer and of the voice activity detector.
     #[arg(long)]
     pub stats: bool,
 }
@@ -249,7 +251,10 @@ fn drain(stream: &mut Stream, printer: &mut Printer) -> anyhow::Result<()> {
 struct Usage {
     audio_s: f64,
     fed_s: f64,
+    /// CPU time of the recognizer (feeding, decoding, printing).
     compute: Duration,
+    /// CPU time of the voice activity detector.
+    vad: Duration,
 }
 
 /// Feed a source through one stream until it ends, printing as results change.
@@ -262,16 +267,16 @@ fn caption(
     while let Some((rate, chunk)) = source.next_chunk().map_err(bad_input)? {
         usage.audio_s += chunk.len() as f64 / f64::from(rate);
         usage.fed_s += chunk.len() as f64 / f64::from(rate);
-        let t = Instant::now();
+        let t = thread_cpu();
         stream.accept_waveform(rate, &chunk).map_err(bad_input)?;
         drain(stream, printer)?;
-        usage.compute += t.elapsed();
+        usage.compute += thread_cpu().saturating_sub(t);
     }
-    let t = Instant::now();
+    let t = thread_cpu();
     stream.input_finished()?;
     drain(stream, printer)?;
     printer.commit(&stream.finish()?, None)?;
-    usage.compute += t.elapsed();
+    usage.compute += thread_cpu().saturating_sub(t);
     Ok(())
 }
 
@@ -307,12 +312,16 @@ fn caption_vad(
                     ),
                 };
                 usage.audio_s += chunk.len() as f64 / f64::from(rate);
+                let t = thread_cpu();
                 c.accept(&chunk).map_err(bad_input)?;
+                usage.vad += thread_cpu().saturating_sub(t);
                 false
             }
             None => match &mut cutter {
                 Some(c) => {
+                    let t = thread_cpu();
                     c.finish().map_err(bad_input)?;
+                    usage.vad += thread_cpu().saturating_sub(t);
                     true
                 }
                 None => return Ok(()),
@@ -320,7 +329,7 @@ fn caption_vad(
         };
         let Some(c) = &mut cutter else { break };
         let rate = c.feeder.rate();
-        let t = Instant::now();
+        let t = thread_cpu();
         let mut feed = |stream: &mut Stream, audio: &[f32]| -> anyhow::Result<()> {
             usage.fed_s += audio.len() as f64 / f64::from(rate);
             stream.accept_waveform(rate, audio).map_err(bad_input)?;
@@ -351,7 +360,7 @@ fn caption_vad(
             drain(stream, printer)?;
         }
         c.trim();
-        usage.compute += t.elapsed();
+        usage.compute += thread_cpu().saturating_sub(t);
         if last {
             break;
         }
@@ -423,11 +432,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.stats {
         eprintln!(
-            "sotto caption: {:.1} s audio, {:.1} s ({:.1} %) given to the recognizer, recognizer compute {:.3} s",
+            "sotto caption: {:.1} s audio, {:.1} s ({:.1} %) given to the recognizer; CPU time: recognizer {:.3} s, VAD {:.3} s",
             usage.audio_s,
             usage.fed_s,
             100.0 * usage.fed_s / usage.audio_s.max(1e-9),
             usage.compute.as_secs_f64(),
+            usage.vad.as_secs_f64(),
         );
     }
     Ok(())

@@ -50,7 +50,8 @@ pub struct Args {
     pub hotwords: Option<PathBuf>,
     /// Split each file into speech segments with voice activity detection (Silero VAD) and
     /// transcribe the segments in parallel (silence is skipped); a summary line on stderr gives
-    /// the segment count, speech share and RTF.
+    /// the segment count, speech share and CPU-time RTF of the detector and the recognizer.
+    /// The VAD options below apply.
     #[arg(long)]
     pub vad: bool,
     #[command(flatten)]
@@ -62,9 +63,11 @@ struct Done {
     transcript: Transcript,
     audio_secs: f64,
     compute_secs: f64,
-    /// With `--vad`: segments and their total duration.
+    /// With `--vad`: segments, their total duration and the detector's CPU time (included in
+    /// `compute_secs`, which is then CPU time).
     segments: usize,
     speech_secs: f64,
+    vad_secs: f64,
 }
 
 /// Words as JSON with times and confidences rounded to milliseconds / 3 decimals.
@@ -164,6 +167,7 @@ fn transcribe_file(rec: &Recognizer, path: &Path) -> anyhow::Result<Done> {
         compute_secs: compute.as_secs_f64(),
         segments: 0,
         speech_secs: 0.0,
+        vad_secs: 0.0,
     })
 }
 
@@ -178,14 +182,17 @@ fn transcribe_segment(
     rate: u32,
     audio: &[f32],
 ) -> anyhow::Result<(Transcript, f64)> {
-    let t = Instant::now();
+    let t = super::vad::thread_cpu();
     let mut stream = rec.stream();
     for chunk in audio.chunks(rate as usize) {
         stream.accept_waveform(rate, chunk)?;
         stream.decode()?;
     }
     let transcript = stream.finish()?;
-    Ok((transcript, t.elapsed().as_secs_f64()))
+    Ok((
+        transcript,
+        super::vad::thread_cpu().saturating_sub(t).as_secs_f64(),
+    ))
 }
 
 /// Appends `t` to `all`, its times shifted by `offset` seconds.
@@ -224,7 +231,7 @@ fn transcribe_file_vad(
     let mut buf = Vec::with_capacity(input_rate as usize + 8192);
     let mut batch: Vec<(u64, Vec<f32>)> = Vec::new();
     let mut all = Transcript::default();
-    let (mut compute, mut segments, mut speech) = (0.0, 0usize, 0.0);
+    let (mut compute, mut vad_secs, mut segments, mut speech) = (0.0, 0.0, 0usize, 0.0);
     let flush = |batch: &mut Vec<(u64, Vec<f32>)>, all: &mut Transcript, compute: &mut f64| {
         let results: Vec<anyhow::Result<(Transcript, f64)>> = batch
             .par_iter()
@@ -240,15 +247,15 @@ fn transcribe_file_vad(
     loop {
         let n = reader.read_chunk(&mut buf)?;
         if buf.len() >= input_rate as usize || (n == 0 && !buf.is_empty()) {
-            let t = Instant::now();
+            let t = super::vad::thread_cpu();
             cutter.accept(&buf)?;
-            compute += t.elapsed().as_secs_f64();
+            vad_secs += super::vad::thread_cpu().saturating_sub(t).as_secs_f64();
             buf.clear();
         }
         if n == 0 {
-            let t = Instant::now();
+            let t = super::vad::thread_cpu();
             cutter.finish()?;
-            compute += t.elapsed().as_secs_f64();
+            vad_secs += super::vad::thread_cpu().saturating_sub(t).as_secs_f64();
         }
         for e in cutter.events() {
             if let VadEvent::End(seg) = e {
@@ -272,9 +279,10 @@ fn transcribe_file_vad(
     Ok(Done {
         transcript: all,
         audio_secs: reader.samples_read() as f64 / f64::from(input_rate),
-        compute_secs: compute,
+        compute_secs: compute + vad_secs,
         segments,
         speech_secs: speech,
+        vad_secs,
     })
 }
 
@@ -330,7 +338,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let (mut wer, mut audio_secs, mut compute_secs, mut failed, mut unscored) =
         (WerStats::default(), 0.0, 0.0, 0, 0);
-    let (mut segments, mut speech_secs) = (0usize, 0.0);
+    let (mut segments, mut speech_secs, mut vad_secs) = (0usize, 0.0, 0.0);
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let (rec, files, vad_model, vad_args) = (&rec, &files, &vad_model, &args.vad_args);
         scope.spawn(move || {
@@ -359,6 +367,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         compute_secs += done.compute_secs;
                         segments += done.segments;
                         speech_secs += done.speech_secs;
+                        vad_secs += done.vad_secs;
                         let line = if args.json {
                             let mut j = serde_json::json!({
                                 "file": file,
@@ -398,10 +407,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let wall_secs = wall.elapsed().as_secs_f64();
     if args.vad && audio_secs > 0.0 {
         eprintln!(
-            "sotto transcribe: --vad: {segments} segment(s), speech {:.1} % of {:.1} s; RTF {:.4} wall-RTF {:.4}",
+            "sotto transcribe: --vad: {segments} segment(s), speech {:.1} % of {:.1} s; CPU-time RTF {:.4} (VAD {:.4} + recognizer {:.4}) wall-RTF {:.4}",
             100.0 * speech_secs / audio_secs.max(1e-9),
             audio_secs,
             compute_secs / audio_secs.max(1e-9),
+            vad_secs / audio_secs.max(1e-9),
+            (compute_secs - vad_secs) / audio_secs.max(1e-9),
             wall_secs / audio_secs.max(1e-9),
         );
     }
