@@ -161,7 +161,7 @@ fn retained_audio_covers_every_later_segment() {
     for (params, _) in &g.segments {
         let mut vad = Vad::new(model.clone(), 8000, config(params)).unwrap();
         let mut kept_from = 0u64;
-        let mut check = |vad: &mut Vad, kept_from: &mut u64| {
+        let check = |vad: &mut Vad, kept_from: &mut u64| {
             for e in vad.events() {
                 let start = match e {
                     VadEvent::Start(s) => s,

@@ -360,6 +360,8 @@ fn caption_vad_gives_only_speech_to_the_recognizer() {
 }
 
 #[test]
+// wait4 reaps the child (clippy cannot see it).
+#[allow(clippy::zombie_processes)]
 fn transcribe_vad_memory_stays_flat() {
     use std::os::unix::process::ExitStatusExt;
     let (Some(dir), Some(model)) = (clips(), sotto_testutil::tiny_model()) else {
