@@ -190,6 +190,8 @@ impl Filterbank {
     }
 }
 
+// `msg!` is a `&str` without the `messages` feature.
+#[allow(clippy::useless_conversion)]
 fn band_error(upper: f32, sample_rate: u32) -> ConfigError {
     ConfigError(
         msg!(

@@ -36,6 +36,8 @@ pub(crate) const SUPPORTED: [i32; 15] = [
 ];
 
 /// Schema name of a builtin operator code (for messages).
+// `msg!` is a `&str` without the `messages` feature.
+#[allow(clippy::useless_conversion)]
 pub fn op_name(code: i32) -> String {
     let name = match code {
         0 => "ADD",
