@@ -81,13 +81,15 @@ impl VadModel {
     }
 }
 
-/// Hysteresis parameters (upstream `get_speech_timestamps` names and defaults).
+/// Hysteresis parameters (upstream `get_speech_timestamps` names and defaults). Thresholds are
+/// f64 and compared with each probability widened to f64, as upstream's Python does, so that a
+/// probability next to a threshold falls on the same side.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VadConfig {
     /// A window with probability ≥ this is speech (0.5).
-    pub threshold: f32,
+    pub threshold: f64,
     /// Inside speech, a window below this counts as silence; `None`: `max(threshold − 0.15, 0.01)`.
-    pub neg_threshold: Option<f32>,
+    pub neg_threshold: Option<f64>,
     /// Segments not longer than this are dropped (250 ms).
     pub min_speech_ms: u32,
     /// Silence needed to end a segment (100 ms).
@@ -110,13 +112,13 @@ impl Default for VadConfig {
 
 impl VadConfig {
     /// The effective exit threshold.
-    pub fn neg_threshold(&self) -> f32 {
+    pub fn neg_threshold(&self) -> f64 {
         self.neg_threshold
             .unwrap_or_else(|| (self.threshold - 0.15).max(0.01))
     }
 
     fn validate(&self) -> Result<(), AsrError> {
-        let ok = |v: f32| v.is_finite() && (0.0..=1.0).contains(&v);
+        let ok = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
         if !ok(self.threshold) || !ok(self.neg_threshold()) {
             return Err(AsrError::VadConfig(format!(
                 "thresholds must be in [0, 1]: threshold {}, neg_threshold {}",
@@ -163,8 +165,8 @@ pub enum VadEvent {
 /// docs for when each event is certain.
 #[derive(Debug, Clone)]
 struct Segmenter {
-    thr: f32,
-    neg: f32,
+    thr: f64,
+    neg: f64,
     min_speech: u64,
     min_silence: u64,
     pad: u64,
@@ -206,6 +208,7 @@ impl Segmenter {
 
     /// One window's probability (upstream's loop body).
     fn on_prob(&mut self, p: f32, ev: &mut Vec<VadEvent>) {
+        let p = f64::from(p);
         let cur = self.window * self.index;
         self.index += 1;
         if p >= self.thr && self.temp_end != 0 {

@@ -13,9 +13,9 @@ fn config(params: &serde_json::Value) -> VadConfig {
     let mut c = VadConfig::default();
     let f = |k: &str| params.get(k).and_then(|v| v.as_f64());
     if let Some(v) = f("threshold") {
-        c.threshold = v as f32;
+        c.threshold = v;
     }
-    c.neg_threshold = f("neg_threshold").map(|v| v as f32);
+    c.neg_threshold = f("neg_threshold");
     if let Some(v) = f("min_speech_duration_ms") {
         c.min_speech_ms = v as u32;
     }
@@ -256,7 +256,7 @@ fn bad_input_gets_named_errors() {
     let e = vad.accept(&[0.0, 0.1, f32::INFINITY]).unwrap_err();
     assert!(matches!(e, AsrError::NonFinite { index: 2 }), "{e}");
     let bad = VadConfig {
-        threshold: f32::NAN,
+        threshold: f64::NAN,
         ..VadConfig::default()
     };
     assert!(matches!(

@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 pub struct VadArgs {
     /// Speech threshold: a window with probability ≥ P starts speech.
     #[arg(long, value_name = "P", default_value_t = 0.5, value_parser = unit)]
-    pub threshold: f32,
+    pub threshold: f64,
     /// Inside speech, windows below P count as silence (default: threshold − 0.15, at least 0.01).
     #[arg(long, value_name = "P", value_parser = unit)]
-    pub neg_threshold: Option<f32>,
+    pub neg_threshold: Option<f64>,
     /// Segments not longer than this are dropped.
     #[arg(long, value_name = "MS", default_value_t = 250)]
     pub min_speech_ms: u32,
@@ -66,8 +66,8 @@ impl VadArgs {
 }
 
 /// clap parser: a number in [0, 1].
-fn unit(s: &str) -> Result<f32, String> {
-    match s.parse::<f32>() {
+fn unit(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
         _ => Err(format!("`{s}` is not a probability in [0, 1]")),
     }
