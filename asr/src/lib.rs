@@ -1,5 +1,5 @@
 //! The public API of sotto: `Recognizer`/`Stream` for captions and transcription, `WakeWord`
-//! for wake-word detection.
+//! for wake-word detection, `Vad` for voice activity detection.
 
 pub mod error;
 pub mod recognizer;
