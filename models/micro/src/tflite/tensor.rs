@@ -82,9 +82,26 @@ impl TensorInfo {
     }
 }
 
+/// A tensor's index and name, borrowed from the file (names of real models run to 150 bytes:
+/// copying them all would dominate the heap while loading). Displays as `#index name`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Name<'a> {
+    pub(crate) index: usize,
+    pub(crate) name: Option<&'a str>,
+}
+
+impl Display for Name<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name {
+            Some(n) => write!(f, "#{} {n}", self.index),
+            None => write!(f, "#{}", self.index),
+        }
+    }
+}
+
 /// A parsed tensor description.
 pub(crate) struct T<'a> {
-    pub(crate) name: String,
+    pub(crate) name: Name<'a>,
     pub(crate) shape: Vec<usize>,
     pub(crate) elems: usize,
     pub(crate) dtype: DType,
@@ -197,9 +214,10 @@ pub(crate) fn parse<'a>(
     ts.iter()
         .enumerate()
         .map(|(i, t)| {
-            let name = t
-                .name()
-                .map_or_else(|| alloc::format!("#{i}"), |n| alloc::format!("#{i} {n}"));
+            let name = Name {
+                index: i,
+                name: t.name(),
+            };
             let mut shape = Vec::new();
             let mut elems = 1usize;
             for d in t.shape().iter().flat_map(|v| v.iter()) {
@@ -288,8 +306,8 @@ pub(crate) fn info(t: &T) -> TensorInfo {
     TensorInfo {
         name: t
             .name
-            .split_once(' ')
-            .map_or(t.name.clone(), |(_, n)| n.to_string()),
+            .name
+            .map_or_else(|| alloc::format!("#{}", t.name.index), ToString::to_string),
         shape: t.shape.clone(),
         dtype: t.dtype,
         scale: t.scales.first().copied().unwrap_or(0.0),
