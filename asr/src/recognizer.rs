@@ -53,6 +53,9 @@ pub struct RecognizerConfig {
     /// Greedy search only: most symbols emitted per encoder frame (≥ 1). Modified beam search
     /// always emits at most one.
     pub max_symbols_per_frame: usize,
+    /// Decode the model's CTC head with CTC prefix beam search (`beam` prefixes, at least 1)
+    /// instead of the transducer; the lexicon, word LM and hotwords apply the same way.
+    pub ctc: bool,
     /// Hotwords file (one phrase per line, optional ` :boost`), if any.
     pub hotwords: Option<PathBuf>,
     /// Per-token boost of hotwords that do not give their own.
@@ -88,6 +91,7 @@ impl RecognizerConfig {
             model: model.into(),
             beam: 4,
             max_symbols_per_frame: 1,
+            ctc: false,
             hotwords: None,
             hotword_boost: 1.5,
             lexicon: None,
@@ -204,7 +208,15 @@ impl Recognizer {
             return Err(AsrError::ModelConfig { path, msg });
         }
         let vocab = Vocab::new(info.tokens.clone());
-        let method = if config.beam <= 1 {
+        if config.ctc && !model.has_ctc() {
+            let msg = "CTC decoding asked for, but the model has no CTC head".to_string();
+            return Err(AsrError::ModelConfig { path, msg });
+        }
+        let method = if config.ctc {
+            SearchMethod::CtcPrefixBeam {
+                beam: config.beam.max(1),
+            }
+        } else if config.beam <= 1 {
             SearchMethod::Greedy {
                 max_symbols_per_frame: config.max_symbols_per_frame,
             }
@@ -246,7 +258,10 @@ impl Recognizer {
             words,
             ..Default::default()
         };
-        let net = Net(model);
+        let net = Net {
+            model,
+            ctc: config.ctc,
+        };
         Decoder::new(&net, opts.clone())?; // validates the options once, here
         Ok(Self {
             inner: Arc::new(Inner {
@@ -296,7 +311,7 @@ impl Recognizer {
             fbank: Fbank::new(inner.fbank.clone()).expect("fbank config validated at load"),
             rate: None,
             resampler: None,
-            enc_state: inner.net.0.new_state(),
+            enc_state: inner.net.model.new_state(),
             decoder: Decoder::new(&inner.net, inner.opts.clone())
                 .expect("options validated at load"),
             feats: Vec::new(),
@@ -311,7 +326,7 @@ impl Recognizer {
 
     /// The network.
     pub fn model(&self) -> &Transducer {
-        &self.inner.net.0
+        &self.inner.net.model
     }
 
     /// Path of the model file.
@@ -451,16 +466,17 @@ impl Stream {
         if !self.feats.is_empty() {
             self.enc.clear();
             let n = net
-                .0
+                .model
                 .encode(&mut self.enc_state, &self.feats, &mut self.enc)?;
             self.feats.clear();
             if n > 0 {
-                // The search sees joiner-projected frames, computed for the whole batch at once.
+                // The search sees joiner-projected frames (or CTC logits), computed for the
+                // whole batch at once.
                 self.pending
-                    .extend_from_slice(&net.0.project_encoder(&self.enc, n));
+                    .extend_from_slice(&net.search_frames(&self.enc, n));
             }
         }
-        let j = net.0.hyper().joiner_dim;
+        let j = sotto_decoder::Transducer::encoder_dim(net);
         if !stop_at_endpoints {
             self.decoder.accept_frames(net, &self.pending)?;
             self.segment_frames += self.pending.len() / j;
@@ -550,7 +566,7 @@ impl Stream {
         self.fbank.reset();
         self.rate = None;
         self.resampler = None;
-        self.enc_state = net.0.new_state();
+        self.enc_state = net.model.new_state();
         self.decoder =
             Decoder::new(net, self.rec.inner.opts.clone()).expect("options validated at load");
         self.feats.clear();

@@ -141,6 +141,9 @@ pub(crate) struct Hyp<P, S> {
     /// Frames since the last emission (or since the segment start).
     pub trailing_blanks: usize,
     pub word: Option<WordPos>,
+    /// CTC search: the previous frame's label was the last token (so the same label on this
+    /// frame continues it instead of starting a new token).
+    pub ctc_open: bool,
 }
 
 impl<P, S: Clone> Clone for Hyp<P, S> {
@@ -154,6 +157,7 @@ impl<P, S: Clone> Clone for Hyp<P, S> {
             lm: self.lm.clone(),
             trailing_blanks: self.trailing_blanks,
             word: self.word.clone(),
+            ctc_open: self.ctc_open,
         }
     }
 }
@@ -210,6 +214,8 @@ pub(crate) struct Candidate<S> {
     /// Token-LM state after the token.
     pub lm: Option<S>,
     pub word: Option<WordMove>,
+    /// CTC search: the label repeats the open last token (no new token).
+    pub stay: bool,
 }
 
 /// Keeps the best `k` (score, token, extra) entries, best first, ties to the lower token and
@@ -290,6 +296,7 @@ impl<L: LanguageModel> Scorer<L> {
                 logprob: 0.0,
                 tokens: 0,
             }),
+            ctc_open: false,
         }
     }
 
@@ -363,6 +370,7 @@ impl<L: LanguageModel> Scorer<L> {
                 ctx: None,
                 lm: None,
                 word: None,
+                stay: false,
             };
             if t != self.blank {
                 c.ctx = graph.map(|g| g.forward(h.ctx, t));
@@ -461,6 +469,7 @@ impl<L: LanguageModel> Scorer<L> {
             ctx: None,
             lm: None,
             word: Some(mv),
+            stay: false,
         }));
     }
 
@@ -479,6 +488,12 @@ impl<L: LanguageModel> Scorer<L> {
         h.score = c.score;
         if c.token == self.blank {
             h.trailing_blanks += 1;
+            h.ctc_open = false;
+            return h;
+        }
+        h.ctc_open = true;
+        if c.stay {
+            h.trailing_blanks = 0;
             return h;
         }
         let token = Token {

@@ -5,8 +5,8 @@
 //!
 //! Pieces:
 //! * [`Transducer`] — what the search needs from the network (prediction network + joiner);
-//! * [`Decoder`] — streaming search ([`SearchMethod::Greedy`] or
-//!   [`SearchMethod::ModifiedBeam`]) with optional hotwords ([`ContextGraph`]) and LM shallow
+//! * [`Decoder`] — streaming search ([`SearchMethod::Greedy`],
+//!   [`SearchMethod::ModifiedBeam`], or [`SearchMethod::CtcPrefixBeam`] over a CTC head) with optional hotwords ([`ContextGraph`]) and LM shallow
 //!   fusion ([`LanguageModel`]); frames in, [`Hypothesis`] / [`Transcript`] out;
 //! * [`EndpointConfig`] — sherpa-onnx endpoint rules over the decoder's trailing blanks;
 //! * [`Transcript`] — text, words with start/end times and confidence, tokens (serde);
@@ -35,6 +35,7 @@
 
 mod beam;
 pub mod context;
+mod ctc;
 mod endpoint;
 mod error;
 mod greedy;

@@ -28,6 +28,15 @@ pub enum SearchMethod {
         /// Number of hypotheses kept (≥ 1); 4 is the usual choice.
         beam: usize,
     },
+    /// CTC prefix beam search over a CTC head: the network's
+    /// [`join`](Transducer::join) must ignore the prediction output (the "encoder frames" are
+    /// then CTC logits or the CTC head's input); a label repeated on consecutive frames is one
+    /// token, a blank between two equal labels makes two. Prefixes that end in blank and in
+    /// a label are kept apart and merged by log-sum-exp when they meet again.
+    CtcPrefixBeam {
+        /// Number of prefixes kept (≥ 1).
+        beam: usize,
+    },
 }
 
 /// Decoder options.
@@ -156,8 +165,12 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
             } if m > MAX_BEAM => {
                 return bad(format!("max_symbols_per_frame {m} is above {MAX_BEAM}"))
             }
-            SearchMethod::ModifiedBeam { beam: 0 } => return bad("beam must be ≥ 1".into()),
-            SearchMethod::ModifiedBeam { beam } if beam > MAX_BEAM => {
+            SearchMethod::ModifiedBeam { beam: 0 } | SearchMethod::CtcPrefixBeam { beam: 0 } => {
+                return bad("beam must be ≥ 1".into())
+            }
+            SearchMethod::ModifiedBeam { beam } | SearchMethod::CtcPrefixBeam { beam }
+                if beam > MAX_BEAM =>
+            {
                 return bad(format!("beam {beam} is above the maximum of {MAX_BEAM}"))
             }
             _ => {}
@@ -276,17 +289,40 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
                 SearchMethod::ModifiedBeam { beam } => {
                     crate::beam::step(s, hyps, net, enc, self.frames, logits, beam)?
                 }
+                SearchMethod::CtcPrefixBeam { beam } => {
+                    crate::ctc::step(s, hyps, net, enc, self.frames, logits, beam)?
+                }
             }
             self.frames += 1;
         }
         Ok(())
     }
 
+    /// Per hypothesis, what its score lacks of its path's total: in CTC search a prefix may
+    /// be held twice (ending in blank and in its label), and its probability is the sum of
+    /// both. Zero for the transducer searches, whose beam holds each path once.
+    fn path_bonus(&self) -> Vec<f32> {
+        let mut bonus = vec![0.0; self.hyps.len()];
+        if !matches!(self.scorer.opts.method, SearchMethod::CtcPrefixBeam { .. }) {
+            return bonus;
+        }
+        for (i, h) in self.hyps.iter().enumerate() {
+            for (j, o) in self.hyps.iter().enumerate() {
+                if i != j && h.same_path(o) {
+                    let (hi, lo) = (h.score.max(o.score), h.score.min(o.score));
+                    bonus[i] = hi + (lo - hi).exp().ln_1p() - h.score;
+                }
+            }
+        }
+        bonus
+    }
+
     fn best_index(&self) -> usize {
         // First maximum, so ties keep the earlier (better-ranked) hypothesis.
+        let bonus = self.path_bonus();
         let mut best = 0;
         for (i, h) in self.hyps.iter().enumerate() {
-            if h.score > self.hyps[best].score {
+            if h.score + bonus[i] > self.hyps[best].score + bonus[best] {
                 best = i;
             }
         }
@@ -295,9 +331,11 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
 
     /// Index of the best hypothesis by final score, and its final word (word search).
     fn best_final(&self) -> (usize, f32, Option<u32>) {
+        let bonus = self.path_bonus();
         let mut best = (0, f32::NEG_INFINITY, None);
         for (i, h) in self.hyps.iter().enumerate() {
             let (s, w) = self.scorer.final_score(h);
+            let s = s + bonus[i];
             if i == 0 || s > best.1 {
                 best = (i, s, w);
             }

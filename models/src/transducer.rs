@@ -148,6 +148,9 @@ pub struct Transducer {
     enc_proj: Linear,
     pred_proj: Linear,
     output: Linear,
+    /// CTC head `[P]` → `[V]` (trained as an auxiliary loss; decodable with CTC prefix beam
+    /// search), present when the hyperparameter `ctc` is true.
+    ctc: Option<Linear>,
 }
 
 /// Per-stream encoder state: the partial stacking group and every layer's (h, c).
@@ -216,7 +219,7 @@ impl Transducer {
         self.output.weight.is_int8()
     }
 
-    /// Total number of parameters (the CTC head, unused for decoding, is not loaded).
+    /// Total number of parameters (the CTC head included, when present).
     pub fn num_params(&self) -> usize {
         let mut n = self.cmvn_mean.len() + self.cmvn_istd.len();
         n += self.embedding.num() * self.embedding.dim();
@@ -228,6 +231,7 @@ impl Transducer {
         n += self.norm.iter().map(|l| 2 * l.dim()).sum::<usize>();
         n + [&self.enc_proj, &self.pred_proj, &self.output]
             .into_iter()
+            .chain(&self.ctc)
             .map(linear_params)
             .sum::<usize>()
     }
@@ -241,6 +245,7 @@ impl Transducer {
         n += self.norm.iter().map(|l| 8 * l.dim()).sum::<usize>();
         n + [&self.enc_proj, &self.pred_proj, &self.output]
             .into_iter()
+            .chain(&self.ctc)
             .map(linear_bytes)
             .sum::<usize>()
     }
@@ -261,7 +266,10 @@ impl Transducer {
         for l in &mut t.lstm {
             *l = l.quantized().expect(FINITE);
         }
-        for l in [&mut t.enc_proj, &mut t.pred_proj, &mut t.output] {
+        for l in [&mut t.enc_proj, &mut t.pred_proj, &mut t.output]
+            .into_iter()
+            .chain(&mut t.ctc)
+        {
             *l = l.quantized().expect(FINITE);
         }
         t.info.raw["quantized"] = "int8".into();
@@ -377,6 +385,21 @@ impl Transducer {
             .forward(enc, &mut y)
             .unwrap_or_else(|e| panic!("project_encoder: {e}"));
         y
+    }
+
+    /// Whether the model has a CTC head ([`ctc_logits`](Self::ctc_logits)).
+    pub fn has_ctc(&self) -> bool {
+        self.ctc.is_some()
+    }
+
+    /// CTC head logits of `n` encoder frames (`[n, P]` → `[n, V]`), batched; `None` when the
+    /// model has no CTC head. Panics if `enc.len() != n·P`.
+    pub fn ctc_logits(&self, enc: &[f32], n: usize) -> Option<Vec<f32>> {
+        let head = self.ctc.as_ref()?;
+        let mut y = vec![0.0; n * self.hyper().vocab_size];
+        head.forward(enc, &mut y)
+            .unwrap_or_else(|e| panic!("ctc_logits: {e}"));
+        Some(y)
     }
 
     /// Joiner prediction projection (`[E]` → `[J]`). Panics if `pred.len() != E`.

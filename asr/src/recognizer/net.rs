@@ -3,17 +3,37 @@
 //! The search is fed joiner-*projected* encoder frames (`enc_proj(enc_t)`, computed for a
 //! whole batch of frames at once) and gets projected prediction outputs
 //! (`pred_proj(pred)`), so a join is only `output(tanh(a + b))`.
+//!
+//! With CTC decoding the search is fed the CTC head's logits instead, and the "joiner"
+//! passes them through, ignoring the prediction network (which is never run).
 
 use sotto_models::transducer::Transducer;
 
 /// Adapter implementing the decoder's trait for the shared network.
-pub(crate) struct Net(pub(crate) Transducer);
+pub(crate) struct Net {
+    pub(crate) model: Transducer,
+    /// Decode the CTC head's output rather than the transducer's.
+    pub(crate) ctc: bool,
+}
 
 impl Net {
     fn pred_out(&self, ctx: &[u32], out: &mut Vec<f32>) {
-        let p = self.0.project_prediction(&self.0.predict(ctx));
         out.clear();
-        out.extend_from_slice(&p);
+        if !self.ctc {
+            let p = self.model.project_prediction(&self.model.predict(ctx));
+            out.extend_from_slice(&p);
+        }
+    }
+
+    /// What the search is fed for `n` encoder frames: joiner-projected frames, or CTC logits.
+    pub(crate) fn search_frames(&self, enc: &[f32], n: usize) -> Vec<f32> {
+        if self.ctc {
+            self.model
+                .ctc_logits(enc, n)
+                .expect("CTC head checked at load")
+        } else {
+            self.model.project_encoder(enc, n)
+        }
     }
 }
 
@@ -22,19 +42,24 @@ impl sotto_decoder::Transducer for Net {
     type PredState = Vec<u32>;
 
     fn vocab_size(&self) -> usize {
-        self.0.hyper().vocab_size
+        self.model.hyper().vocab_size
     }
 
     fn encoder_dim(&self) -> usize {
-        self.0.hyper().joiner_dim
+        let hp = self.model.hyper();
+        if self.ctc {
+            hp.vocab_size
+        } else {
+            hp.joiner_dim
+        }
     }
 
     fn blank_id(&self) -> usize {
-        self.0.hyper().blank_id as usize
+        self.model.hyper().blank_id as usize
     }
 
     fn pred_init(&self) -> (Self::PredState, Vec<f32>) {
-        let hp = self.0.hyper();
+        let hp = self.model.hyper();
         let ctx = vec![hp.blank_id; hp.context_size];
         let mut out = Vec::new();
         self.pred_out(&ctx, &mut out);
@@ -48,11 +73,19 @@ impl sotto_decoder::Transducer for Net {
     }
 
     fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]) {
-        self.0.join_projected(enc, pred, logits);
+        if self.ctc {
+            logits.copy_from_slice(enc);
+        } else {
+            self.model.join_projected(enc, pred, logits);
+        }
     }
 
     /// The beam's joins as one matrix product (as sherpa-onnx batches its joiner).
     fn join_batch(&self, enc: &[f32], preds: &[&[f32]], logits: &mut [f32]) {
-        self.0.join_projected_batch(enc, preds, logits);
+        if self.ctc {
+            logits.chunks_exact_mut(enc.len()).for_each(|l| l.copy_from_slice(enc));
+        } else {
+            self.model.join_projected_batch(enc, preds, logits);
+        }
     }
 }

@@ -197,12 +197,13 @@ pub(super) fn load(file: &ModelFile) -> Result<Transducer, TransducerError> {
         enc_proj: Linear::load(file, "joiner.enc_proj", p, j, true)?,
         pred_proj: Linear::load(file, "joiner.pred_proj", e, j, true)?,
         output: Linear::load(file, "joiner.output", j, v, true)?,
+        ctc: if hp.ctc {
+            Some(Linear::load(file, "ctc", p, v, true)?)
+        } else {
+            None
+        },
         info,
     };
-    if hp.ctc {
-        // Decoding ignores the CTC head, but a file that promises one must hold it intact.
-        Linear::load(file, "ctc", p, v, true)?;
-    }
     file.finish()?;
     check_finite(file)?;
     Ok(t)
