@@ -426,3 +426,67 @@ proptest! {
         prop_assert_eq!(segments(&rec, &audio, &cuts), want);
     }
 }
+
+/// A random tiny model with a CTC head, decoded through it (CTC prefix beam search).
+fn random_ctc_recognizer(beam: usize) -> Recognizer {
+    static MODEL: OnceLock<Transducer> = OnceLock::new();
+    let t = MODEL.get_or_init(|| {
+        let hp = sotto_models::transducer::Hyperparameters {
+            ctc: true,
+            ..tiny_hyperparameters()
+        };
+        Transducer::from_bytes(&random_model_bytes(&hp, 7, true), "tiny-ctc").unwrap()
+    });
+    Recognizer::from_transducer(
+        t.clone(),
+        RecognizerConfig {
+            beam,
+            ctc: true,
+            ..RecognizerConfig::new("tiny-ctc")
+        },
+    )
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+    /// CTC decoding is streaming too: any chunking gives the one-shot transcript.
+    #[test]
+    fn ctc_any_chunking_equals_one_shot(
+        cuts in proptest::collection::vec(1usize..4000, 1..12),
+        beam in 1usize..5,
+        decode_each in any::<bool>(),
+    ) {
+        let rec = random_ctc_recognizer(beam);
+        let audio = synth(1.5, 3);
+        let want = one_shot(&rec, &audio);
+        let mut s = rec.stream();
+        let mut rest = &audio[..];
+        for c in cuts.iter().cycle() {
+            if rest.is_empty() { break; }
+            let (a, b) = rest.split_at((*c).min(rest.len()));
+            s.accept_waveform(16000, a).unwrap();
+            if decode_each { s.decode().unwrap(); let _ = s.partial(); }
+            rest = b;
+        }
+        prop_assert_eq!(s.finish().unwrap(), want);
+    }
+}
+
+#[test]
+fn ctc_decoding_emits_words_and_needs_a_ctc_head() {
+    let t = one_shot(&random_ctc_recognizer(4), &synth(2.0, 2));
+    assert!(!t.text.is_empty(), "the random CTC head should emit something on 2 s");
+    // Without a CTC head the request is refused with a message naming the problem.
+    let plain = Transducer::from_bytes(
+        &random_model_bytes(&tiny_hyperparameters(), 5, true),
+        "no-ctc",
+    )
+    .unwrap();
+    let config = RecognizerConfig {
+        ctc: true,
+        ..RecognizerConfig::new("no-ctc")
+    };
+    let err = Recognizer::from_transducer(plain, config).err().expect("must fail");
+    assert!(err.to_string().contains("no CTC head"), "{err}");
+}

@@ -38,6 +38,10 @@ pub struct RecognizerArgs {
     /// default: NAME.lexicon.txt beside the model.
     #[arg(long, value_name = "FILE")]
     pub lexicon: Option<std::path::PathBuf>,
+    /// Decode the model's CTC head (CTC prefix beam search, --beam prefixes) instead of the
+    /// transducer; lexicon, LM and hotwords apply the same way.
+    #[arg(long)]
+    pub ctc: bool,
 }
 
 impl RecognizerArgs {
@@ -55,6 +59,7 @@ impl RecognizerArgs {
             lm_weight: self.lm_weight,
             word_bonus: self.word_bonus,
             lexicon: self.lexicon,
+            ctc: self.ctc,
             ..sotto_asr::recognizer::RecognizerConfig::new(model)
         })
     }
