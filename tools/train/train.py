@@ -277,8 +277,11 @@ def evaluate(model, split, sp, max_frames=20000, show=3, hyps_out=None):
 
 
 def lr_at(step, cfg):
+    """Warm-up then inverse-power decay. `lr_step_offset` continues the decay of an earlier run (a warm start
+    with --init: a fresh optimizer warms up again, to the rate the earlier run had reached)."""
     w = cfg["warmup_steps"]
-    return cfg["lr"] * min((step + 1) / w, (w / (step + 1)) ** cfg.get("decay_power", 0.5))
+    off = cfg.get("lr_step_offset", 0)
+    return cfg["lr"] * min((step + 1) / w, (w / (step + off + 1)) ** cfg.get("decay_power", 0.5))
 
 
 FIELDS = ["time", "train_minutes", "epoch", "step", "lr", "loss", "rnnt", "simple", "ctc", "audio_s_per_s", "grad_norm",
@@ -347,6 +350,7 @@ def main():
     ap.add_argument("--init", help="warm-start the weights from an exported f32 model file (e.g. the committed "
                     "models/zoo/<name>-f32.safetensors) when no checkpoint is at hand; optimizer and counters start fresh")
     ap.add_argument("--max-minutes", type=float, help="overrides the config's time box (cumulative)")
+    ap.add_argument("--max-epochs", type=int, help="overrides the config's epoch limit (to continue a finished run)")
     ap.add_argument("--eval-only", action="store_true")
     ap.add_argument("--plot-only", action="store_true")
     ap.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
@@ -408,6 +412,8 @@ def main():
     log(f"train utts {len(train.utts)} ({sum(u['dur'] for u in train.utts) / 3600:.2f} h), dev {len(dev.utts)}; "
         f"units {cfg.get('units', 'bpe')}, {train.dropped} train utterances dropped (words outside the lexicon)")
     max_minutes = a.max_minutes if a.max_minutes is not None else tc["max_minutes"]
+    if a.max_epochs is not None:
+        tc["max_epochs"] = a.max_epochs
     aug = Augment(tc["augment"], train, [tc["seed"], state["step"]]) if tc.get("augment") else None
     model.train()
     t_ck = time.time()
