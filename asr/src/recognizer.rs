@@ -75,6 +75,10 @@ pub struct RecognizerConfig {
     pub lm_weight: f32,
     /// Score added per word in the word-level search.
     pub word_bonus: f32,
+    /// BPE models in the word-level search: also write words outside the lexicon, piece by
+    /// piece, each scored as an unknown word of the LM and charged this penalty (natural
+    /// log, ≥ 0); `None`: only lexicon words.
+    pub spell_penalty: Option<f32>,
     /// Endpoint rules checked by [`Stream::is_endpoint`].
     pub endpoint: EndpointConfig,
     /// Stop [`Stream::decode`] at the exact encoder frame where an endpoint rule fires, so that
@@ -100,6 +104,7 @@ impl RecognizerConfig {
             use_companions: true,
             lm_weight: DEFAULT_LM_WEIGHT,
             word_bonus: DEFAULT_WORD_BONUS,
+            spell_penalty: None,
             endpoint: EndpointConfig::default(),
             stop_at_endpoints: false,
         }
@@ -227,7 +232,8 @@ impl Recognizer {
             None => None,
             Some(p) => Some(words::read_hotwords(p)?),
         };
-        let words = words::word_graph(&config, info, &vocab, hotword_list.as_deref())?;
+        let blank = model.hyper().blank_id as usize;
+        let words = words::word_graph(&config, info, &vocab, blank, hotword_list.as_deref())?;
         // Token-level hotwords only without the word-level search (there they are words).
         let hotwords = match (&hotword_list, &words) {
             (Some(list), None) => {

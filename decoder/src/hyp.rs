@@ -4,7 +4,7 @@
 
 use crate::lexicon::ROOT;
 use crate::ngram::LmState;
-use crate::words::WordGraph;
+use crate::words::{WordGraph, FREE, SPELLED};
 use crate::{
     log_softmax, ContextGraph, ContextState, DecoderError, DecoderOptions, LanguageModel, Token,
     Transducer,
@@ -399,11 +399,17 @@ impl<L: LanguageModel> Scorer<L> {
         w: u32,
     ) -> (f32, Option<LmState>, ContextState) {
         let (lm, st) = g.lm_word(pos.lm.as_ref(), w);
+        // A spelled word is no hotword word: `forward` with an id outside the graph breaks
+        // any match in progress.
         let (hw, ctx) = g
             .hotwords
             .as_ref()
             .map_or((0.0, h.ctx), |hg| hg.forward(h.ctx, w as usize));
-        (lm + g.scoring.word_bonus + hw - pos.la, st, ctx)
+        let penalty = match (w, &g.spelling) {
+            (SPELLED, Some(sp)) => sp.penalty,
+            _ => 0.0,
+        };
+        (lm + g.scoring.word_bonus + hw - penalty - pos.la, st, ctx)
     }
 
     /// Word-level search: tokens must follow the lexicon tree; a token that cannot continue
@@ -431,34 +437,70 @@ impl<L: LanguageModel> Scorer<L> {
                 ended: None,
             },
         );
-        for &(u, c) in tree.children(pos.node) {
-            let la = g.lookahead(c);
-            top.push(
-                h.score + logp[u as usize] + la - pos.la,
-                u as usize,
-                WordMove {
-                    node: c,
-                    la,
-                    ended: None,
-                },
-            );
-        }
-        if pos.node != ROOT {
-            for &w in tree.words_at(pos.node) {
-                let (delta, lm, ctx) = self.end_word(g, h, pos, w);
-                let base = h.score + delta;
-                for &(u, c) in tree.children(ROOT) {
-                    let la = g.lookahead(c);
+        // Tokens that start a word after `base` (lexicon words, and spelled ones if allowed),
+        // having finished `ended` first.
+        let starts = |top: &mut TopK<WordMove>,
+                      base: f32,
+                      ended: Option<(u32, Option<LmState>, ContextState)>| {
+            for &(u, c) in tree.children(ROOT) {
+                let la = g.lookahead(c);
+                top.push(
+                    base + logp[u as usize] + la,
+                    u as usize,
+                    WordMove {
+                        node: c,
+                        la,
+                        ended: ended.clone(),
+                    },
+                );
+            }
+            if let Some(sp) = &g.spelling {
+                for &u in &sp.start {
                     top.push(
-                        base + logp[u as usize] + la,
+                        base + logp[u as usize] + g.spelled_la,
                         u as usize,
                         WordMove {
-                            node: c,
-                            la,
-                            ended: Some((w, lm, ctx)),
+                            node: FREE,
+                            la: g.spelled_la,
+                            ended: ended.clone(),
                         },
                     );
                 }
+            }
+        };
+        if pos.node == ROOT {
+            starts(&mut top, h.score - pos.la, None);
+        } else if pos.node == FREE {
+            let sp = g.spelling.as_ref().expect("spelled words need a spelling");
+            for &u in &sp.cont {
+                top.push(
+                    h.score + logp[u as usize],
+                    u as usize,
+                    WordMove {
+                        node: FREE,
+                        la: pos.la,
+                        ended: None,
+                    },
+                );
+            }
+            let (delta, lm, ctx) = self.end_word(g, h, pos, SPELLED);
+            starts(&mut top, h.score + delta, Some((SPELLED, lm, ctx)));
+        } else {
+            for &(u, c) in tree.children(pos.node) {
+                let la = g.lookahead(c);
+                top.push(
+                    h.score + logp[u as usize] + la - pos.la,
+                    u as usize,
+                    WordMove {
+                        node: c,
+                        la,
+                        ended: None,
+                    },
+                );
+            }
+            for &w in tree.words_at(pos.node) {
+                let (delta, lm, ctx) = self.end_word(g, h, pos, w);
+                starts(&mut top, h.score + delta, Some((w, lm, ctx)));
             }
         }
         out.extend(top.items.into_iter().map(|(score, t, mv)| Candidate {
@@ -566,6 +608,10 @@ impl<L: LanguageModel> Scorer<L> {
         if pos.node == ROOT {
             return (h.score + fin(pos.lm.as_ref(), h.ctx), None);
         }
+        if pos.node == FREE {
+            let (delta, lm, ctx) = self.end_word(g, h, pos, SPELLED);
+            return (h.score + delta + fin(lm.as_ref(), ctx), Some(SPELLED));
+        }
         let mut best: Option<(f32, u32)> = None;
         for &w in g.tree.words_at(pos.node) {
             let (delta, lm, ctx) = self.end_word(g, h, pos, w);
@@ -586,6 +632,9 @@ impl<L: LanguageModel> Scorer<L> {
         let (g, pos) = (self.words()?, h.word.as_ref()?);
         if pos.node == ROOT {
             return None;
+        }
+        if pos.node == FREE {
+            return Some(SPELLED);
         }
         let tree = &g.tree;
         let mut best: Option<(f32, u32)> = None;

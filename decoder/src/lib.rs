@@ -60,4 +60,4 @@ pub use search::{Decoder, DecoderOptions, Hypothesis, SearchMethod, Token, MAX_B
 pub use transcript::{TokenInfo, Transcript, Vocab, Word, WORD_START};
 pub(crate) use transducer::log_softmax;
 pub use transducer::Transducer;
-pub use words::{WordGraph, WordScoring};
+pub use words::{Spelling, WordGraph, WordScoring, SPELLED};

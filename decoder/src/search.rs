@@ -2,10 +2,10 @@
 //! greedy and modified beam search.
 
 use crate::hyp::{Hyp, Scorer};
-use crate::words::WordGraph;
+use crate::words::{WordGraph, SPELLED};
 use crate::{
     ContextGraph, DecoderError, EndpointConfig, EndpointRule, LanguageModel, NoLm, Transcript,
-    Transducer, Vocab, Word,
+    Transducer, Vocab, Word, WORD_START,
 };
 use std::sync::Arc;
 
@@ -210,6 +210,14 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
                     ));
                 }
             }
+            if let Some(sp) = w.spelling() {
+                let all = sp.start.iter().chain(&sp.cont).map(|&u| u as usize);
+                if let Some(u) = all.into_iter().find(|&u| u >= vocab_size || u == blank) {
+                    return bad(format!(
+                        "spelling piece {u} is blank or outside the model's vocabulary of {vocab_size}"
+                    ));
+                }
+            }
         }
         let mut d = Self {
             scorer: Scorer {
@@ -405,11 +413,26 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
         };
         let lex = g.tree().lexicon();
         let time = |frame: usize| (frame as f64 * fd as f64) as f32;
-        let word = |w: u32, first: usize, last: usize, logprob: f32, n: u32| Word {
-            word: lex.word(w).to_string(),
-            start: time(first),
-            end: time(last + 1),
-            confidence: (logprob / n.max(1) as f32).exp(),
+        // Every token of the word search belongs to one word, in order: a spelled word's
+        // text is its own pieces.
+        let mut next_token = 0usize;
+        let mut word = |w: u32, first: usize, last: usize, logprob: f32, n: u32| {
+            let span = &tokens[next_token.min(tokens.len())..(next_token + n as usize).min(tokens.len())];
+            next_token += n as usize;
+            let text = if w == SPELLED {
+                span.iter()
+                    .filter_map(|t| vocab.piece(t.id))
+                    .collect::<String>()
+                    .replace(WORD_START, "")
+            } else {
+                lex.word(w).to_string()
+            };
+            Word {
+                word: text,
+                start: time(first),
+                end: time(last + 1),
+                confidence: (logprob / n.max(1) as f32).exp(),
+            }
         };
         let mut words: Vec<Word> = pos
             .words

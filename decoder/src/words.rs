@@ -3,8 +3,52 @@
 
 use crate::lexicon::{Lexicon, LexiconTree};
 use crate::ngram::{LmState, NgramLm, WordId};
-use crate::{ContextGraph, DecoderError, Hotword};
+use crate::{ContextGraph, DecoderError, Hotword, Vocab, WORD_START};
 use std::sync::Arc;
+
+/// Word id of a word spelled piece by piece outside the lexicon ([`Spelling`]).
+pub const SPELLED: u32 = u32::MAX;
+
+/// Lexicon-tree "node" of a hypothesis inside a spelled word (not a node of the tree).
+pub(crate) const FREE: u32 = u32::MAX;
+
+/// Words outside the lexicon, spelled piece by piece (BPE models): a hypothesis may leave the
+/// lexicon at a word start and spell any word with the model's pieces. Such a word is scored
+/// like an unknown word of the LM (`<unk>`, else [`WordScoring::oov_log10`]) and pays
+/// `penalty` besides, so a lexicon word with the same pieces always wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spelling {
+    /// Pieces that start a word (`▁…`).
+    pub start: Vec<u32>,
+    /// Pieces that continue one.
+    pub cont: Vec<u32>,
+    /// Natural-log score taken off each spelled word (≥ 0).
+    pub penalty: f32,
+}
+
+impl Spelling {
+    /// Word-start and continuation pieces of a sentencepiece vocabulary; the blank, the bare
+    /// `▁` and control pieces such as `<unk>` are left out.
+    pub fn from_vocab(vocab: &Vocab, blank: usize, penalty: f32) -> Self {
+        let (mut start, mut cont) = (Vec::new(), Vec::new());
+        for id in 0..vocab.len() {
+            let Some(p) = vocab.piece(id) else { continue };
+            if id == blank || p.is_empty() || (p.starts_with('<') && p.ends_with('>')) {
+                continue;
+            }
+            match p.strip_prefix(WORD_START) {
+                Some("") => {}
+                Some(_) => start.push(id as u32),
+                None => cont.push(id as u32),
+            }
+        }
+        Self {
+            start,
+            cont,
+            penalty,
+        }
+    }
+}
 
 /// `ln(10)`: the LM stores log10 probabilities, the search adds natural logs.
 const LN10: f32 = std::f32::consts::LN_10;
@@ -45,6 +89,10 @@ pub struct WordGraph {
     pub(crate) scoring: WordScoring,
     /// Hotword automaton over lexicon word ids.
     pub(crate) hotwords: Option<ContextGraph>,
+    /// Words outside the lexicon, spelled with pieces, if allowed.
+    pub(crate) spelling: Option<Spelling>,
+    /// Weighted look-ahead of a spelled word (its LM score and penalty, charged at its start).
+    pub(crate) spelled_la: f32,
 }
 
 impl WordGraph {
@@ -112,7 +160,39 @@ impl WordGraph {
             lm_ids,
             scoring,
             hotwords,
+            spelling: None,
+            spelled_la: 0.0,
         })
+    }
+
+    /// Allow words outside the lexicon, spelled piece by piece (see [`Spelling`]).
+    pub fn with_spelling(mut self, spelling: Spelling) -> Result<Self, DecoderError> {
+        if !(spelling.penalty.is_finite() && spelling.penalty >= 0.0) {
+            return Err(DecoderError::InvalidOption(format!(
+                "spelling penalty {} is not a finite number >= 0",
+                spelling.penalty
+            )));
+        }
+        if spelling.start.is_empty() {
+            return Err(DecoderError::InvalidOption(
+                "spelling needs word-start pieces (`▁…`); is this a BPE model?".into(),
+            ));
+        }
+        let lm = match &self.lm {
+            Some(lm) => match lm.unk_id() {
+                Some(unk) => lm.score(&lm.null_state(), unk).0 * LN10,
+                None => self.scoring.oov_log10 * LN10,
+            },
+            None => 0.0,
+        };
+        self.spelled_la = self.scoring.lm_weight * lm - spelling.penalty;
+        self.spelling = Some(spelling);
+        Ok(self)
+    }
+
+    /// The spelling of out-of-lexicon words, if allowed.
+    pub fn spelling(&self) -> Option<&Spelling> {
+        self.spelling.as_ref()
     }
 
     /// The lexicon tree.
@@ -138,8 +218,13 @@ impl WordGraph {
     /// Weighted LM log-probability (natural log) of lexicon word `w` after `state`, and the
     /// state after it.
     pub(crate) fn lm_word(&self, state: Option<&LmState>, w: u32) -> (f32, Option<LmState>) {
+        let id = if w == SPELLED {
+            None
+        } else {
+            self.lm_ids[w as usize]
+        };
         match (&self.lm, state) {
-            (Some(lm), Some(st)) => match self.lm_ids[w as usize].or(lm.unk_id()) {
+            (Some(lm), Some(st)) => match id.or(lm.unk_id()) {
                 Some(id) => {
                     let (l, next) = lm.score(st, id);
                     (self.scoring.lm_weight * l * LN10, Some(next))

@@ -272,3 +272,81 @@ proptest! {
         prop_assert_eq!(d.finish(&vocab()), offline);
     }
 }
+
+/// A BPE-like vocabulary for the spelling tests: ZORG is in no lexicon.
+const PIECES: [&str; 7] = ["<blk>", "<unk>", "▁HI", "▁TH", "ERE", "▁ZO", "RG"];
+
+fn spelling_graph(penalty: Option<f32>) -> Arc<WordGraph> {
+    let piece = |p: &str| PIECES.iter().position(|u| *u == p);
+    let lex = Lexicon::parse_dict("HI ▁HI\nTHERE ▁TH ERE\n", piece, false).unwrap().0;
+    let g = WordGraph::new(lex, None, WordScoring::default(), None).unwrap();
+    let g = match penalty {
+        Some(p) => {
+            let vocab = Vocab::new(PIECES.map(String::from).to_vec());
+            let sp = sotto_decoder::Spelling::from_vocab(&vocab, 0, p);
+            assert_eq!((sp.start.clone(), sp.cont.clone()), (vec![2, 3, 5], vec![4, 6]));
+            g.with_spelling(sp).unwrap()
+        }
+        None => g,
+    };
+    Arc::new(g)
+}
+
+fn spell_pieces(frames: &[Option<&str>]) -> TableTransducer {
+    let ids: Vec<Option<usize>> = frames
+        .iter()
+        .map(|f| f.map(|p| PIECES.iter().position(|u| *u == p).unwrap()))
+        .collect();
+    TableTransducer::spelling(PIECES.len(), &ids)
+}
+
+fn decode_pieces(net: &TableTransducer, opts: DecoderOptions) -> Transcript {
+    let mut d = Decoder::new(net, opts).unwrap();
+    d.accept_frames(net, net.frames()).unwrap();
+    d.finish(&Vocab::new(PIECES.map(String::from).to_vec()))
+}
+
+#[test]
+fn words_outside_the_lexicon_are_spelled_with_a_penalty() {
+    let frames = [Some("▁HI"), Some("▁ZO"), Some("RG"), None, Some("▁TH"), Some("ERE"), None];
+    let net = spell_pieces(&frames);
+    for beam in [1, 4] {
+        // Without spelling, ZORG cannot be written: its pieces are dropped.
+        let t = decode_pieces(&net, opts(spelling_graph(None), beam));
+        assert_eq!(t.text, "HI THERE", "beam {beam}");
+        // With a small penalty it is spelled piece by piece, with its own timestamps.
+        let t = decode_pieces(&net, opts(spelling_graph(Some(1.0)), beam));
+        assert_eq!(t.text, "HI ZORG THERE", "beam {beam}");
+        assert_eq!(t.words[1].word, "ZORG");
+        assert!(t.words[0].end <= t.words[1].start && t.words[1].end <= t.words[2].start);
+        // A penalty above what the acoustics pay for it keeps the lexicon only.
+        let t = decode_pieces(&net, opts(spelling_graph(Some(50.0)), beam));
+        assert_eq!(t.text, "HI THERE", "beam {beam}");
+    }
+    // A word the lexicon has is never written as a spelled word (the penalty separates them).
+    let net = spell_pieces(&[Some("▁TH"), Some("ERE"), None]);
+    let t = decode_pieces(&net, opts(spelling_graph(Some(0.0)), 4));
+    assert_eq!(t.text, "THERE");
+}
+
+#[test]
+fn spelled_word_in_progress_shows_in_partials() {
+    let net = spell_pieces(&[Some("▁HI"), Some("▁ZO"), Some("RG")]);
+    let mut d = Decoder::new(&net, opts(spelling_graph(Some(1.0)), 4)).unwrap();
+    d.accept_frames(&net, net.frames()).unwrap();
+    let vocab = Vocab::new(PIECES.map(String::from).to_vec());
+    assert_eq!(d.partial(&vocab).text, "HI ZORG");
+    assert_eq!(d.finish(&vocab).text, "HI ZORG");
+}
+
+#[test]
+fn spelling_rejects_bad_penalties() {
+    let vocab = Vocab::new(PIECES.map(String::from).to_vec());
+    for p in [-1.0, f32::NAN, f32::INFINITY] {
+        let piece = |x: &str| PIECES.iter().position(|u| *u == x);
+        let lex = Lexicon::parse_dict("HI ▁HI\n", piece, false).unwrap().0;
+        let g = WordGraph::new(lex, None, WordScoring::default(), None).unwrap();
+        let err = g.with_spelling(sotto_decoder::Spelling::from_vocab(&vocab, 0, p));
+        assert!(err.unwrap_err().to_string().contains("spelling penalty"));
+    }
+}

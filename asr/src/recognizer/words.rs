@@ -4,7 +4,7 @@
 use super::RecognizerConfig;
 use crate::AsrError;
 use sotto_decoder::ngram::NgramLm;
-use sotto_decoder::{parse_hotwords, Hotword, Lexicon, Vocab, WordGraph, WordScoring};
+use sotto_decoder::{parse_hotwords, Hotword, Lexicon, Spelling, Vocab, WordGraph, WordScoring};
 use sotto_models::transducer::{ModelInfo, Units};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -55,6 +55,7 @@ pub(crate) fn word_graph(
     config: &RecognizerConfig,
     info: &ModelInfo,
     vocab: &Vocab,
+    blank: usize,
     hotwords: Option<&[Hotword]>,
 ) -> Result<Option<Arc<WordGraph>>, AsrError> {
     let (lexicon_path, lm_path) = resolve(config);
@@ -152,6 +153,13 @@ pub(crate) fn word_graph(
         },
         (_, e) => AsrError::Decoder(e),
     })?;
+    // A BPE model may still write a word outside the lexicon, piece by piece.
+    let graph = match (config.spell_penalty, info.units) {
+        (Some(penalty), Units::Bpe) => graph
+            .with_spelling(Spelling::from_vocab(vocab, blank, penalty))
+            .map_err(AsrError::Decoder)?,
+        _ => graph,
+    };
     Ok(Some(Arc::new(graph)))
 }
 

@@ -38,6 +38,10 @@ pub struct RecognizerArgs {
     /// default: NAME.lexicon.txt beside the model.
     #[arg(long, value_name = "FILE")]
     pub lexicon: Option<std::path::PathBuf>,
+    /// BPE models: also write words outside the lexicon/LM vocabulary, piece by piece, each
+    /// charged penalty P (natural log) on top of the LM's unknown-word score.
+    #[arg(long, value_name = "P")]
+    pub spell_penalty: Option<f32>,
     /// Decode the model's CTC head (CTC prefix beam search, --beam prefixes) instead of the
     /// transducer; lexicon, LM and hotwords apply the same way.
     #[arg(long)]
@@ -60,6 +64,7 @@ impl RecognizerArgs {
             word_bonus: self.word_bonus,
             lexicon: self.lexicon,
             ctc: self.ctc,
+            spell_penalty: self.spell_penalty,
             ..sotto_asr::recognizer::RecognizerConfig::new(model)
         })
     }
