@@ -57,6 +57,36 @@ class Split:
                     continue
                 self.utts.append(dict(off=int(off), n=int(n), dur=float(dur), source=source, text=text, ids=ids))
 
+    def add_synth(self, out, sp, max_seconds=None, max_hours=None):
+        """Append synthetic utterances written by `synth.py` into `out` (its chunked features and index), in index
+        order, up to `max_hours`. Babble noise may then come from them too (a TTS voice as background talker)."""
+        out = Path(out)
+        rows = [l.rstrip("\n").split("\t") for l in open(out / "synth.index.tsv", encoding="utf-8") if l.strip()]
+        chunks, base, total, added = {}, len(self.feats), 0.0, 0
+        parts = [self.feats]
+        for chunk, n, dur, source, _spk, text, _fx in rows:
+            if max_hours is not None and total + float(dur) > max_hours * 3600:
+                break
+            if chunk not in chunks:
+                f = np.load(out / "chunks" / f"{chunk}.npy")
+                chunks[chunk] = [base, 0]
+                parts.append(f)
+                base += len(f)
+            c = chunks[chunk]
+            off = c[0] + c[1]
+            c[1] += int(n)
+            if max_seconds and float(dur) > max_seconds:
+                continue
+            ids = sp.encode(text)
+            if ids is None:
+                self.dropped += 1
+                continue
+            self.utts.append(dict(off=off, n=int(n), dur=float(dur), source=source, text=text, ids=ids))
+            total += float(dur)
+            added += 1
+        self.feats = np.concatenate(parts)
+        return added, total / 3600
+
     def batch(self, idx, aug=None):
         """Padded raw fbank [B, T, F], frames [B], token ids [B, U], token counts [B]; `aug` (an Augment) perturbs
         each utterance's features first (training only)."""
@@ -409,6 +439,9 @@ def main():
         log(f"dev {metric}", evaluate(model, dev, sp, hyps_out=run / "dev_hyps_pytorch.tsv"))
         return
     train = Split(data, "train", sp, tc.get("max_utt_seconds"))
+    for extra in tc.get("extra_train", []):
+        n, h = train.add_synth(HERE / extra["dir"], sp, tc.get("max_utt_seconds"), extra.get("max_hours"))
+        log(f"extra train data {extra['dir']}: {n} utterances, {h:.2f} h")
     log(f"train utts {len(train.utts)} ({sum(u['dur'] for u in train.utts) / 3600:.2f} h), dev {len(dev.utts)}; "
         f"units {cfg.get('units', 'bpe')}, {train.dropped} train utterances dropped (words outside the lexicon)")
     max_minutes = a.max_minutes if a.max_minutes is not None else tc["max_minutes"]
