@@ -472,8 +472,7 @@ impl Stream {
             if n > 0 {
                 // The search sees joiner-projected frames (or CTC logits), computed for the
                 // whole batch at once.
-                self.pending
-                    .extend_from_slice(&net.search_frames(&self.enc, n));
+                net.search_frames_into(&self.enc, &mut self.pending);
             }
         }
         let j = sotto_decoder::Transducer::encoder_dim(net);
