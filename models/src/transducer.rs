@@ -15,7 +15,7 @@ mod random;
 
 pub use random::{random_model_bytes, small10m_hyperparameters, tiny_hyperparameters};
 
-use crate::format::ModelFile;
+use crate::format::{FormatError, ModelFile};
 use crate::layers::{
     Embedding, FrameStack, FrameStackState, LayerError, LayerNorm, Linear, Lstm, LstmState,
 };
@@ -29,18 +29,10 @@ pub const ARCHITECTURE: &str = "rnnt-lstm-stateless";
 /// Errors loading or running a transducer model.
 #[derive(Debug, thiserror::Error)]
 pub enum TransducerError {
-    /// The model file could not be read.
-    #[error("{path}: cannot read model file: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// The file is not a valid safetensors container.
-    #[error("{path}: not a valid safetensors model file: {msg}")]
-    Corrupt { path: PathBuf, msg: String },
-    /// Metadata missing, malformed, or missing a required key.
-    #[error("{path}: bad metadata: {msg}")]
-    Metadata { path: PathBuf, msg: String },
+    /// The file could not be read, is not a valid model file, or a tensor the architecture
+    /// needs is missing, has the wrong dtype or shape, or is not used by it.
+    #[error(transparent)]
+    Format(#[from] FormatError),
     /// The file holds another architecture or format version.
     #[error(
         "{path}: unsupported architecture {found:?} (format version {version}); expected {ARCHITECTURE:?} version 1"
@@ -50,7 +42,10 @@ pub enum TransducerError {
         found: String,
         version: u64,
     },
-    /// A tensor is missing or has the wrong dtype/shape.
+    /// Metadata inconsistent with the architecture (sizes, tokens, units).
+    #[error("{path}: bad metadata: {msg}")]
+    Metadata { path: PathBuf, msg: String },
+    /// A tensor holds a non-finite value.
     #[error("{path}: tensor `{name}`: {msg}")]
     Tensor {
         path: PathBuf,
