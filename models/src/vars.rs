@@ -1,7 +1,7 @@
 //! Named tensors as layers pull them (the idea of candle's `VarBuilder`): a layer's loader asks
 //! a [`Vars`] source for `prefix.name` with the dtype and shape it needs, so the layers depend
-//! on this trait only, not on the model-file format. A [`ModelFile`](crate::format::ModelFile)
-//! is one source; [`VarMap`] holds tensors in memory, so tests build networks (random or
+//! on this trait only, not on the model-file format (`format::ModelFile`, one source, implements
+//! it from above); [`VarMap`] holds tensors in memory, so tests build networks (random or
 //! hand-made) without writing a file.
 
 use crate::quant::{QMatrix, QuantError};
@@ -122,8 +122,8 @@ impl VarMap {
     }
 
     /// The same tensors with every 2-D f32 matrix whose name ends in `weight…` quantized to
-    /// int8 (what [`quantize_model`](crate::format::quantize_model) picks in a file, except
-    /// that names are not otherwise filtered).
+    /// int8 (what `format::quantize_model` picks in a file, except that names are not otherwise
+    /// filtered).
     pub fn quantized(&self) -> Result<Self, VarError> {
         let mut out = self.clone();
         for (name, (shape, data)) in &self.f32s {
