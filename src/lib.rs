@@ -32,6 +32,13 @@
 //! Detect wake words with a microWakeWord model: see [`asr::wakeword`].
 
 pub use sotto_asr as asr;
+/// The entry points, also reachable as `sotto::asr::…`: speech recognition ([`Recognizer`]
+/// builds [`Stream`]s), wake words ([`WakeWord`] runs a [`WakeWordModel`]) and voice activity
+/// detection ([`Vad`] runs a [`VadModel`]).
+pub use sotto_asr::{
+    AsrError, Recognizer, RecognizerConfig, Stream, Transcript, Vad, VadConfig, VadModel,
+    WakeWord, WakeWordModel,
+};
 pub use sotto_decoder as decoder;
 pub use sotto_frontend as frontend;
 pub use sotto_models as models;

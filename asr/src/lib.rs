@@ -7,4 +7,6 @@ pub mod vad;
 pub mod wakeword;
 
 pub use error::AsrError;
+pub use recognizer::{Recognizer, RecognizerConfig, Stream, Transcript};
+pub use vad::{Vad, VadConfig, VadModel};
 pub use wakeword::{Detection, WakeWord, WakeWordModel};

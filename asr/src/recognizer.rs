@@ -29,8 +29,9 @@ use std::sync::Arc;
 
 pub use sotto_decoder::{EndpointConfig, EndpointRule, Transcript, Word};
 
-/// Sample rate of the model's features; other rates are resampled to it.
-pub const MODEL_SAMPLE_RATE: u32 = 16000;
+/// Sample rate of the model's features; other rates are resampled to it (the frontend's one
+/// 16 kHz constant).
+pub const MODEL_SAMPLE_RATE: u32 = sotto_frontend::resample::TARGET_RATE;
 
 /// Environment variable that overrides the default model path.
 pub const MODEL_ENV: &str = "SOTTO_MODEL";
@@ -316,7 +317,8 @@ impl Recognizer {
             rec: self.clone(),
             fbank: Fbank::new(inner.fbank.clone()).expect("fbank config validated at load"),
             rate: None,
-            resampler: None,
+            resampler: passthrough(),
+            resampled: Vec::new(),
             enc_state: inner.net.model.new_state(),
             decoder: Decoder::new(&inner.net, inner.opts.clone())
                 .expect("options validated at load"),
@@ -368,6 +370,11 @@ fn find_in_zoo(dir: &Path) -> Option<PathBuf> {
     all.into_iter().next()
 }
 
+/// A 16 kHz → 16 kHz resampler (copies its input).
+fn passthrough() -> Resampler16k {
+    Resampler16k::new(MODEL_SAMPLE_RATE).expect("16 kHz is a supported input rate")
+}
+
 /// One audio stream: feed samples, decode, read partial results, detect endpoints, finish.
 /// Owns all per-stream state; the model is shared through its [`Recognizer`].
 pub struct Stream {
@@ -375,7 +382,10 @@ pub struct Stream {
     fbank: Fbank,
     /// Input rate fixed by the first chunk.
     rate: Option<u32>,
-    resampler: Option<Resampler16k>,
+    /// To 16 kHz; until the first chunk sets the rate, and for 16 kHz input, a pass-through.
+    resampler: Resampler16k,
+    /// The resampler's output for the chunk being accepted (reused).
+    resampled: Vec<f32>,
     enc_state: EncoderState,
     decoder: Decoder<Net>,
     /// Fbank frames not yet run through the encoder.
@@ -418,9 +428,7 @@ impl Stream {
             }
             Some(_) => {}
             None => {
-                if sample_rate != MODEL_SAMPLE_RATE {
-                    self.resampler = Some(Resampler16k::new(sample_rate)?);
-                }
+                self.resampler = Resampler16k::new(sample_rate)?;
                 self.rate = Some(sample_rate);
             }
         }
@@ -430,14 +438,9 @@ impl Stream {
             });
         }
         self.samples += samples.len() as u64;
-        match &mut self.resampler {
-            None => self.fbank.accept(samples, &mut self.feats)?,
-            Some(rs) => {
-                let mut out = Vec::new();
-                rs.push(samples, &mut out);
-                self.fbank.accept(&out, &mut self.feats)?
-            }
-        };
+        self.resampled.clear();
+        self.resampler.push(samples, &mut self.resampled);
+        self.fbank.accept(&self.resampled, &mut self.feats)?;
         Ok(())
     }
 
@@ -478,8 +481,7 @@ impl Stream {
             if n > 0 {
                 // The search sees joiner-projected frames (or CTC logits), computed for the
                 // whole batch at once.
-                self.pending
-                    .extend_from_slice(&net.search_frames(&self.enc, n));
+                net.search_frames_into(&self.enc, &mut self.pending);
             }
         }
         let j = sotto_decoder::Transducer::encoder_dim(net);
@@ -509,11 +511,9 @@ impl Stream {
             return Ok(());
         }
         self.input_done = true;
-        if let Some(rs) = &mut self.resampler {
-            let mut out = Vec::new();
-            rs.finish(&mut out);
-            self.fbank.accept(&out, &mut self.feats)?;
-        }
+        self.resampled.clear();
+        self.resampler.finish(&mut self.resampled);
+        self.fbank.accept(&self.resampled, &mut self.feats)?;
         self.fbank.finish(&mut self.feats);
         Ok(())
     }
@@ -571,7 +571,7 @@ impl Stream {
         let net = &self.rec.inner.net;
         self.fbank.reset();
         self.rate = None;
-        self.resampler = None;
+        self.resampler = passthrough();
         self.enc_state = net.model.new_state();
         self.decoder =
             Decoder::new(net, self.rec.inner.opts.clone()).expect("options validated at load");

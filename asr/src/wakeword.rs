@@ -29,8 +29,8 @@ use sotto_models::tflite::{DType, Interpreter, Model};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Sample rate of the frontend and models.
-pub const MODEL_SAMPLE_RATE: u32 = 16000;
+/// Sample rate of the frontend and models (the frontend's one 16 kHz constant).
+pub const MODEL_SAMPLE_RATE: u32 = sotto_frontend::resample::TARGET_RATE;
 
 /// Default time after a detection during which the same model reports nothing, in seconds.
 pub const DEFAULT_REFRACTORY_S: f64 = 2.0;

@@ -1,6 +1,6 @@
 //! Modified beam search (one symbol per frame, merging equal paths).
 
-use crate::hyp::{Hyp, Scorer};
+use crate::hyp::{Candidate, Hyp, Pool, Scorer};
 use crate::{DecoderError, LanguageModel, Transducer};
 
 /// `log(exp(a) + exp(b))` without overflow.
@@ -12,10 +12,32 @@ fn log_add(a: f32, b: f32) -> f32 {
     hi + (lo - hi).exp().ln_1p()
 }
 
+/// Work buffers of modified beam search kept from frame to frame (with the recycling
+/// [`Pool`]), so a frame allocates nothing once they have grown to their working size.
+pub(crate) struct Scratch<P, S> {
+    /// Prediction outputs of all hypotheses, row after row: the joiner's batch.
+    rows: Vec<f32>,
+    pub cands: Vec<Candidate<S>>,
+    next: Vec<Hyp<P, S>>,
+    pub pool: Pool<P>,
+}
+
+impl<P, S> Default for Scratch<P, S> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            cands: Vec::new(),
+            next: Vec::new(),
+            pool: Pool::default(),
+        }
+    }
+}
+
 /// Decode one encoder frame: the joiner runs once over all hypotheses, every hypothesis is
 /// extended by blank or one token, the best `beam` extensions overall survive, and
 /// extensions that end up on the same path (same tokens; in word search also the same
 /// words) are merged (scores log-sum-exp'ed, the better one's timestamps kept).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn step<N: Transducer, L: LanguageModel>(
     s: &Scorer<L>,
     hyps: &mut Vec<Hyp<N::PredState, L::State>>,
@@ -24,39 +46,52 @@ pub(crate) fn step<N: Transducer, L: LanguageModel>(
     frame: usize,
     logits: &mut Vec<f32>,
     beam: usize,
+    sc: &mut Scratch<N::PredState, L::State>,
 ) -> Result<(), DecoderError> {
     let v = s.vocab_size;
     logits.resize(hyps.len() * v, 0.0);
-    let preds: Vec<&[f32]> = hyps.iter().map(|h| h.pred.1.as_slice()).collect();
-    net.join_batch(enc, &preds, logits);
-    let mut cands = Vec::with_capacity(hyps.len() * beam);
+    sc.rows.clear();
+    for h in hyps.iter() {
+        sc.rows.extend_from_slice(&h.pred.1);
+    }
+    net.join_batch(enc, &mut sc.rows, logits);
+    sc.cands.clear();
     for (i, row) in logits.chunks_exact_mut(v).enumerate() {
         s.normalize(row, frame)?;
-        s.candidates(i, &hyps[i], row, beam, &mut cands);
+        s.candidates(i, &hyps[i], row, beam, &mut sc.cands, &mut sc.pool);
     }
-    cands.sort_by(|a, b| {
+    // Stable (word search can give one hypothesis the same token twice); at most beam² items
+    // here, which the standard library sorts without allocating.
+    sc.cands.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
             .then(a.hyp.cmp(&b.hyp))
             .then(a.token.cmp(&b.token))
     });
-    cands.truncate(beam);
-    let mut next: Vec<Hyp<N::PredState, L::State>> = Vec::with_capacity(beam);
-    for c in cands {
-        let h = s.extend(net, &hyps[c.hyp], c, frame, false);
+    sc.cands.truncate(beam);
+    sc.next.clear();
+    for c in sc.cands.drain(..) {
+        let h = s.extend(net, &hyps[c.hyp], c, frame, false, &mut sc.pool);
         // Candidates come best first, so an existing equal hypothesis is the better one.
-        match next.iter_mut().find(|n| n.same_path(&h)) {
-            Some(n) => n.score = log_add(n.score, h.score),
-            None => next.push(h),
+        match sc.next.iter_mut().find(|n| n.same_path(&h)) {
+            Some(n) => {
+                n.score = log_add(n.score, h.score);
+                sc.pool.recycle(h);
+            }
+            None => sc.next.push(h),
         }
     }
     // Only survivors that emitted a token on this frame need a new prediction output.
-    for h in &mut next {
+    for h in &mut sc.next {
         if h.trailing_blanks == 0 && h.tokens.last().is_some_and(|t| t.frame == frame) {
-            s.step_pred(net, h);
+            s.step_pred(net, h, &mut sc.pool);
         }
     }
-    next.sort_by(|a, b| b.score.total_cmp(&a.score));
-    *hyps = next;
+    // Stable, as before (equal scores keep their order); at most `beam` items.
+    sc.next.sort_by(|a, b| b.score.total_cmp(&a.score));
+    std::mem::swap(hyps, &mut sc.next);
+    for h in sc.next.drain(..) {
+        sc.pool.recycle(h);
+    }
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! the classic p_b / p_nb split: the same label on the next frame continues the open token,
 //! while after a blank it starts a new one.
 
-use crate::hyp::{Candidate, Hyp, Scorer};
+use crate::hyp::{Candidate, Hyp, Pool, Scorer};
 use crate::{DecoderError, LanguageModel, Transducer};
 
 /// `log(exp(a) + exp(b))` without overflow.
@@ -20,6 +20,7 @@ fn log_add(a: f32, b: f32) -> f32 {
 }
 
 /// Decode one frame of CTC output for all prefixes; keeps the best `beam`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn step<N: Transducer, L: LanguageModel>(
     s: &Scorer<L>,
     hyps: &mut Vec<Hyp<N::PredState, L::State>>,
@@ -28,6 +29,7 @@ pub(crate) fn step<N: Transducer, L: LanguageModel>(
     frame: usize,
     logits: &mut Vec<f32>,
     beam: usize,
+    pool: &mut Pool<N::PredState>,
 ) -> Result<(), DecoderError> {
     let v = s.vocab_size;
     // Row 0: the frame's log-probabilities; row 1: scratch with the open label masked.
@@ -39,14 +41,14 @@ pub(crate) fn step<N: Transducer, L: LanguageModel>(
     for (i, h) in hyps.iter().enumerate() {
         let open = h.ctc_open.then(|| h.tokens.last().map(|t| t.id)).flatten();
         match open {
-            None => s.candidates(i, h, logp, beam, &mut cands),
+            None => s.candidates(i, h, logp, beam, &mut cands, pool),
             Some(t) => {
                 // The open label cannot start a new token without a blank in between; it
                 // continues the open one instead.
                 masked.copy_from_slice(logp);
                 masked[t] = f32::NEG_INFINITY;
                 let start = cands.len();
-                s.candidates(i, h, masked, beam, &mut cands);
+                s.candidates(i, h, masked, beam, &mut cands, pool);
                 let mut k = start;
                 while k < cands.len() {
                     if cands[k].score == f32::NEG_INFINITY {
@@ -79,16 +81,21 @@ pub(crate) fn step<N: Transducer, L: LanguageModel>(
     let mut next: Vec<Hyp<N::PredState, L::State>> = Vec::with_capacity(beam);
     for c in cands {
         // The prediction output is never used, so it is never stepped.
-        let h = s.extend(net, &hyps[c.hyp], c, frame, false);
+        let h = s.extend(net, &hyps[c.hyp], c, frame, false, pool);
         match next
             .iter_mut()
             .find(|n| n.ctc_open == h.ctc_open && n.same_path(&h))
         {
-            Some(n) => n.score = log_add(n.score, h.score),
+            Some(n) => {
+                n.score = log_add(n.score, h.score);
+                pool.recycle(h);
+            }
             None => next.push(h),
         }
     }
     next.sort_by(|a, b| b.score.total_cmp(&a.score));
-    *hyps = next;
+    for h in std::mem::replace(hyps, next) {
+        pool.recycle(h);
+    }
     Ok(())
 }

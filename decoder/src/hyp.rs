@@ -20,7 +20,7 @@ pub(crate) struct Chain<T> {
 }
 
 #[derive(Debug)]
-struct Link<T> {
+pub(crate) struct Link<T> {
     item: T,
     parent: Option<Arc<Link<T>>>,
 }
@@ -61,6 +61,40 @@ impl<T: Clone> Chain<T> {
                 parent: self.last.clone(),
             })),
             len: self.len + 1,
+        }
+    }
+
+    /// [`push`](Self::push) reusing a link from `pool` (see [`recycle`](Self::recycle)) when
+    /// there is one, so a search in steady state does not allocate its history.
+    pub fn push_pooled(&self, item: T, pool: &mut Vec<Arc<Link<T>>>) -> Self {
+        let parent = self.last.clone();
+        let link = match pool.pop() {
+            Some(mut l) => {
+                let slot = Arc::get_mut(&mut l).expect("pooled links are unshared");
+                slot.item = item;
+                slot.parent = parent;
+                l
+            }
+            None => Arc::new(Link { item, parent }),
+        };
+        Self {
+            last: Some(link),
+            len: self.len + 1,
+        }
+    }
+
+    /// Drop this chain, keeping the links that nothing else shares in `pool` for
+    /// [`push_pooled`](Self::push_pooled).
+    pub fn recycle(mut self, pool: &mut Vec<Arc<Link<T>>>) {
+        let mut next = self.last.take();
+        while let Some(mut l) = next {
+            match Arc::get_mut(&mut l) {
+                Some(link) => {
+                    next = link.parent.take();
+                    pool.push(l);
+                }
+                None => break,
+            }
         }
     }
 
@@ -179,6 +213,39 @@ impl<P, S> Hyp<P, S> {
     }
 }
 
+/// Allocations the search recycles instead of freeing: prediction slots and history links of
+/// dropped hypotheses, and the top-k buffer of candidate selection. After a warm-up the pools
+/// hold as many as the search ever needs at once, and steady-state decoding allocates nothing.
+pub(crate) struct Pool<P> {
+    preds: Vec<Arc<(P, Vec<f32>)>>,
+    links: Vec<Arc<Link<Token>>>,
+    top: Vec<(f32, usize, ())>,
+}
+
+impl<P> Default for Pool<P> {
+    fn default() -> Self {
+        Self {
+            preds: Vec::new(),
+            links: Vec::new(),
+            top: Vec::new(),
+        }
+    }
+}
+
+impl<P> Pool<P> {
+    /// Drop a hypothesis, keeping its unshared prediction slot and history links.
+    pub fn recycle<S>(&mut self, h: Hyp<P, S>) {
+        self.recycle_pred(h.pred);
+        h.tokens.recycle(&mut self.links);
+    }
+
+    fn recycle_pred(&mut self, mut pred: Arc<(P, Vec<f32>)>) {
+        if Arc::get_mut(&mut pred).is_some() {
+            self.preds.push(pred);
+        }
+    }
+}
+
 pub(crate) fn extend_key(key: u64, token: usize) -> u64 {
     key.wrapping_mul(0x100_0000_01b3)
         .wrapping_add(token as u64 + 1)
@@ -227,10 +294,13 @@ struct TopK<X> {
 
 impl<X> TopK<X> {
     fn new(k: usize) -> Self {
-        Self {
-            k,
-            items: Vec::with_capacity(k + 1),
-        }
+        Self::with_buffer(k, Vec::with_capacity(k + 1))
+    }
+
+    /// Reuse `items`' allocation (cleared first).
+    fn with_buffer(k: usize, mut items: Vec<(f32, usize, X)>) -> Self {
+        items.clear();
+        Self { k, items }
     }
 
     fn push(&mut self, s: f32, t: usize, x: X) {
@@ -318,10 +388,11 @@ impl<L: LanguageModel> Scorer<L> {
         logp: &[f32],
         k: usize,
         out: &mut Vec<Candidate<L::State>>,
+        pool: &mut Pool<P>,
     ) {
         match (self.words(), &h.word) {
             (Some(g), Some(pos)) => self.word_candidates(g, hi, h, pos, logp, k, out),
-            _ => self.token_candidates(hi, h, logp, k, out),
+            _ => self.token_candidates(hi, h, logp, k, out, &mut pool.top),
         }
     }
 
@@ -334,6 +405,7 @@ impl<L: LanguageModel> Scorer<L> {
         logp: &[f32],
         k: usize,
         out: &mut Vec<Candidate<L::State>>,
+        top_buf: &mut Vec<(f32, usize, ())>,
     ) {
         let graph = self.hotwords();
         let default_delta = graph.map_or(0.0, |g| g.finalize(h.ctx));
@@ -342,7 +414,7 @@ impl<L: LanguageModel> Scorer<L> {
         } else {
             k
         };
-        let mut top = TopK::new(k_pre);
+        let mut top = TopK::with_buffer(k_pre, std::mem::take(top_buf));
         let mut special: Vec<(usize, f32)> = Vec::new();
         if let Some(g) = graph {
             special.extend(g.transitions(h.ctx));
@@ -361,7 +433,7 @@ impl<L: LanguageModel> Scorer<L> {
             top.push(lp + delta, t, ());
         }
         let start = out.len();
-        for (s, t, ()) in top.items {
+        for &(s, t, ()) in &top.items {
             let mut c = Candidate {
                 hyp: hi,
                 token: t,
@@ -382,6 +454,7 @@ impl<L: LanguageModel> Scorer<L> {
             }
             out.push(c);
         }
+        *top_buf = top.items;
         if self.use_lm {
             let new = &mut out[start..];
             new.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.token.cmp(&b.token)));
@@ -525,6 +598,7 @@ impl<L: LanguageModel> Scorer<L> {
         c: Candidate<L::State>,
         frame: usize,
         step_pred: bool,
+        pool: &mut Pool<N::PredState>,
     ) -> Hyp<N::PredState, L::State> {
         let mut h = parent.clone();
         h.score = c.score;
@@ -565,7 +639,7 @@ impl<L: LanguageModel> Scorer<L> {
             pos.logprob += c.logprob;
             pos.tokens += 1;
         }
-        h.tokens = h.tokens.push(token);
+        h.tokens = h.tokens.push_pooled(token, &mut pool.links);
         h.key = extend_key(h.key, c.token);
         if let Some((_, st)) = c.ctx {
             h.ctx = st;
@@ -575,17 +649,29 @@ impl<L: LanguageModel> Scorer<L> {
         }
         h.trailing_blanks = 0;
         if step_pred {
-            self.step_pred(net, &mut h);
+            self.step_pred(net, &mut h, pool);
         }
         h
     }
 
-    /// Feed the hypothesis's last token to the prediction network.
-    pub fn step_pred<N: Transducer>(&self, net: &N, h: &mut Hyp<N::PredState, L::State>) {
+    /// Feed the hypothesis's last token to the prediction network (into a recycled slot from
+    /// `pool` when there is one).
+    pub fn step_pred<N: Transducer>(
+        &self,
+        net: &N,
+        h: &mut Hyp<N::PredState, L::State>,
+        pool: &mut Pool<N::PredState>,
+    ) {
         let token = h.tokens.last().expect("a token was emitted").id;
-        let (mut state, mut out) = (h.pred.0.clone(), Vec::new());
-        net.pred_step(&mut state, token, &mut out);
-        h.pred = Arc::new((state, out));
+        let mut slot = pool
+            .preds
+            .pop()
+            .unwrap_or_else(|| Arc::new((h.pred.0.clone(), Vec::new())));
+        let (state, out) = Arc::get_mut(&mut slot).expect("pooled slots are unshared");
+        state.clone_from(&h.pred.0);
+        net.pred_step(state, token, out);
+        let old = std::mem::replace(&mut h.pred, slot);
+        pool.recycle_pred(old);
     }
 
     /// Score of a hypothesis if the utterance ended now, and (word search) the word that the

@@ -1,6 +1,7 @@
 //! The streaming decoder: hypotheses, options and the per-frame search step shared by
 //! greedy and modified beam search.
 
+use crate::beam::Scratch;
 use crate::hyp::{Hyp, Scorer};
 use crate::words::{WordGraph, SPELLED};
 use crate::{
@@ -116,6 +117,9 @@ pub struct Decoder<N: Transducer, L: LanguageModel = NoLm> {
     segment_start: usize,
     enc_dim: usize,
     logits: Vec<f32>,
+    /// Work buffers and recycled allocations of the search (steady-state decoding allocates
+    /// nothing).
+    scratch: Scratch<N::PredState, L::State>,
 }
 
 impl<N: Transducer> Decoder<N, NoLm> {
@@ -233,6 +237,7 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
             segment_start: 0,
             enc_dim: net.encoder_dim(),
             logits: Vec::new(),
+            scratch: Scratch::default(),
         };
         d.reset(net);
         Ok(d)
@@ -260,7 +265,11 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
     }
 
     fn start_segment(&mut self, pred: Arc<(N::PredState, Vec<f32>)>) {
-        self.hyps = vec![self.scorer.start(pred)];
+        // The old segment's hypotheses go to the pool: the next segment reuses their history.
+        for h in self.hyps.drain(..) {
+            self.scratch.pool.recycle(h);
+        }
+        self.hyps.push(self.scorer.start(pred));
         self.segment_start = self.frames;
     }
 
@@ -281,7 +290,12 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
             });
         }
         for enc in frames.chunks_exact(self.enc_dim) {
-            let (s, hyps, logits) = (&self.scorer, &mut self.hyps, &mut self.logits);
+            let (s, hyps, logits, sc) = (
+                &self.scorer,
+                &mut self.hyps,
+                &mut self.logits,
+                &mut self.scratch,
+            );
             match s.opts.method {
                 SearchMethod::Greedy {
                     max_symbols_per_frame,
@@ -293,12 +307,13 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
                     self.frames,
                     logits,
                     max_symbols_per_frame,
+                    sc,
                 )?,
                 SearchMethod::ModifiedBeam { beam } => {
-                    crate::beam::step(s, hyps, net, enc, self.frames, logits, beam)?
+                    crate::beam::step(s, hyps, net, enc, self.frames, logits, beam, sc)?
                 }
                 SearchMethod::CtcPrefixBeam { beam } => {
-                    crate::ctc::step(s, hyps, net, enc, self.frames, logits, beam)?
+                    crate::ctc::step(s, hyps, net, enc, self.frames, logits, beam, &mut sc.pool)?
                 }
             }
             self.frames += 1;

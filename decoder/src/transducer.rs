@@ -44,11 +44,19 @@ pub trait Transducer {
     fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]);
 
     /// Joiner for several prediction outputs against the same encoder frame (one per beam
-    /// hypothesis); `logits` holds `preds.len() * vocab_size()` values, row per prediction.
-    /// Override it to share the encoder-side projection or to batch the output layer.
-    fn join_batch(&self, enc: &[f32], preds: &[&[f32]], logits: &mut [f32]) {
+    /// hypothesis), as sherpa-onnx batches its joiner: `preds` holds `n` prediction outputs
+    /// row after row (`n = logits.len() / vocab_size()`), `logits` gets `n` rows of
+    /// `vocab_size()` values. `preds` is a work buffer: an implementation may overwrite it (the
+    /// search fills it anew each frame), so the batch needs no allocation. Override it to share
+    /// the encoder-side work or to run the output layer as one matrix product.
+    fn join_batch(&self, enc: &[f32], preds: &mut [f32], logits: &mut [f32]) {
         let v = self.vocab_size();
-        for (pred, out) in preds.iter().zip(logits.chunks_exact_mut(v)) {
+        let n = logits.len() / v;
+        if n == 0 {
+            return;
+        }
+        let dim = preds.len() / n;
+        for (pred, out) in preds.chunks_exact(dim).zip(logits.chunks_exact_mut(v)) {
             self.join(enc, pred, out);
         }
     }

@@ -13,8 +13,6 @@
 //! against what the architecture expects and fail on the first mismatch by name; after loading,
 //! [`ModelFile::finish`] rejects tensors the architecture did not use.
 
-pub mod toy;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -25,9 +23,9 @@ pub use safetensors::Dtype;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::layers::{LayerError, Weight};
 use crate::quant::QMatrix;
 use crate::tensor::{Buffer, Element, TensorError};
+use crate::vars::Vars;
 
 /// The `__metadata__` key holding sotto's JSON metadata.
 pub const METADATA_KEY: &str = "sotto";
@@ -97,7 +95,7 @@ pub enum FormatError {
     Layer {
         file: String,
         name: String,
-        source: LayerError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The architecture is not the one the caller can load.
     #[error("{file}: architecture `{found}`, expected `{expected}`")]
@@ -109,6 +107,13 @@ pub enum FormatError {
     /// Writing a model file failed.
     #[error("{file}: cannot write model file: {msg}")]
     Write { file: String, msg: String },
+    /// A weight matrix could not be quantized (non-finite values).
+    #[error("{file}: tensor `{name}`: cannot quantize: {source}")]
+    Quantize {
+        file: String,
+        name: String,
+        source: crate::quant::QuantError,
+    },
 }
 
 /// sotto's metadata (`__metadata__["sotto"]`). Unknown keys are kept in `extra` (so tools copy
@@ -395,29 +400,17 @@ impl ModelFile {
         })
     }
 
-    /// A weight matrix of `rows` outputs stored either as f32 with shape `[rows, inner...]`
-    /// (PyTorch's own shape, e.g. `[out, in, k]` for a convolution) or as int8 `[rows, Π inner]`
-    /// plus scales.
-    pub fn weight(&self, name: &str, rows: usize, inner: &[usize]) -> Result<Weight, FormatError> {
-        // Saturating: absurd dimensions from a corrupt file must fail the shape check, not overflow.
-        let cols = inner.iter().fold(1usize, |a, &b| a.saturating_mul(b));
-        match self.tensors.get(name).map(|t| t.dtype) {
-            Some(Dtype::I8) => Ok(Weight::I8(self.qmatrix(name, rows, cols)?)),
-            _ => {
-                let shape: Vec<usize> =
-                    std::iter::once(rows).chain(inner.iter().copied()).collect();
-                let data = self.tensor_f32(name, &shape)?;
-                Weight::f32(data, rows, cols).map_err(|source| self.layer_err(name, source))
-            }
-        }
-    }
-
-    /// Wraps a [`LayerError`] with this file and the layer's name.
-    pub fn layer_err(&self, name: &str, source: LayerError) -> FormatError {
+    /// Wraps the error of a layer that rejected its tensors (e.g. `layers::LayerError`) with
+    /// this file and the layer's name.
+    pub fn layer_err(
+        &self,
+        name: &str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> FormatError {
         FormatError::Layer {
             file: self.file(),
             name: name.into(),
-            source,
+            source: source.into(),
         }
     }
 
@@ -477,6 +470,32 @@ impl ModelFile {
     }
 }
 
+/// The layers load from a file through [`Vars`]: every tensor they take is checked (and marked
+/// used, for [`ModelFile::finish`]) by the file's own getters.
+impl Vars for ModelFile {
+    type Error = FormatError;
+
+    fn dtype(&self, name: &str) -> Option<Dtype> {
+        self.info(name).map(|t| t.dtype)
+    }
+
+    fn tensor_f32(&self, name: &str, shape: &[usize]) -> Result<Buffer<f32>, FormatError> {
+        ModelFile::tensor_f32(self, name, shape)
+    }
+
+    fn qmatrix(&self, name: &str, rows: usize, cols: usize) -> Result<QMatrix, FormatError> {
+        ModelFile::qmatrix(self, name, rows, cols)
+    }
+
+    fn layer_err(
+        &self,
+        name: &str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    ) -> FormatError {
+        ModelFile::layer_err(self, name, source)
+    }
+}
+
 /// Whether `sotto quantize` turns tensor `name` into int8: 2-D f32 weight matrices of Linear/LSTM
 /// layers (last name component `weight*`), but not embeddings, norms or CMVN statistics (see
 /// `docs/model-format.md`; convolution kernels are 3-D/4-D and stay f32).
@@ -487,6 +506,82 @@ pub fn is_quantizable(name: &str, info: &TensorInfo) -> bool {
         && info.shape.len() == 2
         && last.starts_with("weight")
         && !["embed", "norm", "cmvn"].iter().any(|s| lower.contains(s))
+}
+
+/// A matrix [`quantize_model`] turned into int8, with the weight error it made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizedMatrix {
+    /// Tensor name.
+    pub name: String,
+    /// Shape `[rows, cols]`.
+    pub rows: usize,
+    /// Shape `[rows, cols]`.
+    pub cols: usize,
+    /// Largest |w − dequantized w|.
+    pub max_abs_error: f32,
+    /// Mean |w − dequantized w|.
+    pub mean_abs_error: f64,
+    /// Largest |w|.
+    pub max_abs_weight: f32,
+}
+
+/// The one int8 quantization of a model file (`sotto quantize`, the recipe through it, and
+/// the random test models): every tensor [`is_quantizable`] picks becomes an int8 matrix with
+/// per-row symmetric scales ([`QMatrix::try_quantize`]), the rest is copied, and the metadata
+/// gets `"quantized": "int8"`. Returns the writer (not yet written) and one report per
+/// quantized matrix. Fails on an already quantized file, on a file with no quantizable
+/// matrix, and on non-finite weights.
+pub fn quantize_model(
+    file: &ModelFile,
+) -> Result<(ModelWriter, Vec<QuantizedMatrix>), FormatError> {
+    if let Some(q) = &file.metadata().quantized {
+        return Err(FormatError::Metadata {
+            file: file.file(),
+            msg: format!("already quantized ({q})"),
+        });
+    }
+    let mut meta = file.metadata().clone();
+    meta.quantized = Some("int8".into());
+    let mut out = ModelWriter::new(meta);
+    let mut report = Vec::new();
+    let tensors: Vec<(String, TensorInfo)> = file
+        .tensors()
+        .map(|(n, t)| (n.to_string(), t.clone()))
+        .collect();
+    for (name, info) in &tensors {
+        if !is_quantizable(name, info) {
+            out.copy_from(file, name)?;
+            continue;
+        }
+        let (rows, cols) = (info.shape[0], info.shape[1]);
+        let w = file.tensor_f32(name, &info.shape)?;
+        let q = QMatrix::try_quantize(&w, rows, cols).map_err(|source| FormatError::Quantize {
+            file: file.file(),
+            name: name.clone(),
+            source,
+        })?;
+        let deq = q.dequantize();
+        let (max_err, sum_err) = w.iter().zip(&deq).fold((0.0f32, 0.0f64), |(m, s), (a, b)| {
+            let e = (a - b).abs();
+            (m.max(e), s + e as f64)
+        });
+        report.push(QuantizedMatrix {
+            name: name.clone(),
+            rows,
+            cols,
+            max_abs_error: max_err,
+            mean_abs_error: sum_err / w.len().max(1) as f64,
+            max_abs_weight: w.iter().fold(0.0f32, |m, v| m.max(v.abs())),
+        });
+        out.add_qmatrix(name, &q);
+    }
+    if report.is_empty() {
+        return Err(FormatError::Metadata {
+            file: file.file(),
+            msg: "no quantizable weight matrices".into(),
+        });
+    }
+    Ok((out, report))
 }
 
 /// Builds a model file in memory and writes it (used by `sotto quantize` and tests).

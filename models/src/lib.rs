@@ -7,8 +7,10 @@ pub mod layers;
 pub mod quant;
 pub mod tensor;
 pub mod tflite;
+pub mod toy;
 pub mod transducer;
 pub mod vad;
+pub mod vars;
 
 /// The `no_std` wake-word core ([`tflite`] and the micro frontend wrap it), re-exported for
 /// the glue the host detector shares with firmware (`micro::wake`).

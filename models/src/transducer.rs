@@ -15,7 +15,7 @@ mod random;
 
 pub use random::{random_model_bytes, small10m_hyperparameters, tiny_hyperparameters};
 
-use crate::format::ModelFile;
+use crate::format::{FormatError, ModelFile};
 use crate::layers::{
     Embedding, FrameStack, FrameStackState, LayerError, LayerNorm, Linear, Lstm, LstmState,
 };
@@ -29,18 +29,10 @@ pub const ARCHITECTURE: &str = "rnnt-lstm-stateless";
 /// Errors loading or running a transducer model.
 #[derive(Debug, thiserror::Error)]
 pub enum TransducerError {
-    /// The model file could not be read.
-    #[error("{path}: cannot read model file: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// The file is not a valid safetensors container.
-    #[error("{path}: not a valid safetensors model file: {msg}")]
-    Corrupt { path: PathBuf, msg: String },
-    /// Metadata missing, malformed, or missing a required key.
-    #[error("{path}: bad metadata: {msg}")]
-    Metadata { path: PathBuf, msg: String },
+    /// The file could not be read, is not a valid model file, or a tensor the architecture
+    /// needs is missing, has the wrong dtype or shape, or is not used by it.
+    #[error(transparent)]
+    Format(#[from] FormatError),
     /// The file holds another architecture or format version.
     #[error(
         "{path}: unsupported architecture {found:?} (format version {version}); expected {ARCHITECTURE:?} version 1"
@@ -50,7 +42,10 @@ pub enum TransducerError {
         found: String,
         version: u64,
     },
-    /// A tensor is missing or has the wrong dtype/shape.
+    /// Metadata inconsistent with the architecture (sizes, tokens, units).
+    #[error("{path}: bad metadata: {msg}")]
+    Metadata { path: PathBuf, msg: String },
+    /// A tensor holds a non-finite value.
     #[error("{path}: tensor `{name}`: {msg}")]
     Tensor {
         path: PathBuf,
@@ -350,20 +345,29 @@ impl Transducer {
     /// Prediction network output `[E]` for the last C emitted tokens (oldest first; pad with
     /// blank at the start of an utterance). Panics if `context.len() != C` or an id ≥ V.
     pub fn predict(&self, context: &[u32]) -> Vec<f32> {
+        let mut out = vec![0.0; self.hyper().pred_dim];
+        self.predict_into(context, &mut out);
+        out
+    }
+
+    /// [`predict`](Self::predict) into `out` (`[E]`), without allocating. Panics if
+    /// `context.len() != C`, an id ≥ V or `out.len() != E`.
+    pub fn predict_into(&self, context: &[u32], out: &mut [f32]) {
         let hp = self.hyper();
         assert_eq!(
             context.len(),
             hp.context_size,
             "prediction context must hold C tokens"
         );
+        assert_eq!(out.len(), hp.pred_dim, "prediction output must hold E values");
         let emb = |t: u32| {
             self.embedding
                 .row(t)
                 .unwrap_or_else(|e| panic!("prediction context: {e}"))
         };
-        let mut out = vec![0.0; hp.pred_dim];
         match &self.conv {
             Some(w) => {
+                out.fill(0.0);
                 let cs = hp.context_size;
                 for (k, &t) in context.iter().enumerate() {
                     for (j, (o, v)) in out.iter_mut().zip(emb(t)).enumerate() {
@@ -374,17 +378,22 @@ impl Transducer {
             None => out.copy_from_slice(emb(context[0])),
         }
         out.iter_mut().for_each(|v| *v = v.max(0.0));
-        out
     }
 
     /// Joiner encoder projection of `n` encoder frames (`[n, P]` → `[n, J]`), batched.
     /// Panics if `enc.len() != n·P`.
     pub fn project_encoder(&self, enc: &[f32], n: usize) -> Vec<f32> {
         let mut y = vec![0.0; n * self.hyper().joiner_dim];
-        self.enc_proj
-            .forward(enc, &mut y)
-            .unwrap_or_else(|e| panic!("project_encoder: {e}"));
+        self.project_encoder_into(enc, &mut y);
         y
+    }
+
+    /// [`project_encoder`](Self::project_encoder) into `out` (`[n, J]`, n = `enc.len() / P`).
+    /// Panics on other lengths.
+    pub fn project_encoder_into(&self, enc: &[f32], out: &mut [f32]) {
+        self.enc_proj
+            .forward(enc, out)
+            .unwrap_or_else(|e| panic!("project_encoder: {e}"));
     }
 
     /// Whether the model has a CTC head ([`ctc_logits`](Self::ctc_logits)).
@@ -395,20 +404,37 @@ impl Transducer {
     /// CTC head logits of `n` encoder frames (`[n, P]` → `[n, V]`), batched; `None` when the
     /// model has no CTC head. Panics if `enc.len() != n·P`.
     pub fn ctc_logits(&self, enc: &[f32], n: usize) -> Option<Vec<f32>> {
-        let head = self.ctc.as_ref()?;
+        if !self.has_ctc() {
+            return None;
+        }
         let mut y = vec![0.0; n * self.hyper().vocab_size];
-        head.forward(enc, &mut y)
+        self.ctc_logits_into(enc, &mut y).then_some(y)
+    }
+
+    /// [`ctc_logits`](Self::ctc_logits) into `out` (`[n, V]`); false (and `out` untouched)
+    /// when the model has no CTC head. Panics on other lengths.
+    pub fn ctc_logits_into(&self, enc: &[f32], out: &mut [f32]) -> bool {
+        let Some(head) = self.ctc.as_ref() else {
+            return false;
+        };
+        head.forward(enc, out)
             .unwrap_or_else(|e| panic!("ctc_logits: {e}"));
-        Some(y)
+        true
     }
 
     /// Joiner prediction projection (`[E]` → `[J]`). Panics if `pred.len() != E`.
     pub fn project_prediction(&self, pred: &[f32]) -> Vec<f32> {
         let mut y = vec![0.0; self.hyper().joiner_dim];
-        self.pred_proj
-            .forward(pred, &mut y)
-            .unwrap_or_else(|e| panic!("project_prediction: {e}"));
+        self.project_prediction_into(pred, &mut y);
         y
+    }
+
+    /// [`project_prediction`](Self::project_prediction) into `out` (`[J]`). Panics on other
+    /// lengths.
+    pub fn project_prediction_into(&self, pred: &[f32], out: &mut [f32]) {
+        self.pred_proj
+            .forward(pred, out)
+            .unwrap_or_else(|e| panic!("project_prediction: {e}"));
     }
 
     /// Logits `[V]` from projected encoder (`[J]`) and prediction (`[J]`) vectors:
@@ -429,13 +455,30 @@ impl Transducer {
     /// projected prediction outputs (one per beam hypothesis): the output layer runs once over
     /// all of them as a matrix product. `logits` holds `preds.len() × V` values.
     pub fn join_projected_batch(&self, enc_p: &[f32], preds: &[&[f32]], logits: &mut [f32]) {
-        let mut hidden = Vec::with_capacity(preds.len() * enc_p.len());
+        let mut rows = Vec::with_capacity(preds.len() * enc_p.len());
         for p in preds {
             assert_eq!(enc_p.len(), p.len(), "join: projected vector lengths");
-            hidden.extend(enc_p.iter().zip(*p).map(|(a, b)| (a + b).tanh()));
+            rows.extend_from_slice(p);
+        }
+        self.join_projected_rows(enc_p, &mut rows, logits);
+    }
+
+    /// [`join_projected_batch`](Self::join_projected_batch) over projected prediction outputs
+    /// stored row after row in `preds` (`[n, J]`), which is overwritten with the joiner's
+    /// hidden activations: no allocation. `logits` holds `n × V` values. Panics on other
+    /// lengths.
+    pub fn join_projected_rows(&self, enc_p: &[f32], preds: &mut [f32], logits: &mut [f32]) {
+        assert!(
+            !enc_p.is_empty() && preds.len().is_multiple_of(enc_p.len()),
+            "join: projected vector lengths"
+        );
+        for row in preds.chunks_exact_mut(enc_p.len()) {
+            row.iter_mut()
+                .zip(enc_p)
+                .for_each(|(p, a)| *p = (a + *p).tanh());
         }
         self.output
-            .forward(&hidden, logits)
+            .forward(preds, logits)
             .unwrap_or_else(|e| panic!("join: {e}"));
     }
 

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ndarray::{ArrayD, IxDyn, OwnedRepr};
 use ndarray_npy::NpzReader;
 use proptest::prelude::*;
-use sotto_models::format::toy::ToyLstm;
 use sotto_models::format::{Dtype, FormatError, Metadata, ModelFile, ModelWriter};
 use sotto_models::layers::{Linear, Lstm, Weight};
 use sotto_models::quant::QMatrix;
+use sotto_models::toy::ToyLstm;
 
 fn toy_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/layers/toy.safetensors")
@@ -131,7 +131,7 @@ fn writer_round_trip_with_int8() {
     );
     // `weight()` accepts f32 `[rows, inner..]` or int8 `[rows, Π inner]`.
     assert!(matches!(
-        file.weight("lin.weight", 2, &[3]),
+        sotto_models::layers::weight(&file, "lin.weight", 2, &[3]),
         Ok(Weight::I8(_))
     ));
     std::fs::remove_file(&path).ok();

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use ndarray::{ArrayD, IxDyn, OwnedRepr};
 use ndarray_npy::NpzReader;
-use sotto_models::format::toy::ToyLstm;
+use sotto_models::toy::ToyLstm;
 use sotto_models::format::ModelFile;
 
 fn data(name: &str) -> PathBuf {

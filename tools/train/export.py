@@ -49,27 +49,11 @@ def tokens_from_bpe(path, vocab):
     return toks
 
 
-def quantize_int8(sd):
-    """Symmetric per-output-row int8 for the 2-D Linear/LSTM matrices (docs/model-format.md); rest stays f32."""
-    out = {}
-    for k, v in sd.items():
-        if v.dim() == 2 and not k.startswith("decoder.embedding"):
-            scale = v.abs().amax(1).clamp(min=1e-12) / 127.0
-            out[k] = torch.round(v / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
-            out[k + ".scale"] = scale.float().contiguous()
-        else:
-            out[k] = v
-    return out
-
-
-def save_model(model, tokens, out, provenance, int8=False, units="bpe"):
+def save_model(model, tokens, out, provenance, units="bpe"):
     meta = {"format_version": 1, "architecture": "rnnt-lstm-stateless", "hyperparameters": model.hp,
             "features": FEATURES, "units": units, "tokens": tokens, "license": "CC-BY-4.0", "license_attribution": LICENSE_NOTE,
             "provenance": provenance}
     sd = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
-    if int8:
-        sd = quantize_int8(sd)
-        meta["quantized"] = "int8"
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file(sd, str(out), metadata={"sotto": json.dumps(meta, ensure_ascii=False)})
     print(f"wrote {out} ({out.stat().st_size} bytes, {sum(v.numel() for v in sd.values())} params)")
@@ -201,7 +185,17 @@ def export_ckpt(args):
     prov = {"recipe": "tools/train", "git_commit": git_commit(), "train_manifest_sha256": man["train_manifest_sha256"],
             "epochs": ck["epoch"], "steps": ck["step"], "train_minutes": round(ck["train_seconds"] / 60, 1),
             "config": cfg, "notes": args.notes}
-    save_model(m, tokens, Path(args.out), prov, int8=args.int8, units=units)
+    out = Path(args.out)
+    if args.int8:
+        # One quantization rule, sotto's: write f32, then `sotto quantize` it.
+        f32 = out.with_name(out.stem + ".f32-tmp.safetensors")
+        save_model(m, tokens, f32, prov, units=units)
+        try:
+            subprocess.check_call([args.sotto, "quantize", str(f32), str(out)])
+        finally:
+            f32.unlink(missing_ok=True)
+    else:
+        save_model(m, tokens, out, prov, units=units)
 
 
 def main():
@@ -211,7 +205,8 @@ def main():
     ap.add_argument("--ckpt")
     ap.add_argument("--out")
     ap.add_argument("--notes", default="")
-    ap.add_argument("--int8", action="store_true", help="write int8 weights (as `sotto quantize` does)")
+    ap.add_argument("--int8", action="store_true", help="write int8 weights: exports f32, then runs `sotto quantize`")
+    ap.add_argument("--sotto", default=str(ROOT / "target/release/sotto"), help="sotto binary for --int8")
     a = ap.parse_args()
     torch.set_num_threads(1)
     golden(a) if a.golden else export_ckpt(a)

@@ -16,23 +16,38 @@ pub(crate) struct Net {
     pub(crate) ctc: bool,
 }
 
+thread_local! {
+    /// Per-thread work buffer of the prediction network (its unprojected output) and of the
+    /// single-hypothesis joiner, so that the search's calls through `&self` do not allocate.
+    static WORK: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Net {
     fn pred_out(&self, ctx: &[u32], out: &mut Vec<f32>) {
         out.clear();
         if !self.ctc {
-            let p = self.model.project_prediction(&self.model.predict(ctx));
-            out.extend_from_slice(&p);
+            let hp = self.model.hyper();
+            out.resize(hp.joiner_dim, 0.0);
+            WORK.with_borrow_mut(|pred| {
+                pred.resize(hp.pred_dim, 0.0);
+                self.model.predict_into(ctx, pred);
+                self.model.project_prediction_into(pred, out);
+            });
         }
     }
 
-    /// What the search is fed for `n` encoder frames: joiner-projected frames, or CTC logits.
-    pub(crate) fn search_frames(&self, enc: &[f32], n: usize) -> Vec<f32> {
+    /// Append what the search is fed for the encoder frames `enc` (`[n, P]`) to `out`:
+    /// joiner-projected frames, or CTC logits.
+    pub(crate) fn search_frames_into(&self, enc: &[f32], out: &mut Vec<f32>) {
+        let hp = self.model.hyper();
+        let n = enc.len() / hp.enc_dim();
+        let start = out.len();
+        out.resize(start + n * sotto_decoder::Transducer::encoder_dim(self), 0.0);
         if self.ctc {
-            self.model
-                .ctc_logits(enc, n)
-                .expect("CTC head checked at load")
+            let ok = self.model.ctc_logits_into(enc, &mut out[start..]);
+            assert!(ok, "CTC head checked at load");
         } else {
-            self.model.project_encoder(enc, n)
+            self.model.project_encoder_into(enc, &mut out[start..]);
         }
     }
 }
@@ -76,16 +91,20 @@ impl sotto_decoder::Transducer for Net {
         if self.ctc {
             logits.copy_from_slice(enc);
         } else {
-            self.model.join_projected(enc, pred, logits);
+            WORK.with_borrow_mut(|row| {
+                row.clear();
+                row.extend_from_slice(pred);
+                self.model.join_projected_rows(enc, row, logits);
+            });
         }
     }
 
     /// The beam's joins as one matrix product (as sherpa-onnx batches its joiner).
-    fn join_batch(&self, enc: &[f32], preds: &[&[f32]], logits: &mut [f32]) {
+    fn join_batch(&self, enc: &[f32], preds: &mut [f32], logits: &mut [f32]) {
         if self.ctc {
             logits.chunks_exact_mut(enc.len()).for_each(|l| l.copy_from_slice(enc));
         } else {
-            self.model.join_projected_batch(enc, preds, logits);
+            self.model.join_projected_rows(enc, preds, logits);
         }
     }
 }

@@ -21,7 +21,7 @@ mod embedding;
 mod gru;
 mod linear;
 mod load;
-pub use load::join;
+pub use load::{join, weight};
 mod lstm;
 mod norm;
 mod stack;

@@ -2,69 +2,9 @@
 //! by PyTorch `state_dict()` name (see `docs/model-format.md`).
 
 use super::{Hyperparameters, ModelInfo, Transducer, TransducerError, Units, ARCHITECTURE};
-use crate::format::{Dtype, FormatError, ModelFile};
+use crate::format::{Dtype, ModelFile};
 use crate::layers::{Embedding, FrameStack, LayerNorm, Linear, Lstm};
 use std::path::PathBuf;
-
-/// Format errors keep their file and tensor, in this module's error variants.
-impl From<FormatError> for TransducerError {
-    fn from(e: FormatError) -> Self {
-        let tensor = |file: String, name: String, msg: String| TransducerError::Tensor {
-            path: file.into(),
-            name,
-            msg,
-        };
-        match e {
-            FormatError::Io { file, source } => TransducerError::Io {
-                path: file.into(),
-                source,
-            },
-            FormatError::Corrupt { file, msg } | FormatError::Write { file, msg } => {
-                TransducerError::Corrupt {
-                    path: file.into(),
-                    msg,
-                }
-            }
-            FormatError::Metadata { file, msg } => TransducerError::Metadata {
-                path: file.into(),
-                msg,
-            },
-            FormatError::MissingKey { file, key, detail } => TransducerError::Metadata {
-                path: file.into(),
-                msg: format!("missing or invalid key `{key}`{detail}"),
-            },
-            FormatError::Architecture { file, found, .. } => TransducerError::Architecture {
-                path: file.into(),
-                found,
-                version: 1,
-            },
-            FormatError::MissingTensor { file, name } => tensor(file, name, "missing".into()),
-            FormatError::UnexpectedTensor { file, name, arch } => tensor(
-                file,
-                name,
-                format!("unexpected tensor (not used by architecture `{arch}`)"),
-            ),
-            FormatError::Dtype {
-                file,
-                name,
-                expected,
-                found,
-            } => tensor(file, name, format!("dtype {found:?}, expected {expected}")),
-            FormatError::Shape {
-                file,
-                name,
-                expected,
-                found,
-            } => tensor(
-                file,
-                name,
-                format!("shape {found:?}, expected {expected:?}"),
-            ),
-            FormatError::Tensor { file, name, source } => tensor(file, name, source.to_string()),
-            FormatError::Layer { file, name, source } => tensor(file, name, source.to_string()),
-        }
-    }
-}
 
 /// `torch.nn.LayerNorm`'s default eps, which the recipe uses.
 const LAYER_NORM_EPS: f32 = 1e-5;

@@ -2,8 +2,7 @@
 //! model of a given size but not a trained one.
 
 use super::{Hyperparameters, ARCHITECTURE};
-use crate::format::{Metadata, ModelWriter};
-use crate::quant::QMatrix;
+use crate::format::{quantize_model, Metadata, ModelFile, ModelWriter};
 
 /// Small deterministic generator (xorshift64*), so test models are reproducible everywhere.
 struct Rng(u64);
@@ -176,16 +175,17 @@ pub fn random_model_bytes(hp: &Hyperparameters, seed: u64, int8: bool) -> Vec<u8
         license: "CC0-1.0".into(),
         provenance: serde_json::json!({"recipe": "sotto_models::transducer::random_model_bytes",
             "notes": "random weights"}),
-        quantized: int8.then(|| "int8".into()),
         ..Metadata::default()
     });
-    // Quantizable matrices (as `sotto quantize` picks them) become int8 + scales.
     for (name, shape, data) in f32s {
-        if int8 && shape.len() == 2 && !name.starts_with("decoder.") {
-            w.add_qmatrix(&name, &QMatrix::quantize(&data, shape[0], shape[1]));
-        } else {
-            w.add_f32(&name, &shape, &data);
-        }
+        w.add_f32(&name, &shape, &data);
     }
-    w.to_bytes().expect("serializing in-memory tensors")
+    let bytes = w.to_bytes().expect("serializing in-memory tensors");
+    if !int8 {
+        return bytes;
+    }
+    // The library's one quantization, as `sotto quantize` applies it.
+    let file = ModelFile::from_bytes(&bytes, "random model").expect("a model just written");
+    let (q, _) = quantize_model(&file).expect("random weights are finite");
+    q.to_bytes().expect("serializing in-memory tensors")
 }

@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 
 use anyhow::Context;
 use serde::Serialize;
-use sotto_models::format::{toy, Dtype, ModelFile, SCALE_SUFFIX};
+use sotto_models::format::{Dtype, ModelFile, SCALE_SUFFIX};
+use sotto_models::toy;
 use sotto_models::transducer;
 
 use super::with_status;

@@ -1,13 +1,13 @@
 //! `sotto quantize IN OUT`: f32 → int8 (symmetric, per output row) for every 2-D weight matrix the
-//! format marks quantizable ([`sotto_models::format::is_quantizable`]: Linear/LSTM matrices);
+//! format marks quantizable ([`sotto_models::format::is_quantizable`]: Linear/LSTM matrices), by
+//! the library's one pipeline ([`sotto_models::format::quantize_model`]);
 //! biases, norms, CMVN, embeddings and convolution kernels stay f32. Prints each matrix's max and
 //! mean absolute weight error; the metadata is copied with `"quantized": "int8"`.
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
-use sotto_models::format::{is_quantizable, toy, ModelFile, ModelWriter};
-use sotto_models::quant::QMatrix;
+use sotto_models::format::{quantize_model, ModelFile};
+use sotto_models::toy;
 use sotto_models::transducer;
 
 use super::info::{human_bytes, print_out};
@@ -61,41 +61,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             format!("{}: already quantized ({q})", args.input.display()),
         ));
     }
-    let mut meta = file.metadata().clone();
-    meta.quantized = Some("int8".into());
-    let mut out = ModelWriter::new(meta);
-    let names: Vec<(String, Vec<usize>, bool)> = file
-        .tensors()
-        .map(|(n, t)| (n.to_string(), t.shape.clone(), is_quantizable(n, t)))
+    let (out, report) = quantize_model(&file)?;
+    let width = report.iter().map(|m| m.name.len()).max().unwrap_or(0);
+    let count = report.len();
+    let mut lines: Vec<String> = report
+        .iter()
+        .map(|m| {
+            format!(
+                "{:width$}  [{:>5}, {:>5}]  max|Δw| {:.3e}  mean|Δw| {:.3e}  (max|w| {:.3e})",
+                m.name, m.rows, m.cols, m.max_abs_error, m.mean_abs_error, m.max_abs_weight
+            )
+        })
         .collect();
-    let width = names.iter().map(|(n, ..)| n.len()).max().unwrap_or(0);
-    let mut count = 0;
-    let mut lines = Vec::new();
-    for (name, shape, quantize) in &names {
-        if !quantize {
-            out.copy_from(&file, name)?;
-            continue;
-        }
-        let (rows, cols) = (shape[0], shape[1]);
-        let w = file.tensor_f32(name, shape)?;
-        let q = QMatrix::try_quantize(&w, rows, cols)
-            .with_context(|| format!("{}: tensor `{name}`", args.input.display()))?;
-        let deq = q.dequantize();
-        let (max_err, sum_err) = w.iter().zip(&deq).fold((0.0f32, 0.0f64), |(m, s), (a, b)| {
-            let e = (a - b).abs();
-            (m.max(e), s + e as f64)
-        });
-        let max_w = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        lines.push(format!(
-            "{name:width$}  [{rows:>5}, {cols:>5}]  max|Δw| {max_err:.3e}  mean|Δw| {:.3e}  (max|w| {max_w:.3e})",
-            sum_err / (w.len().max(1)) as f64
-        ));
-        out.add_qmatrix(name, &q);
-        count += 1;
-    }
-    if count == 0 {
-        bail!("{}: no quantizable weight matrices", args.input.display());
-    }
     // Nothing half-written stays behind: the writer's temporary file on failure, the output
     // when it does not load back.
     let cleanup = |e: anyhow::Error| {

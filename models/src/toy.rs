@@ -6,7 +6,7 @@
 //! Tensors (PyTorch names): `lstm.{weight_ih,weight_hh,bias_ih,bias_hh,weight_hr}_l0`,
 //! `out.weight` `[V, P]`, `out.bias` `[V]`.
 
-use super::{FormatError, ModelFile};
+use crate::format::{FormatError, ModelFile};
 use crate::layers::{log_softmax, LayerError, Linear, Lstm, LstmState};
 
 /// Architecture name in the metadata.
