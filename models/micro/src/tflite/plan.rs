@@ -12,10 +12,9 @@ use super::compiler::{Compiled, Graph};
 use super::fixedpoint::Rounding;
 use super::model::Model;
 use super::ops::{
-    BinaryKind, Conv, Copy2D, DepthwiseConv, FullyConnected, Gather, Geometry, Lut, Op, Requant,
-    Requantize, ScratchNeed, Src,
+    Binary, BinaryKind, Conv, Copy2D, DepthwiseConv, FullyConnected, Gather, Geometry, Lut, Op,
+    Requant, Requantize, ScratchNeed, Src,
 };
-use super::ops::Binary;
 use super::tensor::{DType, TensorInfo};
 use super::{bad, LoadError};
 use crate::kernels;
@@ -366,7 +365,6 @@ impl<B: AsRef<[u8]>> Model<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec;
 
     /// The decoder alone (past the checksum) on cut and damaged encodings: `None` or a
     /// value, never a panic or a huge allocation.
@@ -390,7 +388,7 @@ mod tests {
                 let _ = Compiled::get(&mut Reader { b: &e });
             }
         }
-        let _ = Compiled::get(&mut Reader { b: &vec![0xff; 64] });
+        let _ = Compiled::get(&mut Reader { b: &[0xff; 64] });
     }
 
     #[test]
