@@ -6,7 +6,8 @@
 #   mcu flash <bytes> ram <bytes> code <bytes> match <k>/<n>
 # flash = code + model + rodata (the embedded test clips are left out: they stand in for a
 # microphone); ram = static data + heap high-water (load time) + tensor arena + stack
-# high-water; code = flash without the model; k of n model output bytes equal the host's.
+# high-water; code = flash without the model (the model's execution plan, made on the host by
+# the firmware's build script, counts as code); k of n model output bytes equal the host's.
 # Anything missing (shared/, rust target, qemu, binutils, crates) makes it print why it skips
 # and exit 0; a mismatch or a firmware failure exits 1.
 set -uo pipefail
@@ -90,7 +91,7 @@ flash=$((vt + text + rodata + data - $(val clip_bytes)))
 code=$((flash - $(val model_bytes)))
 static=$((data + bss - $(val heap_region) - $(val arena_region) - $(val steps_region)))
 ram=$((static + $(val heap_peak) + $(val arena) + $(val stack)))
-echo "sizes: code $code, model $(val model_bytes), static $static, heap peak $(val heap_peak) (live after load $(val heap_live)), arena $(val arena), stack $(val stack)"
+echo "sizes: code $code (plan $(val plan_bytes)), model $(val model_bytes), static $static, heap peak $(val heap_peak) (live after load $(val heap_live)), arena $(val arena), stack $(val stack)"
 # Instructions: under -icount shift=0 one instruction is 1 ns of virtual time; SysTick counts
 # the 25 MHz core clock. The firmware times a loop of known length to convert.
 awk -v ci="$(val calib_insns)" -v ct="$(val calib_ticks)" -v fe="$(val frontend_ticks)" \

@@ -2,8 +2,11 @@
 //! .ci/mcu.sh; nothing third-party is kept in the repository):
 //! - `SOTTO_MCU_MODEL`: the `.tflite` file;
 //! - `SOTTO_MCU_CLIPS`: `:`-separated 16 kHz mono 16-bit WAV files.
-//! Writes `$OUT_DIR/data.rs` (the model and raw little-endian PCM via `include_bytes!`) and puts
-//! `memory.x` on the linker path.
+//!
+//! Writes `$OUT_DIR/data.rs` (the model, its execution plan and raw little-endian PCM via
+//! `include_bytes!`) and puts `memory.x` on the linker path. The plan comes from
+//! `sotto_micro::tflite::Model::plan`: the model is verified and compiled here, on the host, by
+//! the same code the host runtime uses.
 
 use std::env;
 use std::fmt::Write as _;
@@ -45,6 +48,11 @@ fn main() {
         .expect("set SOTTO_MCU_MODEL to a .tflite file (see .ci/mcu.sh)");
     let clips = env::var("SOTTO_MCU_CLIPS").expect("set SOTTO_MCU_CLIPS (see .ci/mcu.sh)");
     println!("cargo:rerun-if-changed={model}");
+    let bytes = fs::read(&model).unwrap_or_else(|e| panic!("{model}: {e}"));
+    let compiled = sotto_micro::tflite::Model::from_bytes(&bytes[..])
+        .unwrap_or_else(|e| panic!("{model}: {e}"));
+    let plan = out.join("model.plan");
+    fs::write(&plan, compiled.plan()).unwrap();
     let mut rs = String::new();
     writeln!(rs, "/// The model, in flash.").unwrap();
     writeln!(
@@ -53,6 +61,8 @@ fn main() {
         fs::canonicalize(&model).unwrap()
     )
     .unwrap();
+    writeln!(rs, "/// Its execution plan (`Model::plan`), in flash.").unwrap();
+    writeln!(rs, "pub static PLAN: &[u8] = include_bytes!({plan:?});").unwrap();
     writeln!(rs, "/// Reference clips: (name, little-endian 16-bit PCM).").unwrap();
     writeln!(rs, "pub static CLIPS: &[(&str, &[u8])] = &[").unwrap();
     for (k, clip) in clips.split(':').filter(|c| !c.is_empty()).enumerate() {

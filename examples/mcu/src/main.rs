@@ -138,14 +138,12 @@ fn main() -> ! {
     unsafe { HEAP.heap.init(&raw mut HEAP_MEM as usize, HEAP_SIZE) };
 
     let t0 = now();
-    // Errors are reported by kind only: formatting them would pull their Display code
-    // (and the flatbuffers verifier's) into flash.
-    let model = match Model::from_bytes(data::MODEL) {
+    // The plan made by build.rs: no flatbuffer verifier or graph compiler in flash. Errors are
+    // reported without formatting (their Display code would come along).
+    let model = match Model::from_plan(data::MODEL, data::PLAN) {
         Ok(m) => m,
-        Err(LoadError::NotTflite) => fail("model: not a TFLite file"),
-        Err(LoadError::Flatbuffer(_)) => fail("model: corrupt flatbuffer"),
         Err(LoadError::Invalid(m)) => fail(&m),
-        Err(LoadError::Unsupported(_)) => fail("model: unsupported operators"),
+        Err(_) => fail("model: not loadable"),
     };
     let load_ticks = now() - t0;
     // For comparison: the portable GEMM instead of the DSP one (`--features scalar-gemm`).
@@ -218,6 +216,7 @@ fn main() -> ! {
     hprintln!("M arena_region {}", ARENA_SIZE);
     hprintln!("M steps_region {}", MAX_STEPS);
     hprintln!("M model_bytes {}", data::MODEL.len());
+    hprintln!("M plan_bytes {}", data::PLAN.len());
     let clip_bytes: usize = data::CLIPS.iter().map(|(_, p)| p.len()).sum();
     hprintln!("M clip_bytes {}", clip_bytes);
     hprintln!("M stack {}", stack_high_water());

@@ -83,3 +83,57 @@ fn truncated_or_corrupted_models_are_errors() {
         b[k] ^= 0x5a;
     }
 }
+
+/// Every `.tflite` under shared/reference/microwakeword/models (none without shared/).
+fn shared_models() -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/microwakeword/models");
+    let mut out = Vec::new();
+    for sub in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(sub.path()).into_iter().flatten().flatten() {
+            let p = f.path();
+            if p.extension().is_some_and(|e| e == "tflite") {
+                let b = std::fs::read(&p).unwrap();
+                out.push((p, b));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_plan_loads_the_same_model() {
+    for (path, bytes) in shared_models() {
+        let Ok(model) = Model::from_bytes(&bytes[..]) else { continue };
+        let plan = model.plan();
+        let planned = Model::from_plan(&bytes[..], &plan).unwrap();
+        // Same compiled ops, arena plan and I/O, field for field.
+        assert_eq!(format!("{model:?}"), format!("{planned:?}"), "{}", path.display());
+        assert_eq!(planned.plan(), plan);
+        if model.inputs().next().is_some_and(|i| i.shape.len() == 3) {
+            let mut arena = vec![0u8; model.arena_bytes()];
+            assert_eq!(run(&model, &mut arena), run(&planned, &mut arena), "{}", path.display());
+        }
+    }
+}
+
+#[test]
+fn bad_plans_are_errors() {
+    let Some(bytes) = okay_nabu() else { return };
+    let plan = Model::from_bytes(&bytes[..]).unwrap().plan();
+    for k in 0..plan.len() {
+        assert!(Model::from_plan(&bytes[..], &plan[..k]).is_err());
+    }
+    let mut p = plan.clone();
+    for k in 0..p.len() {
+        p[k] ^= 0x10;
+        assert!(Model::from_plan(&bytes[..], &p).is_err(), "byte {k} flipped");
+        p[k] ^= 0x10;
+    }
+    // Bound to the model bytes it was made from.
+    let mut other = bytes.clone();
+    *other.last_mut().unwrap() ^= 1;
+    assert!(Model::from_plan(&other[..], &plan).is_err());
+    assert!(Model::from_plan(&bytes[..bytes.len() - 1], &plan).is_err());
+}

@@ -10,6 +10,8 @@
 //! - [`Model`]: the result, borrowing the file bytes (weights stay where they are, e.g. in
 //!   flash);
 //! - [`Interpreter`]: runs the model over a caller-given arena; allocates nothing.
+//! - `plan`: [`Model::plan`] / [`Model::from_plan`], the compiled graph as bytes, so that a
+//!   firmware can skip verifying and compiling;
 //! - [`fixedpoint`]: TFLite's requantization arithmetic.
 //!
 //! ```no_run
@@ -30,6 +32,7 @@ mod interpreter;
 mod model;
 mod opcode;
 mod ops;
+mod plan;
 mod planner;
 pub mod schema;
 mod tensor;

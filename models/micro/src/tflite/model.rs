@@ -14,7 +14,7 @@ use core::ops::Range;
 /// Per-stream state lives in an arena of [`Model::arena_bytes`] bytes given to
 /// [`super::Interpreter`]; a model can serve any number of streams.
 pub struct Model<B: AsRef<[u8]> = &'static [u8]> {
-    bytes: B,
+    pub(crate) bytes: B,
     pub(crate) c: Compiled,
     pub(crate) gemm: GemmI8,
 }

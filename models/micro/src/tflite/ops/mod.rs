@@ -8,9 +8,9 @@ mod elementwise;
 mod fully_connected;
 mod shape;
 
-pub(crate) use conv::{build_conv, Conv, DepthwiseConv};
+pub(crate) use conv::{build_conv, Conv, DepthwiseConv, Geometry, Requant};
 pub(crate) use elementwise::{
-    build_binary, build_logistic, build_quantize, Binary, Lut, Requantize,
+    build_binary, build_logistic, build_quantize, Binary, BinaryKind, Lut, Requantize,
 };
 pub(crate) use fully_connected::{build_fully_connected, FullyConnected};
 pub(crate) use shape::{

@@ -53,7 +53,7 @@ pub(crate) struct Gather {
     pub(crate) src: Src,
     pub(crate) dst: Range<usize>,
     /// `(source start, length)`, filling `dst` in order.
-    runs: Vec<(u32, u32)>,
+    pub(crate) runs: Vec<(u32, u32)>,
 }
 
 impl Gather {
