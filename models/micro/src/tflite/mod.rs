@@ -33,6 +33,7 @@ mod ops;
 mod planner;
 pub mod schema;
 mod tensor;
+pub mod writer;
 
 pub use interpreter::{ArenaTooSmall, Interpreter};
 pub use model::Model;
