@@ -128,6 +128,36 @@ class Graph:
                 "buffers": [hexed(b) for b in self.buffers], "subgraphs": self.sub}
 
 
+POINTWISE = "fc"  # "fc": FULLY_CONNECTED (+RESHAPE) for conv1 and 1x1 convs; "conv": CONV_2D
+
+
+def dense_or_conv(G, name, x, w4, b, s_x, s_o, zp_o, relu, stride_h=1):
+    """A layer whose kernel covers its whole input window ([1, H, 1, C] -> [1, 1, 1, O]), with
+    OHWI weights w4: CONV_2D (VALID), or FULLY_CONNECTED over the flattened window then RESHAPE
+    back to 4-D (the form meant to requantize alike in TFLite's optimised and reference kernels,
+    see README)."""
+    O = w4.shape[0]
+    wq, ws = qweights(w4, 0)
+    bs = np.float64(s_x) * ws.astype(np.float64)
+    bt = G.tensor(0, f"{name}/b", [O], INT32, np.round(b / bs).astype("<i4"),
+                  scale=bs.astype(np.float32), zp=0, qdim=0)
+    out4 = G.tensor(0, f"{name}/out", [1, 1, 1, O], INT8, scale=s_o, zp=zp_o)
+    if POINTWISE == "conv":
+        wt = G.tensor(0, f"{name}/w", wq.shape, INT8, wq, scale=ws, zp=0, qdim=0)
+        G.op(0, "CONV_2D", [x, wt, bt], [out4],
+             {"type": "Conv2D", "padding": 1, "stride_w": 1, "stride_h": stride_h,
+              "activation": 1 if relu else 0, "dilation_w": 1, "dilation_h": 1})
+        return out4
+    w2 = wq.reshape(O, -1)
+    wt = G.tensor(0, f"{name}/w", w2.shape, INT8, w2, scale=ws, zp=0, qdim=0)
+    out2 = G.tensor(0, f"{name}/out2d", [1, O], INT8, scale=s_o, zp=zp_o)
+    G.op(0, "FULLY_CONNECTED", [x, wt, bt], [out2],
+         {"type": "FullyConnected", "activation": 1 if relu else 0, "keep_num_dims": False})
+    shape = G.tensor(0, f"{name}/shape4", [4], INT32, np.array([1, 1, 1, O], "<i4"))
+    G.op(0, "RESHAPE", [out2, shape], [out4])
+    return out4
+
+
 def build(layers, ranges):
     """The streaming int8 graph of folded layers with calibration ranges."""
     G = Graph()
@@ -185,16 +215,9 @@ def build(layers, ranges):
                   "new_axis_mask": 0, "shrink_axis_mask": 0})
             G.op(0, "ASSIGN_VARIABLE", [h, sl], [])
             # torch conv1d weight [O, 40, 5] -> OHWI [O, 5, 1, 40]
-            wq, ws = qweights(w.transpose(0, 2, 1)[:, :, None, :], 0)
+            w4 = w.transpose(0, 2, 1)[:, :, None, :]
             s_o, zp_o = qparams(lo, hi, True)
-            wt = G.tensor(0, f"{name}/w", wq.shape, INT8, wq, scale=ws, zp=0, qdim=0)
-            bs = (np.float64(s_x) * ws.astype(np.float64))
-            bt = G.tensor(0, f"{name}/b", [len(b)], INT32, np.round(b / bs).astype("<i4"),
-                          scale=bs.astype(np.float32), zp=0, qdim=0)
-            out = G.tensor(0, f"{name}/out", [1, 1, 1, len(b)], INT8, scale=s_o, zp=zp_o)
-            G.op(0, "CONV_2D", [cat, wt, bt], [out],
-                 {"type": "Conv2D", "padding": 1, "stride_w": 1, "stride_h": 3, "activation": 1,
-                  "dilation_w": 1, "dilation_h": 1})
+            out = dense_or_conv(G, name, cat, w4, b, s_x, s_o, zp_o, relu=True, stride_h=3)
         elif kind == "dw":
             k = w.shape[2]
             C = w.shape[0]
@@ -211,18 +234,8 @@ def build(layers, ranges):
                  {"type": "DepthwiseConv2D", "padding": 1, "stride_w": 1, "stride_h": 1,
                   "depth_multiplier": 1, "activation": 0, "dilation_w": 1, "dilation_h": 1})
         elif kind == "pw":
-            O, Cin = w.shape[0], w.shape[1]
-            wq, ws = qweights(w[:, :, 0][:, None, None, :], 0)
             s_o, zp_o = qparams(lo, hi, True)
-            wt = G.tensor(0, f"{name}/w", wq.shape, INT8, wq, scale=ws, zp=0, qdim=0)
-            bs = np.float64(s_x) * ws.astype(np.float64)
-            bt = G.tensor(0, f"{name}/b", [O], INT32, np.round(b / bs).astype("<i4"),
-                          scale=bs.astype(np.float32), zp=0, qdim=0)
-            out = G.tensor(0, f"{name}/out", [1, 1, 1, O], INT8, scale=s_o, zp=zp_o)
-            G.op(0, "CONV_2D", [x, wt, bt], [out],
-                 {"type": "Conv2D", "padding": 0, "stride_w": 1, "stride_h": 1, "activation": 1,
-                  "dilation_w": 1, "dilation_h": 1})
-            del Cin
+            out = dense_or_conv(G, name, x, w[:, :, 0][:, None, None, :], b, s_x, s_o, zp_o, relu=True)
         else:  # head: window of 5 steps -> flatten -> FC -> logistic -> uint8
             k = w.shape[2]
             C = w.shape[1]
@@ -285,6 +298,7 @@ def main():
     ap.add_argument("--wake-word", required=True)
     ap.add_argument("--cutoff", type=float, default=0.9)
     ap.add_argument("--window", type=int, default=5)
+    ap.add_argument("--pointwise", choices=["fc", "conv"], default="fc")
     ap.add_argument("--sotto", default=str(Path(__file__).resolve().parents[3] / "target/release/sotto"))
     a = ap.parse_args()
     s = torch.load(a.ckpt, weights_only=False)
@@ -292,6 +306,8 @@ def main():
     m = WakeNet(cfg["c1"], cfg["channels"], cfg["kernels"], cfg["head"])
     m.load_state_dict(s["model"])
     m.eval()
+    global POINTWISE
+    POINTWISE = a.pointwise
     layers = float_layers(m)
     x = calibration(a.data, m)
     ranges, _ = forward_ranges(layers, x)

@@ -25,6 +25,7 @@ import struct
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -147,7 +148,9 @@ def reverb(rng, x):
     t = np.arange(n) / SR
     h = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
     h[0] = 1.0 / rng.uniform(0.3, 1.0)  # direct path
-    y = np.convolve(x, h)[: len(x) + n // 4]
+    m = len(x) + n - 1
+    nfft = 1 << (m - 1).bit_length()
+    y = np.fft.irfft(np.fft.rfft(x, nfft) * np.fft.rfft(h, nfft), nfft)[: len(x) + n // 4]
     return y * (np.sqrt(np.mean(x ** 2)) / (np.sqrt(np.mean(y ** 2)) + 1e-9))
 
 
@@ -215,8 +218,8 @@ def main():
     ap.add_argument("--sotto", default=str(ROOT / "target/release/sotto"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tts-aug", type=int, default=6, help="augmented copies per TTS clip")
-    ap.add_argument("--real-aug", type=int, default=12, help="augmented copies per real clip")
-    ap.add_argument("--speech-hours", type=float, default=8.0)
+    ap.add_argument("--real-aug", type=int, default=6, help="augmented copies per real clip")
+    ap.add_argument("--speech-hours", type=float, default=3.0)
     ap.add_argument("--exclude-voice", action="append", default=[],
                     help="engine:voice left out of training (held out for evaluation)")
     ap.add_argument("--sets", default="pos_tts,pos_real,neg_near,neg_kw,neg_speech,neg_noise")
@@ -242,6 +245,11 @@ def main():
     sets = a.sets.split(",")
 
     def emit(name, items, fn):
+        # Each set has its own random stream: the same seed gives the same set however the
+        # sets are split over processes (--sets).
+        nonlocal rng
+        rng = np.random.default_rng([a.seed, zlib.crc32(name.encode())])
+        bg.rng = rng
         w = FeatureWriter(out, name)
         secs = 0.0
         for i, it in enumerate(items):
@@ -252,6 +260,8 @@ def main():
             if (i + 1) % 500 == 0:
                 log(f"{name}: {i + 1}/{len(items)}")
         n, frames = w.close()
+        if (out / "stats.json").exists():  # another prepare.py may have added sets meanwhile
+            stats.update({k: v for k, v in json.loads((out / "stats.json").read_text()).items() if k not in stats})
         stats[name] = {"clips": n, "hours": round(secs / 3600, 3), "sources": len(items)}
         (out / "stats.json").write_text(json.dumps(stats, indent=1))
         log(f"{name}: {n} clips, {secs / 3600:.2f} h")
@@ -274,7 +284,7 @@ def main():
                  and a.phrase.upper() not in r["label"]]
         emit("neg_kw", other, lambda r: [(augment(rng, bg, load(CORPUS / r["path"]))[0], None)])
     if "neg_speech" in sets:
-        sel, secs = [], 0.0
+        sel, secs = [], 0.0  # train.tsv in the seed's order, after the background utterances
         for i in order[150:]:
             if secs > a.speech_hours * 3600:
                 break

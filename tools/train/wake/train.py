@@ -93,15 +93,22 @@ def main():
     rng = np.random.default_rng(a.seed)
     model = WakeNet(a.c1, [int(c) for c in a.channels.split(",")], [int(k) for k in a.kernels.split(",")])
     T = 3 * (model.receptive_steps() + a.out_steps - 1) + 5
-    names = [n for n in ["pos_tts", "pos_real", "neg_near", "neg_kw", "neg_speech", "neg_noise"]
-             if (a.data / f"{n}.idx.npy").exists()]
-    sets = {n: FeatureSet(a.data, n) for n in names}
-    sets = {n: s for n, s in sets.items() if len(s) > 0}
-    mix = [("pos_tts", 0.2, True), ("pos_real", 0.15, True), ("neg_near", 0.12, False),
+    ALL = [("pos_tts", 0.2, True), ("pos_real", 0.15, True), ("neg_near", 0.12, False),
            ("neg_kw", 0.13, False), ("neg_speech", 0.3, False), ("neg_noise", 0.1, False)]
-    mix = [m for m in mix if m[0] in sets]
-    tot = sum(m[1] for m in mix)
-    mix = [(n, w / tot, p) for n, w, p in mix]
+    sets = {}
+
+    def load_sets():
+        """Loads the sets prepare.py has finished (more may appear while training runs)."""
+        for n, _, _ in ALL:
+            if n not in sets and (a.data / f"{n}.idx.npy").exists():
+                fs = FeatureSet(a.data, n)
+                if len(fs) > 0:
+                    sets[n] = fs
+        m = [x for x in ALL if x[0] in sets]
+        tot = sum(x[1] for x in m)
+        return [(n, w / tot, p) for n, w, p in m]
+
+    mix = load_sets()
     print("sets:", {n: (len(s), len(s.data)) for n, s in sets.items()}, "T =", T, flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps, pct_start=0.05)
@@ -149,6 +156,11 @@ def main():
         if time.time() - tck > a.ckpt_minutes * 60 or step == a.steps:
             save()
             tck = time.time()
+            if len(sets) < len(ALL):
+                n0 = len(sets)
+                mix = load_sets()
+                if len(sets) > n0:
+                    print("sets:", {n: (len(s), len(s.data)) for n, s in sets.items()}, flush=True)
     save()
     torch.save({"model": model.state_dict(), "cfg": model.cfg, "steps": step,
                 "train_seconds": elapsed + time.time() - t0}, run / "final.pt")
