@@ -319,7 +319,7 @@ def main():
     subprocess.run([a.sotto, "wake-tool", "export", str(desc), "-o", str(tfl)], check=True)
     desc.unlink()
     manifest = {"type": "micro", "wake_word": a.wake_word, "author": "sotto wake-train",
-                "website": "https://github.com/sotto", "model": tfl.name, "trained_languages": ["en"],
+                "model": tfl.name, "trained_languages": ["en"],
                 "version": 2,
                 "micro": {"probability_cutoff": a.cutoff, "sliding_window_size": a.window,
                           "feature_step_size": 10, "tensor_arena_size": 30000,
