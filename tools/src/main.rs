@@ -27,6 +27,11 @@ enum Command {
     Wake(cmd::wake::Args),
     /// Evaluate wake-word models: false rejects, false accepts per hour, DET curve.
     WakeEval(cmd::wake_eval::Args),
+    /// Train a wake-word model for a phrase: TTS + real clips, int8 .tflite + manifest, report.
+    WakeTrain(cmd::wake_train::Args),
+    /// Helpers of the wake-word training recipe (features of clip streams, .tflite export).
+    #[command(hide = true)]
+    WakeTool(cmd::wake_train::ToolArgs),
     /// Transcribe audio files (optionally scoring word error rate against references).
     Transcribe(cmd::transcribe::Args),
     /// Live captions from the microphone, or from a file (as fast as it decodes; --realtime
@@ -47,6 +52,8 @@ fn main() -> ExitCode {
         Command::Quantize(a) => cmd::quantize::run(a),
         Command::Wake(a) => cmd::wake::run(a),
         Command::WakeEval(a) => cmd::wake_eval::run(a),
+        Command::WakeTrain(a) => cmd::wake_train::run(a),
+        Command::WakeTool(a) => cmd::wake_train::run_tool(a),
         Command::Transcribe(a) => cmd::transcribe::run(a),
         Command::Caption(a) => cmd::caption::run(a),
         Command::Lm(a) => cmd::lm::run(a),

@@ -9,6 +9,7 @@ pub mod transcribe;
 pub mod vad;
 pub mod wake;
 pub mod wake_eval;
+pub mod wake_train;
 
 /// Model and search options shared by `transcribe` and `caption`.
 #[derive(clap::Args, Debug)]

@@ -36,6 +36,7 @@ mod plan;
 mod planner;
 pub mod schema;
 mod tensor;
+pub mod writer;
 
 pub use interpreter::{ArenaTooSmall, Interpreter};
 pub use model::Model;
