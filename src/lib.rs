@@ -36,8 +36,8 @@ pub use sotto_asr as asr;
 /// builds [`Stream`]s), wake words ([`WakeWord`] runs a [`WakeWordModel`]) and voice activity
 /// detection ([`Vad`] runs a [`VadModel`]).
 pub use sotto_asr::{
-    AsrError, Recognizer, RecognizerConfig, Stream, Transcript, Vad, VadConfig, VadModel,
-    WakeWord, WakeWordModel,
+    AsrError, Recognizer, RecognizerConfig, Stream, Transcript, Vad, VadConfig, VadModel, WakeWord,
+    WakeWordModel,
 };
 pub use sotto_decoder as decoder;
 pub use sotto_frontend as frontend;

@@ -5,6 +5,7 @@ pub mod error;
 pub mod recognizer;
 pub mod vad;
 pub mod wakeword;
+pub mod wer;
 
 pub use error::AsrError;
 pub use recognizer::{Recognizer, RecognizerConfig, Stream, Transcript};

@@ -143,43 +143,11 @@ fn fbank_config(path: &Path, features: &serde_json::Value) -> Result<FbankConfig
         path: path.into(),
         msg,
     };
-    let mut c = FbankConfig::default();
-    let obj = features
-        .as_object()
-        .ok_or_else(|| bad("`features` is not an object".into()))?;
-    for (k, v) in obj {
-        let num = || {
-            v.as_f64()
-                .ok_or_else(|| bad(format!("features.{k} is not a number")))
-        };
-        let flag = || {
-            v.as_bool()
-                .ok_or_else(|| bad(format!("features.{k} is not a boolean")))
-        };
-        match k.as_str() {
-            "sample_rate" => c.sample_rate = num()? as f32,
-            "frame_length_ms" => c.frame_length_ms = num()? as f32,
-            "frame_shift_ms" => c.frame_shift_ms = num()? as f32,
-            "num_mel_bins" => c.num_mel_bins = num()? as usize,
-            "low_freq" => c.low_freq = num()? as f32,
-            "high_freq" => c.high_freq = num()? as f32,
-            "preemph_coeff" => c.preemph_coeff = num()? as f32,
-            "dither" => c.dither = num()? as f32,
-            "remove_dc_offset" => c.remove_dc_offset = flag()?,
-            "snip_edges" => c.snip_edges = flag()?,
-            "round_to_power_of_two" => c.round_to_power_of_two = flag()?,
-            "use_energy" => c.use_energy = flag()?,
-            "window" => {
-                let w = v
-                    .as_str()
-                    .ok_or_else(|| bad("features.window is not a string".into()))?;
-                c.window = w
-                    .parse()
-                    .map_err(|e| bad(format!("features.window: {e}")))?;
-            }
-            _ => {} // unknown keys are ignored (format rule)
-        }
+    if !features.is_object() {
+        return Err(bad("`features` is not an object".into()));
     }
+    let c = <FbankConfig as serde::Deserialize>::deserialize(features)
+        .map_err(|e| bad(format!("features: {e}")))?;
     if c.sample_rate != MODEL_SAMPLE_RATE as f32 {
         return Err(bad(format!(
             "features.sample_rate {} (only {MODEL_SAMPLE_RATE} is supported)",
@@ -484,7 +452,7 @@ impl Stream {
                 net.search_frames_into(&self.enc, &mut self.pending);
             }
         }
-        let j = sotto_decoder::Transducer::encoder_dim(net);
+        let j = sotto_decoder::TransducerNet::encoder_dim(net);
         if !stop_at_endpoints {
             self.decoder.accept_frames(net, &self.pending)?;
             self.segment_frames += self.pending.len() / j;

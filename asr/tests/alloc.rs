@@ -52,5 +52,9 @@ fn beam4_decoding_allocates_nothing_per_frame_after_warmup() {
     eprintln!("allocations per utterance: {counts:?}; transcripts: {texts:?}");
     // Tokens were emitted, so the search did real work (not only blanks).
     assert!(texts.iter().all(|t| !t.is_empty()), "{texts:?}");
-    assert_eq!(&counts[4..], &[0, 0, 0, 0], "allocations per utterance {counts:?}");
+    assert_eq!(
+        &counts[4..],
+        &[0, 0, 0, 0],
+        "allocations per utterance {counts:?}"
+    );
 }

@@ -476,7 +476,10 @@ proptest! {
 #[test]
 fn ctc_decoding_emits_words_and_needs_a_ctc_head() {
     let t = one_shot(&random_ctc_recognizer(4), &synth(2.0, 2));
-    assert!(!t.text.is_empty(), "the random CTC head should emit something on 2 s");
+    assert!(
+        !t.text.is_empty(),
+        "the random CTC head should emit something on 2 s"
+    );
     // Without a CTC head the request is refused with a message naming the problem.
     let plain = Transducer::from_bytes(
         &random_model_bytes(&tiny_hyperparameters(), 5, true),
@@ -487,6 +490,8 @@ fn ctc_decoding_emits_words_and_needs_a_ctc_head() {
         ctc: true,
         ..RecognizerConfig::new("no-ctc")
     };
-    let err = Recognizer::from_transducer(plain, config).err().expect("must fail");
+    let Err(err) = Recognizer::from_transducer(plain, config) else {
+        panic!("must fail");
+    };
     assert!(err.to_string().contains("no CTC head"), "{err}");
 }

@@ -1,7 +1,7 @@
 //! Modified beam search (one symbol per frame, merging equal paths).
 
 use crate::hyp::{Candidate, Hyp, Pool, Scorer};
-use crate::{DecoderError, LanguageModel, Transducer};
+use crate::{DecoderError, LanguageModel, TransducerNet};
 
 /// `log(exp(a) + exp(b))` without overflow.
 fn log_add(a: f32, b: f32) -> f32 {
@@ -38,7 +38,7 @@ impl<P, S> Default for Scratch<P, S> {
 /// extensions that end up on the same path (same tokens; in word search also the same
 /// words) are merged (scores log-sum-exp'ed, the better one's timestamps kept).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn step<N: Transducer, L: LanguageModel>(
+pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     s: &Scorer<L>,
     hyps: &mut Vec<Hyp<N::PredState, L::State>>,
     net: &N,

@@ -1,14 +1,14 @@
 //! CTC prefix beam search, sharing the transducer search's hypotheses and scorer (so the
 //! lexicon, word LM, hotwords and timestamps work the same way).
 //!
-//! A CTC network is reached through the [`Transducer`] trait with a joiner that ignores the
+//! A CTC network is reached through the [`TransducerNet`] trait with a joiner that ignores the
 //! prediction output: one join per frame serves every hypothesis. Each prefix is kept twice
 //! at most, as it ends in blank and as it ends in its last label (`Hyp::ctc_open`), which is
 //! the classic p_b / p_nb split: the same label on the next frame continues the open token,
 //! while after a blank it starts a new one.
 
 use crate::hyp::{Candidate, Hyp, Pool, Scorer};
-use crate::{DecoderError, LanguageModel, Transducer};
+use crate::{DecoderError, LanguageModel, TransducerNet};
 
 /// `log(exp(a) + exp(b))` without overflow.
 fn log_add(a: f32, b: f32) -> f32 {
@@ -21,7 +21,7 @@ fn log_add(a: f32, b: f32) -> f32 {
 
 /// Decode one frame of CTC output for all prefixes; keeps the best `beam`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn step<N: Transducer, L: LanguageModel>(
+pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     s: &Scorer<L>,
     hyps: &mut Vec<Hyp<N::PredState, L::State>>,
     net: &N,

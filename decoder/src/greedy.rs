@@ -2,14 +2,14 @@
 
 use crate::beam::Scratch;
 use crate::hyp::{Hyp, Scorer};
-use crate::{DecoderError, LanguageModel, Transducer};
+use crate::{DecoderError, LanguageModel, TransducerNet};
 
 /// Decode one encoder frame greedily: emit the best symbol (acoustic + hotword + LM score)
 /// until blank wins or `max_symbols` symbols were emitted. The path score gains the blank's
 /// log-probability when blank ends the frame, nothing when the limit does — so with
 /// `max_symbols == 1` the score equals modified beam search's with beam 1.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn step<N: Transducer, L: LanguageModel>(
+pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     s: &Scorer<L>,
     hyps: &mut [Hyp<N::PredState, L::State>],
     net: &N,

@@ -7,7 +7,7 @@ use crate::ngram::LmState;
 use crate::words::{WordGraph, FREE, SPELLED};
 use crate::{
     log_softmax, ContextGraph, ContextState, DecoderError, DecoderOptions, LanguageModel, Token,
-    Transducer,
+    TransducerNet,
 };
 use std::sync::Arc;
 
@@ -523,7 +523,7 @@ impl<L: LanguageModel> Scorer<L> {
                     WordMove {
                         node: c,
                         la,
-                        ended: ended.clone(),
+                        ended,
                     },
                 );
             }
@@ -535,7 +535,7 @@ impl<L: LanguageModel> Scorer<L> {
                         WordMove {
                             node: FREE,
                             la: g.spelled_la,
-                            ended: ended.clone(),
+                            ended,
                         },
                     );
                 }
@@ -591,7 +591,7 @@ impl<L: LanguageModel> Scorer<L> {
     /// Apply a candidate to a copy of its hypothesis. The prediction network is stepped on
     /// an emitted token only if `step_pred` (beam search first merges, then steps the
     /// survivors with [`step_pred`](Self::step_pred)).
-    pub fn extend<N: Transducer>(
+    pub fn extend<N: TransducerNet>(
         &self,
         net: &N,
         parent: &Hyp<N::PredState, L::State>,
@@ -656,7 +656,7 @@ impl<L: LanguageModel> Scorer<L> {
 
     /// Feed the hypothesis's last token to the prediction network (into a recycled slot from
     /// `pool` when there is one).
-    pub fn step_pred<N: Transducer>(
+    pub fn step_pred<N: TransducerNet>(
         &self,
         net: &N,
         h: &mut Hyp<N::PredState, L::State>,

@@ -1,16 +1,15 @@
 //! Search over transducer network outputs: greedy and modified beam search, hotword biasing,
-//! LM shallow fusion, endpoint rules, timestamps and BPE pieces → words, and WER scoring.
-//! Knows nothing of audio or model files: the network is reached through the [`Transducer`]
+//! LM shallow fusion, endpoint rules, timestamps and BPE pieces → words.
+//! Knows nothing of audio or model files: the network is reached through the [`TransducerNet`]
 //! trait.
 //!
 //! Pieces:
-//! * [`Transducer`] — what the search needs from the network (prediction network + joiner);
+//! * [`TransducerNet`] — what the search needs from the network (prediction network + joiner);
 //! * [`Decoder`] — streaming search ([`SearchMethod::Greedy`],
 //!   [`SearchMethod::ModifiedBeam`], or [`SearchMethod::CtcPrefixBeam`] over a CTC head) with optional hotwords ([`ContextGraph`]) and LM shallow
 //!   fusion ([`LanguageModel`]); frames in, [`Hypothesis`] / [`Transcript`] out;
 //! * [`EndpointConfig`] — sherpa-onnx endpoint rules over the decoder's trailing blanks;
 //! * [`Transcript`] — text, words with start/end times and confidence, tokens (serde);
-//! * [`wer`] — normalization and word error rate for scoring against references;
 //! * [`toy`] — small synthetic networks for tests, examples and benchmarks.
 //!
 //! # Example
@@ -47,7 +46,6 @@ mod search;
 pub mod toy;
 mod transcript;
 mod transducer;
-pub mod wer;
 pub mod words;
 
 pub use context::{parse_hotwords, ContextGraph, ContextState, Hotword};
@@ -59,5 +57,5 @@ pub use ngram::{LmState, NgramError, NgramLm, WordId};
 pub use search::{Decoder, DecoderOptions, Hypothesis, SearchMethod, Token, MAX_BEAM};
 pub use transcript::{TokenInfo, Transcript, Vocab, Word, WORD_START};
 pub(crate) use transducer::log_softmax;
-pub use transducer::Transducer;
+pub use transducer::TransducerNet;
 pub use words::{Spelling, WordGraph, WordScoring, SPELLED};

@@ -6,7 +6,7 @@ use crate::hyp::{Hyp, Scorer};
 use crate::words::{WordGraph, SPELLED};
 use crate::{
     ContextGraph, DecoderError, EndpointConfig, EndpointRule, LanguageModel, NoLm, Transcript,
-    Transducer, Vocab, Word, WORD_START,
+    TransducerNet, Vocab, Word, WORD_START,
 };
 use std::sync::Arc;
 
@@ -30,7 +30,7 @@ pub enum SearchMethod {
         beam: usize,
     },
     /// CTC prefix beam search over a CTC head: the network's
-    /// [`join`](Transducer::join) must ignore the prediction output (the "encoder frames" are
+    /// [`join`](TransducerNet::join) must ignore the prediction output (the "encoder frames" are
     /// then CTC logits or the CTC head's input); a label repeated on consecutive frames is one
     /// token, a blank between two equal labels makes two. Prefixes that end in blank and in
     /// a label are kept apart and merged by log-sum-exp when they meet again.
@@ -109,7 +109,7 @@ impl Hypothesis {
 /// endpointing and [`reset`](Self::reset) to start a new segment. The result does not depend
 /// on how the frames are batched. The network is passed to every call rather than held, so
 /// a shared model can serve many decoders.
-pub struct Decoder<N: Transducer, L: LanguageModel = NoLm> {
+pub struct Decoder<N: TransducerNet, L: LanguageModel = NoLm> {
     scorer: Scorer<L>,
     hyps: Vec<Hyp<N::PredState, L::State>>,
     /// Frames decoded since the stream start, and at the last reset.
@@ -122,7 +122,7 @@ pub struct Decoder<N: Transducer, L: LanguageModel = NoLm> {
     scratch: Scratch<N::PredState, L::State>,
 }
 
-impl<N: Transducer> Decoder<N, NoLm> {
+impl<N: TransducerNet> Decoder<N, NoLm> {
     /// A decoder without token language model (a word LM comes with
     /// [`DecoderOptions::words`]).
     pub fn new(net: &N, opts: DecoderOptions) -> Result<Self, DecoderError> {
@@ -130,7 +130,7 @@ impl<N: Transducer> Decoder<N, NoLm> {
     }
 }
 
-impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
+impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
     /// A decoder with token-level LM shallow fusion: `weight * lm_logprob` is added per token.
     pub fn with_lm(
         net: &N,
@@ -432,7 +432,8 @@ impl<N: Transducer, L: LanguageModel> Decoder<N, L> {
         // text is its own pieces.
         let mut next_token = 0usize;
         let mut word = |w: u32, first: usize, last: usize, logprob: f32, n: u32| {
-            let span = &tokens[next_token.min(tokens.len())..(next_token + n as usize).min(tokens.len())];
+            let span =
+                &tokens[next_token.min(tokens.len())..(next_token + n as usize).min(tokens.len())];
             next_token += n as usize;
             let text = if w == SPELLED {
                 span.iter()

@@ -1,6 +1,6 @@
 //! Small synthetic transducers for tests, examples and benchmarks (no model file needed).
 
-use crate::Transducer;
+use crate::TransducerNet;
 
 /// A deterministic 64-bit generator (SplitMix64), so toy networks need no `rand`.
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ impl TableTransducer {
     }
 }
 
-impl Transducer for TableTransducer {
+impl TransducerNet for TableTransducer {
     /// The last emitted token (blank at the start).
     type PredState = usize;
 
@@ -143,7 +143,7 @@ impl RandomTransducer {
     }
 }
 
-impl Transducer for RandomTransducer {
+impl TransducerNet for RandomTransducer {
     /// The last two tokens (blank-padded at the start).
     type PredState = [usize; 2];
 

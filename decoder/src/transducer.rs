@@ -3,21 +3,21 @@
 /// A transducer network as seen by the search: prediction network plus joiner.
 ///
 /// The encoder is *not* part of this trait: the caller runs it and feeds its output frames
-/// (one vector of [`encoder_dim`](Transducer::encoder_dim) values per subsampled frame) to a
+/// (one vector of [`encoder_dim`](TransducerNet::encoder_dim) values per subsampled frame) to a
 /// [`Decoder`](crate::Decoder).
 ///
 /// Contract:
-/// * token ids are `0..vocab_size()`, [`blank_id`](Transducer::blank_id) (0 by default) is the
-///   blank symbol, which the search never passes to [`pred_step`](Transducer::pred_step);
+/// * token ids are `0..vocab_size()`, [`blank_id`](TransducerNet::blank_id) (0 by default) is the
+///   blank symbol, which the search never passes to [`pred_step`](TransducerNet::pred_step);
 /// * the prediction output is opaque to the search: an implementation may return it already
-///   projected for the joiner (e.g. `W_pred · pred`), so that [`join`](Transducer::join) only
+///   projected for the joiner (e.g. `W_pred · pred`), so that [`join`](TransducerNet::join) only
 ///   adds, applies the activation and the output layer;
 /// * the prediction output must depend only on the token sequence fed since
-///   [`pred_init`](Transducer::pred_init) — beam search merges hypotheses with equal token
+///   [`pred_init`](TransducerNet::pred_init) — beam search merges hypotheses with equal token
 ///   sequences and keeps one prediction state for them. Both an LSTM prediction network and a
 ///   stateless one (embedding + causal conv over the last `context_size` tokens, whose state is
 ///   simply those tokens) satisfy this.
-pub trait Transducer {
+pub trait TransducerNet {
     /// Prediction-network state of one hypothesis (LSTM cells, or the last tokens).
     type PredState: Clone;
 

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use sotto_decoder::toy::{SplitMix, TableTransducer};
 use sotto_decoder::{
-    Decoder, DecoderOptions, Lexicon, NgramLm, SearchMethod, Transducer, Vocab, WordGraph,
+    Decoder, DecoderOptions, Lexicon, NgramLm, SearchMethod, TransducerNet, Vocab, WordGraph,
     WordScoring,
 };
 use std::collections::HashMap;
@@ -60,7 +60,12 @@ fn timestamps_are_the_first_frame_of_each_label() {
     let net = ctc_net(3, &hard(3, &[0, 1, 1, 1, 0, 2]));
     let mut d = Decoder::new(&net, ctc(4)).unwrap();
     d.accept_frames(&net, net.frames()).unwrap();
-    let frames: Vec<usize> = d.finish_hypothesis().tokens.iter().map(|t| t.frame).collect();
+    let frames: Vec<usize> = d
+        .finish_hypothesis()
+        .tokens
+        .iter()
+        .map(|t| t.frame)
+        .collect();
     assert_eq!(frames, vec![1, 5]);
 }
 

@@ -318,4 +318,3 @@ fn missing_contexts_and_suffixes_keep_arpa_semantics() {
         }
     }
 }
-

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use sotto_decoder::toy::{RandomTransducer, TableTransducer};
 use sotto_decoder::{
     ContextGraph, Decoder, DecoderError, DecoderOptions, Hypothesis, LanguageModel, SearchMethod,
-    Transducer,
+    TransducerNet,
 };
 
 /// A toy bigram LM: prefers a token one above the previous one.
@@ -37,7 +37,7 @@ fn beam(k: usize) -> DecoderOptions {
     }
 }
 
-fn decode<N: Transducer>(net: &N, frames: &[f32], opts: DecoderOptions) -> Hypothesis {
+fn decode<N: TransducerNet>(net: &N, frames: &[f32], opts: DecoderOptions) -> Hypothesis {
     let mut dec = Decoder::new(net, opts).unwrap();
     dec.accept_frames(net, frames).unwrap();
     dec.finish_hypothesis()

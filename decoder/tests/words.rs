@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use sotto_decoder::toy::{RandomTransducer, TableTransducer};
 use sotto_decoder::{
     parse_hotwords, Decoder, DecoderOptions, Lexicon, NgramLm, SearchMethod, Transcript,
-    Transducer, Vocab, WordGraph, WordScoring,
+    TransducerNet, Vocab, WordGraph, WordScoring,
 };
 use std::sync::Arc;
 
@@ -57,7 +57,7 @@ fn graph(lex: &str, arpa: Option<&str>, scoring: WordScoring) -> Arc<WordGraph> 
     Arc::new(WordGraph::new(lexicon(lex), arpa.map(lm), scoring, None).unwrap())
 }
 
-fn decode<N: Transducer>(net: &N, frames: &[f32], opts: DecoderOptions) -> Transcript {
+fn decode<N: TransducerNet>(net: &N, frames: &[f32], opts: DecoderOptions) -> Transcript {
     let mut d = Decoder::new(net, opts).unwrap();
     d.accept_frames(net, frames).unwrap();
     d.finish(&vocab())
@@ -259,7 +259,7 @@ proptest! {
         let frames = net.random_frames(40, seed + 1);
         let g = graph("I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n",
                       Some(HOMOPHONES_ARPA), WordScoring::default());
-        let dim = Transducer::encoder_dim(&net);
+        let dim = TransducerNet::encoder_dim(&net);
         let offline = decode(&net, &frames, opts(g.clone(), 4));
         let mut d = Decoder::new(&net, opts(g, 4)).unwrap();
         let (mut pos, mut i) = (0, 0);
@@ -278,13 +278,18 @@ const PIECES: [&str; 7] = ["<blk>", "<unk>", "▁HI", "▁TH", "ERE", "▁ZO", "
 
 fn spelling_graph(penalty: Option<f32>) -> Arc<WordGraph> {
     let piece = |p: &str| PIECES.iter().position(|u| *u == p);
-    let lex = Lexicon::parse_dict("HI ▁HI\nTHERE ▁TH ERE\n", piece, false).unwrap().0;
+    let lex = Lexicon::parse_dict("HI ▁HI\nTHERE ▁TH ERE\n", piece, false)
+        .unwrap()
+        .0;
     let g = WordGraph::new(lex, None, WordScoring::default(), None).unwrap();
     let g = match penalty {
         Some(p) => {
             let vocab = Vocab::new(PIECES.map(String::from).to_vec());
             let sp = sotto_decoder::Spelling::from_vocab(&vocab, 0, p);
-            assert_eq!((sp.start.clone(), sp.cont.clone()), (vec![2, 3, 5], vec![4, 6]));
+            assert_eq!(
+                (sp.start.clone(), sp.cont.clone()),
+                (vec![2, 3, 5], vec![4, 6])
+            );
             g.with_spelling(sp).unwrap()
         }
         None => g,
@@ -308,7 +313,15 @@ fn decode_pieces(net: &TableTransducer, opts: DecoderOptions) -> Transcript {
 
 #[test]
 fn words_outside_the_lexicon_are_spelled_with_a_penalty() {
-    let frames = [Some("▁HI"), Some("▁ZO"), Some("RG"), None, Some("▁TH"), Some("ERE"), None];
+    let frames = [
+        Some("▁HI"),
+        Some("▁ZO"),
+        Some("RG"),
+        None,
+        Some("▁TH"),
+        Some("ERE"),
+        None,
+    ];
     let net = spell_pieces(&frames);
     for beam in [1, 4] {
         // Without spelling, ZORG cannot be written: its pieces are dropped.

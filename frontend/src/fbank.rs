@@ -26,8 +26,9 @@ use crate::FrontendError;
 
 mod kiss;
 
-/// Analysis window applied to each frame (Kaldi names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Analysis window applied to each frame (Kaldi names; deserialized from those names, any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum WindowType {
     /// Kaldi's default: Hann raised to the power 0.85.
     Povey,
@@ -41,6 +42,13 @@ pub enum WindowType {
     Rectangular,
     /// Blackman with `blackman_coeff` 0.42.
     Blackman,
+}
+
+impl TryFrom<String> for WindowType {
+    type Error = FrontendError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
 }
 
 impl std::str::FromStr for WindowType {
@@ -65,7 +73,11 @@ impl std::str::FromStr for WindowType {
 /// Fbank options. The default equals the reference configuration in
 /// `shared/reference/fbank/config.json` (kaldi-native-fbank as sherpa-onnx uses it, except
 /// `high_freq` = Nyquist; sherpa-onnx's own default is `high_freq = -400`).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Deserializes from the `features` object of a model file (`docs/model-format.md`): keys are
+/// the field names, missing keys keep their defaults, unknown keys are ignored.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default)]
 pub struct FbankConfig {
     /// Input sample rate in Hz.
     pub sample_rate: f32,

@@ -359,7 +359,11 @@ impl Transducer {
             hp.context_size,
             "prediction context must hold C tokens"
         );
-        assert_eq!(out.len(), hp.pred_dim, "prediction output must hold E values");
+        assert_eq!(
+            out.len(),
+            hp.pred_dim,
+            "prediction output must hold E values"
+        );
         let emb = |t: u32| {
             self.embedding
                 .row(t)

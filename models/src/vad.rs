@@ -136,7 +136,8 @@ impl Branch {
     fn load(file: &ModelFile, cfg: RateConfig) -> Result<Self, FormatError> {
         let p = format!("{}k", cfg.rate / 1000);
         let bins = cfg.bins();
-        let stft = crate::layers::weight(file, &format!("{p}.stft.weight"), 2 * bins, &[1, cfg.n_fft])?;
+        let stft =
+            crate::layers::weight(file, &format!("{p}.stft.weight"), 2 * bins, &[1, cfg.n_fft])?;
         let mut encoder = Vec::new();
         let mut inp = bins;
         for (i, &(out, stride)) in BLOCKS.iter().enumerate() {

@@ -156,9 +156,10 @@ impl Vars for VarMap {
     }
 
     fn tensor_f32(&self, name: &str, shape: &[usize]) -> Result<Buffer<f32>, VarError> {
-        let (found, data) = self.f32s.get(name).ok_or_else(|| VarError::Missing {
-            name: name.into(),
-        })?;
+        let (found, data) = self
+            .f32s
+            .get(name)
+            .ok_or_else(|| VarError::Missing { name: name.into() })?;
         if found != shape {
             return Err(VarError::Shape {
                 name: name.into(),
@@ -170,9 +171,10 @@ impl Vars for VarMap {
     }
 
     fn qmatrix(&self, name: &str, rows: usize, cols: usize) -> Result<QMatrix, VarError> {
-        let q = self.int8.get(name).ok_or_else(|| VarError::Missing {
-            name: name.into(),
-        })?;
+        let q = self
+            .int8
+            .get(name)
+            .ok_or_else(|| VarError::Missing { name: name.into() })?;
         if (q.rows, q.cols) != (rows, cols) {
             return Err(VarError::Shape {
                 name: name.into(),
@@ -183,11 +185,7 @@ impl Vars for VarMap {
         Ok(q.clone())
     }
 
-    fn layer_err(
-        &self,
-        name: &str,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    ) -> VarError {
+    fn layer_err(&self, name: &str, source: Box<dyn std::error::Error + Send + Sync>) -> VarError {
         VarError::Layer {
             name: name.into(),
             source,

@@ -173,21 +173,11 @@ fn layer_norm_matches_pytorch() {
 }
 
 #[test]
-fn activations_match_pytorch() {
+fn sigmoid_and_log_softmax_match_pytorch() {
     let mut g = Golden::open("activations");
     let x = g.v("x");
-    for (name, act) in [
-        ("relu", Activation::Relu),
-        ("tanh", Activation::Tanh),
-        ("sigmoid", Activation::Sigmoid),
-        ("silu", Activation::Silu),
-        ("gelu_tanh", Activation::GeluTanh),
-        ("gelu_erf", Activation::GeluErf),
-    ] {
-        let mut y = x.clone();
-        act.apply(&mut y);
-        assert_close(name, &y, &g.v(name));
-    }
+    let y: Vec<f32> = x.iter().map(|&v| sigmoid(v)).collect();
+    assert_close("sigmoid", &y, &g.v("sigmoid"));
     let mut rows = g.v("rows");
     log_softmax(&mut rows, 10);
     assert_close("log_softmax", &rows, &g.v("log_softmax"));
@@ -215,39 +205,6 @@ fn conv1d_matches_pytorch() {
         let conv = Conv1d::load(&file, "", cfg, bias).unwrap();
         file.finish().unwrap();
         let (x, y) = (g.v("x"), g.v("y"));
-        let got = run_stream(|s, x, o| conv.step(s, x, o), &mut conv.new_state(), &x);
-        assert_close(name, &got, &y);
-        let q = conv.quantized().unwrap();
-        assert_int8(
-            name,
-            &run_stream(|s, x, o| q.step(s, x, o), &mut q.new_state(), &x),
-            &y,
-        );
-    }
-}
-
-fn conv2d_cfg(c: &[usize]) -> Conv2dConfig {
-    Conv2dConfig {
-        in_channels: c[0],
-        out_channels: c[1],
-        freq: c[2],
-        kernel: (c[3], c[4]),
-        stride: (c[5], c[6]),
-        freq_pad: c[7],
-        groups: c[8],
-        left_pad: c[9],
-    }
-}
-
-#[test]
-fn conv2d_matches_pytorch() {
-    for name in ["conv2d_subsample", "conv2d_depthwise"] {
-        let mut g = Golden::open(name);
-        let cfg = conv2d_cfg(&g.i("config"));
-        let file = g.model(&["x", "y"]);
-        let conv = Conv2d::load(&file, "", cfg, true).unwrap();
-        let (x, (y, yshape)) = (g.v("x"), g.f("y"));
-        assert_eq!(yshape[1..], [cfg.out_channels, cfg.freq_out()]);
         let got = run_stream(|s, x, o| conv.step(s, x, o), &mut conv.new_state(), &x);
         assert_close(name, &got, &y);
         let q = conv.quantized().unwrap();
@@ -298,27 +255,6 @@ fn lstm_matches_pytorch() {
         let q: Vec<Lstm> = layers.iter().map(|l| l.quantized().unwrap()).collect();
         assert_int8(name, &run_lstms(&q, &x), &y);
     }
-}
-
-#[test]
-fn gru_matches_pytorch() {
-    let mut g = Golden::open("gru");
-    let c = g.i("config");
-    let file = g.model(&["x", "y"]);
-    let gru = Gru::load(&file, "", 0, c[0], c[1], true).unwrap();
-    file.finish().unwrap();
-    let (x, y) = (g.v("x"), g.v("y"));
-    assert_close(
-        "gru",
-        &run_stream(|s, x, o| gru.step(s, x, o), &mut gru.new_state(), &x),
-        &y,
-    );
-    let q = gru.quantized().unwrap();
-    assert_int8(
-        "gru",
-        &run_stream(|s, x, o| q.step(s, x, o), &mut q.new_state(), &x),
-        &y,
-    );
 }
 
 #[test]
@@ -412,14 +348,6 @@ proptest! {
     }
 
     #[test]
-    fn conv2d_streams(t in 0usize..30, cuts in prop::collection::vec(0usize..10, 0..6), kt in 1usize..4, st in 1usize..3,
-                      pad in 0usize..3, int8: bool, seed: u64) {
-        let cfg = Conv2dConfig { in_channels: 2, out_channels: 3, freq: 7, kernel: (kt, 3), stride: (st, 2), freq_pad: 1, groups: 1, left_pad: pad };
-        let conv = Conv2d::new(cfg, weight(seed, 3, 2 * kt * 3, int8), Some(rand_vec(seed ^ 1, 3).into())).unwrap();
-        check_stream(cfg.in_frame(), &rand_vec(seed ^ 2, t * cfg.in_frame()), &cuts, conv.new_state(), Conv2dState::reset, |s, x, o| conv.step(s, x, o));
-    }
-
-    #[test]
     fn lstm_streams(t in 0usize..30, cuts in prop::collection::vec(0usize..10, 0..6), proj: bool, int8: bool, seed: u64) {
         let (i, h) = (5, 8);
         let p = if proj { 3 } else { h };
@@ -427,14 +355,6 @@ proptest! {
         let lstm = Lstm::new(weight(seed, 4 * h, i, int8), weight(seed ^ 1, 4 * h, p, int8),
                              Some(rand_vec(seed ^ 2, 4 * h).into()), Some(rand_vec(seed ^ 3, 4 * h).into()), w_hr).unwrap();
         check_stream(i, &rand_vec(seed ^ 4, t * i), &cuts, lstm.new_state(), LstmState::reset, |s, x, o| lstm.step(s, x, o));
-    }
-
-    #[test]
-    fn gru_streams(t in 0usize..30, cuts in prop::collection::vec(0usize..10, 0..6), int8: bool, seed: u64) {
-        let (i, h) = (5, 7);
-        let gru = Gru::new(weight(seed, 3 * h, i, int8), weight(seed ^ 1, 3 * h, h, int8),
-                           Some(rand_vec(seed ^ 2, 3 * h).into()), Some(rand_vec(seed ^ 3, 3 * h).into())).unwrap();
-        check_stream(i, &rand_vec(seed ^ 4, t * i), &cuts, gru.new_state(), GruState::reset, |s, x, o| gru.step(s, x, o));
     }
 
     #[test]
@@ -487,9 +407,7 @@ fn layers_are_send_sync() {
     fn check<T: Send + Sync>() {}
     check::<Linear>();
     check::<Lstm>();
-    check::<Gru>();
     check::<Conv1d>();
-    check::<Conv2d>();
     check::<Embedding>();
     check::<LayerNorm>();
     check::<Weight>();

@@ -115,10 +115,12 @@ pub fn check_model(model: Option<&Path>) -> anyhow::Result<()> {
     let (path, from) = match model {
         Some(m) => (m.to_path_buf(), "--model"),
         None => match std::env::var_os(sotto_asr::recognizer::MODEL_ENV) {
-            Some(v) if v.is_empty() => return Err(bad_input(anyhow::anyhow!(
+            Some(v) if v.is_empty() => {
+                return Err(bad_input(anyhow::anyhow!(
                 "${} is set but empty: unset it (to use the shipped model) or name a model file",
                 sotto_asr::recognizer::MODEL_ENV
-            ))),
+            )))
+            }
             Some(v) => (PathBuf::from(v), "$SOTTO_MODEL"),
             None => return Ok(()),
         },

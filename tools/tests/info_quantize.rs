@@ -7,8 +7,8 @@ use std::process::{Command, Output};
 
 use ndarray::{ArrayD, IxDyn, OwnedRepr};
 use ndarray_npy::NpzReader;
-use sotto_models::toy::ToyLstm;
 use sotto_models::format::ModelFile;
+use sotto_models::toy::ToyLstm;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -80,11 +80,11 @@ fn transcribes_in_order_and_wer_adds_up() {
     );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), refs.len() + 1, "{stdout}");
-    let mut want = sotto_decoder::wer::WerStats::default();
+    let mut want = sotto_asr::wer::WerStats::default();
     for ((f, r), line) in refs.iter().zip(&lines) {
         let (file, text) = line.split_once('\t').expect("file<TAB>text");
         assert!(file.ends_with(f), "{file} should be {f}");
-        want += sotto_decoder::wer::score(r, text);
+        want += sotto_asr::wer::score(r, text);
     }
     let (pct, [errors, refw, sub, del, ins], rtf) = parse_summary(lines[refs.len()]);
     assert_eq!(errors, sub + del + ins);

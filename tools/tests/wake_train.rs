@@ -48,7 +48,11 @@ fn sotto_scores(model: &Path, clip: &Path) -> String {
         .arg(clip)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -79,14 +83,29 @@ fn check_model(name: &str) {
         let wav = clips.join(format!("{clip}.wav"));
         let ours = sotto_scores(&model, &wav);
         let reference = std::fs::read_to_string(golden(name, clip, "litert_ref")).unwrap();
-        assert_eq!(ours, reference, "{name} on {clip}: sotto != TFLite reference kernels");
+        assert_eq!(
+            ours, reference,
+            "{name} on {clip}: sotto != TFLite reference kernels"
+        );
         let pm = bytes(&std::fs::read_to_string(golden(name, clip, "pymicro")).unwrap());
         let b = bytes(&ours);
         assert_eq!(b.len(), pm.len(), "{name} on {clip}: invocation count");
-        let worst = b.iter().zip(&pm).map(|(a, p)| a.abs_diff(*p)).max().unwrap_or(0);
-        assert!(worst <= 16, "{name} on {clip}: {worst}/256 from pymicro-wakeword");
+        let worst = b
+            .iter()
+            .zip(&pm)
+            .map(|(a, p)| a.abs_diff(*p))
+            .max()
+            .unwrap_or(0);
+        assert!(
+            worst <= 16,
+            "{name} on {clip}: {worst}/256 from pymicro-wakeword"
+        );
         for c in [0.5, 0.7, 0.9, cutoff] {
-            assert_eq!(detects(&b, w, c), detects(&pm, w, c), "{name} on {clip}: detection at {c}");
+            assert_eq!(
+                detects(&b, w, c),
+                detects(&pm, w, c),
+                "{name} on {clip}: detection at {c}"
+            );
         }
     }
 }
@@ -119,6 +138,13 @@ fn live_tflite_reference_run_matches() {
         .arg(&wav)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), sotto_scores(&model, &wav));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        sotto_scores(&model, &wav)
+    );
 }

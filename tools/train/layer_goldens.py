@@ -86,28 +86,12 @@ def conv1d(name, cin, cout, k, stride, dilation, groups, left_pad, bias, t=23):
     save(name, config=cfg, x=f32(x), y=f32(y), **state(m))
 
 
-def conv2d(name, cin, cout, freq, k, stride, freq_pad, groups, left_pad, t=17):
-    m = nn.Conv2d(cin, cout, k, stride=stride, padding=(0, freq_pad), groups=groups)
-    x = torch.randn(t, cin, freq)
-    xin = F.pad(x.permute(1, 0, 2).unsqueeze(0), (0, 0, left_pad, 0))  # [1, C, T+pad, F]
-    y = m(xin)[0].permute(1, 0, 2)  # [T', cout, F']
-    cfg = np.array([cin, cout, freq, k[0], k[1], stride[0], stride[1], freq_pad, groups, left_pad], dtype=np.int64)
-    save(name, config=cfg, x=f32(x), y=f32(y), **state(m))
-
-
 def lstm(name, inp, hidden, proj, layers, t=31):
     m = nn.LSTM(inp, hidden, num_layers=layers, proj_size=proj, batch_first=True)
     x = torch.randn(t, inp)
     y, _ = m(x.unsqueeze(0))
     cfg = np.array([inp, hidden, proj, layers], dtype=np.int64)
     save(name, config=cfg, x=f32(x), y=f32(y[0]), **state(m))
-
-
-def gru(name, inp, hidden, t=29):
-    m = nn.GRU(inp, hidden, batch_first=True)
-    x = torch.randn(t, inp)
-    y, _ = m(x.unsqueeze(0))
-    save(name, config=np.array([inp, hidden], dtype=np.int64), x=f32(x), y=f32(y[0]), **state(m))
 
 
 def frame_stack():
@@ -162,11 +146,8 @@ def main():
     conv1d("conv1d_causal", 6, 8, 3, 1, 2, 1, 4, True)
     conv1d("conv1d_depthwise", 8, 8, 5, 1, 1, 8, 4, False)
     conv1d("conv1d_strided", 4, 6, 4, 2, 1, 2, 0, True)
-    conv2d("conv2d_subsample", 1, 4, 20, (3, 3), (2, 2), 1, 1, 2)
-    conv2d("conv2d_depthwise", 4, 4, 9, (3, 3), (2, 2), 0, 4, 0)
     lstm("lstm_proj", 16, 32, 12, 2)
     lstm("lstm", 10, 20, 0, 1)
-    gru("gru", 12, 20)
     frame_stack()
     toy()
     total = sum(f.stat().st_size for f in OUT.iterdir())

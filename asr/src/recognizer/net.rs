@@ -1,4 +1,4 @@
-//! The transducer network as the search sees it ([`sotto_decoder::Transducer`]).
+//! The transducer network as the search sees it ([`sotto_decoder::TransducerNet`]).
 //!
 //! The search is fed joiner-*projected* encoder frames (`enc_proj(enc_t)`, computed for a
 //! whole batch of frames at once) and gets projected prediction outputs
@@ -42,7 +42,10 @@ impl Net {
         let hp = self.model.hyper();
         let n = enc.len() / hp.enc_dim();
         let start = out.len();
-        out.resize(start + n * sotto_decoder::Transducer::encoder_dim(self), 0.0);
+        out.resize(
+            start + n * sotto_decoder::TransducerNet::encoder_dim(self),
+            0.0,
+        );
         if self.ctc {
             let ok = self.model.ctc_logits_into(enc, &mut out[start..]);
             assert!(ok, "CTC head checked at load");
@@ -52,7 +55,7 @@ impl Net {
     }
 }
 
-impl sotto_decoder::Transducer for Net {
+impl sotto_decoder::TransducerNet for Net {
     /// The last C tokens, oldest first (the stateless prediction network's whole state).
     type PredState = Vec<u32>;
 
@@ -102,7 +105,9 @@ impl sotto_decoder::Transducer for Net {
     /// The beam's joins as one matrix product (as sherpa-onnx batches its joiner).
     fn join_batch(&self, enc: &[f32], preds: &mut [f32], logits: &mut [f32]) {
         if self.ctc {
-            logits.chunks_exact_mut(enc.len()).for_each(|l| l.copy_from_slice(enc));
+            logits
+                .chunks_exact_mut(enc.len())
+                .for_each(|l| l.copy_from_slice(enc));
         } else {
             self.model.join_projected_rows(enc, preds, logits);
         }

@@ -58,10 +58,12 @@ fn borrowed_model_in_a_caller_arena() {
     let mut arena = vec![0u8; need + 5];
     let a = run(&model, &mut arena);
     assert_eq!(a.len(), 198 / 3); // (32000 − 480) / 160 + 1 frames, 3 per invocation
-    // A fresh Interpreter resets the stream: the same bytes again; an arena at another
-    // alignment and the explicit scalar GEMM change nothing.
+                                  // A fresh Interpreter resets the stream: the same bytes again; an arena at another
+                                  // alignment and the explicit scalar GEMM change nothing.
     assert_eq!(run(&model, &mut arena[1..]), a);
-    let scalar = Model::from_bytes(&bytes[..]).unwrap().with_gemm(gemm_i8_scalar);
+    let scalar = Model::from_bytes(&bytes[..])
+        .unwrap()
+        .with_gemm(gemm_i8_scalar);
     assert_eq!(run(&scalar, &mut arena[3..]), a);
 }
 
@@ -86,11 +88,15 @@ fn truncated_or_corrupted_models_are_errors() {
 
 /// Every `.tflite` under shared/reference/microwakeword/models (none without shared/).
 fn shared_models() -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/microwakeword/models");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/microwakeword/models");
     let mut out = Vec::new();
     for sub in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-        for f in std::fs::read_dir(sub.path()).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(sub.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let p = f.path();
             if p.extension().is_some_and(|e| e == "tflite") {
                 let b = std::fs::read(&p).unwrap();
@@ -105,15 +111,27 @@ fn shared_models() -> Vec<(std::path::PathBuf, Vec<u8>)> {
 #[test]
 fn a_plan_loads_the_same_model() {
     for (path, bytes) in shared_models() {
-        let Ok(model) = Model::from_bytes(&bytes[..]) else { continue };
+        let Ok(model) = Model::from_bytes(&bytes[..]) else {
+            continue;
+        };
         let plan = model.plan();
         let planned = Model::from_plan(&bytes[..], &plan).unwrap();
         // Same compiled ops, arena plan and I/O, field for field.
-        assert_eq!(format!("{model:?}"), format!("{planned:?}"), "{}", path.display());
+        assert_eq!(
+            format!("{model:?}"),
+            format!("{planned:?}"),
+            "{}",
+            path.display()
+        );
         assert_eq!(planned.plan(), plan);
         if model.inputs().next().is_some_and(|i| i.shape.len() == 3) {
             let mut arena = vec![0u8; model.arena_bytes()];
-            assert_eq!(run(&model, &mut arena), run(&planned, &mut arena), "{}", path.display());
+            assert_eq!(
+                run(&model, &mut arena),
+                run(&planned, &mut arena),
+                "{}",
+                path.display()
+            );
         }
     }
 }
@@ -128,7 +146,10 @@ fn bad_plans_are_errors() {
     let mut p = plan.clone();
     for k in 0..p.len() {
         p[k] ^= 0x10;
-        assert!(Model::from_plan(&bytes[..], &p).is_err(), "byte {k} flipped");
+        assert!(
+            Model::from_plan(&bytes[..], &p).is_err(),
+            "byte {k} flipped"
+        );
         p[k] ^= 0x10;
     }
     // Bound to the model bytes it was made from.

@@ -4,9 +4,7 @@
 //! `prefix` is the module path (`"encoder.lstm.0"`, or `""` at the top level). Every loader checks
 //! names, dtypes and shapes through the source, so a mismatch names the offending tensor.
 
-use super::{
-    Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, Embedding, Gru, LayerNorm, Linear, Lstm, Weight,
-};
+use super::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, Lstm, Weight};
 pub use crate::vars::join;
 use crate::vars::{Dtype, Vars};
 
@@ -92,32 +90,16 @@ impl Conv1d {
         bias: bool,
     ) -> Result<Self, V::Error> {
         let ig = cfg.in_channels / cfg.groups.max(1);
-        let w = weight(file, &join(prefix, "weight"), cfg.out_channels, &[ig, cfg.kernel])?;
-        let b = bias
-            .then(|| file.tensor_f32(&join(prefix, "bias"), &[cfg.out_channels]))
-            .transpose()?;
-        Conv1d::new(cfg, w, b).map_err(|e| file.layer_err(prefix, e.into()))
-    }
-}
-
-impl Conv2d {
-    /// `nn.Conv2d`: `{prefix}.weight` `[out, in/groups, kt, kf]` (int8: 2-D), `{prefix}.bias`.
-    pub fn load<V: Vars + ?Sized>(
-        file: &V,
-        prefix: &str,
-        cfg: Conv2dConfig,
-        bias: bool,
-    ) -> Result<Self, V::Error> {
-        let ig = cfg.in_channels / cfg.groups.max(1);
-        let w = weight(file, 
+        let w = weight(
+            file,
             &join(prefix, "weight"),
             cfg.out_channels,
-            &[ig, cfg.kernel.0, cfg.kernel.1],
+            &[ig, cfg.kernel],
         )?;
         let b = bias
             .then(|| file.tensor_f32(&join(prefix, "bias"), &[cfg.out_channels]))
             .transpose()?;
-        Conv2d::new(cfg, w, b).map_err(|e| file.layer_err(prefix, e.into()))
+        Conv1d::new(cfg, w, b).map_err(|e| file.layer_err(prefix, e.into()))
     }
 }
 
@@ -152,31 +134,5 @@ impl Lstm {
             None
         };
         Lstm::new(w_ih, w_hh, b_ih, b_hh, w_hr).map_err(|e| file.layer_err(prefix, e.into()))
-    }
-}
-
-impl Gru {
-    /// Layer `layer` of `nn.GRU(input, hidden, bias=bias)`: `{prefix}.weight_ih_l{layer}` `[3H, I]`,
-    /// `weight_hh_l{layer}` `[3H, H]`, `bias_ih_l{layer}`, `bias_hh_l{layer}` `[3H]`.
-    pub fn load<V: Vars + ?Sized>(
-        file: &V,
-        prefix: &str,
-        layer: usize,
-        input: usize,
-        hidden: usize,
-        bias: bool,
-    ) -> Result<Self, V::Error> {
-        let name = |n: &str| join(prefix, &format!("{n}_l{layer}"));
-        let w_ih = weight(file, &name("weight_ih"), 3 * hidden, &[input])?;
-        let w_hh = weight(file, &name("weight_hh"), 3 * hidden, &[hidden])?;
-        let (b_ih, b_hh) = if bias {
-            (
-                Some(file.tensor_f32(&name("bias_ih"), &[3 * hidden])?),
-                Some(file.tensor_f32(&name("bias_hh"), &[3 * hidden])?),
-            )
-        } else {
-            (None, None)
-        };
-        Gru::new(w_ih, w_hh, b_ih, b_hh).map_err(|e| file.layer_err(prefix, e.into()))
     }
 }

@@ -16,9 +16,7 @@
 
 mod activation;
 mod conv1d;
-mod conv2d;
 mod embedding;
-mod gru;
 mod linear;
 mod load;
 pub use load::{join, weight};
@@ -28,11 +26,9 @@ mod stack;
 mod weight;
 mod window;
 
-pub use activation::{gelu_erf, gelu_tanh, log_softmax, sigmoid, silu, Activation};
+pub use activation::{log_softmax, sigmoid};
 pub use conv1d::{Conv1d, Conv1dConfig, Conv1dState};
-pub use conv2d::{Conv2d, Conv2dConfig, Conv2dState};
 pub use embedding::Embedding;
-pub use gru::{Gru, GruState};
 pub use linear::Linear;
 pub use lstm::{Lstm, LstmState};
 pub use norm::LayerNorm;

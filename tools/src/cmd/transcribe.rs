@@ -17,7 +17,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sotto_asr::recognizer::{Recognizer, RecognizerConfig, Transcript};
-use sotto_decoder::wer::{score, WerStats};
+use sotto_asr::wer::{score, WerStats};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -365,7 +365,7 @@ fn string(v: &Value, k: &str) -> anyhow::Result<String> {
 }
 
 fn hex(s: &str) -> anyhow::Result<Vec<u8>> {
-    anyhow::ensure!(s.len() % 2 == 0, "odd-length hex buffer");
+    anyhow::ensure!(s.len().is_multiple_of(2), "odd-length hex buffer");
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).context("bad hex buffer"))

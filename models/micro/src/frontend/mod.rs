@@ -279,7 +279,8 @@ impl MicroFrontend {
             {
                 return Err(invalid(msg!(
                     "pcan_strength {} must be finite and pcan_offset {} finite and >= 0",
-                    cfg.pcan_strength, cfg.pcan_offset
+                    cfg.pcan_strength,
+                    cfg.pcan_offset
                 )));
             }
             Some(Pcan::new(

@@ -148,8 +148,7 @@ impl<'a> Loader<'a> {
         }
         let mut vars_size = 0;
         for (id, len) in self.var_len.iter().enumerate() {
-            let len =
-                len.ok_or_else(|| bad(msg!("resource variable {id} is never assigned")))?;
+            let len = len.ok_or_else(|| bad(msg!("resource variable {id} is never assigned")))?;
             self.var_ranges.push(vars_size..vars_size + len);
             vars_size += len;
         }

@@ -28,7 +28,9 @@ const VERSION: u8 = 1;
 
 /// 32-bit FNV-1a.
 fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    bytes.iter().fold(0x811c_9dc5, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// A cursor over plan bytes; every read is bounds-checked (`None` past the end).
@@ -58,7 +60,9 @@ impl Reader<'_> {
     /// A collection length: at most one element per remaining byte, so a corrupt length
     /// cannot ask for a huge allocation.
     fn len(&mut self) -> Option<usize> {
-        usize::try_from(self.uvar()?).ok().filter(|&n| n <= self.b.len())
+        usize::try_from(self.uvar()?)
+            .ok()
+            .filter(|&n| n <= self.b.len())
     }
 }
 
@@ -370,14 +374,19 @@ mod tests {
     /// value, never a panic or a huge allocation.
     #[test]
     fn decoding_damaged_plans_never_panics() {
-        let p = concat!(env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/reference/microwakeword/models/v2/okay_nabu.tflite");
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/reference/microwakeword/models/v2/okay_nabu.tflite"
+        );
         let Ok(bytes) = std::fs::read(p) else { return };
         let model = Model::from_bytes(&bytes[..]).unwrap();
         let mut enc = Vec::new();
         model.c.put(&mut enc);
         let decoded = Compiled::get(&mut Reader { b: &enc }).unwrap();
-        assert_eq!(alloc::format!("{decoded:?}"), alloc::format!("{:?}", model.c));
+        assert_eq!(
+            alloc::format!("{decoded:?}"),
+            alloc::format!("{:?}", model.c)
+        );
         for k in 0..enc.len() {
             assert!(Compiled::get(&mut Reader { b: &enc[..k] }).is_none());
         }

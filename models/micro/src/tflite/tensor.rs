@@ -221,11 +221,8 @@ pub(crate) fn parse<'a>(
             let mut shape = Vec::new();
             let mut elems = 1usize;
             for d in t.shape().iter().flat_map(|v| v.iter()) {
-                let d = usize::try_from(d).map_err(|_| {
-                    bad(msg!(
-                        "tensor '{name}': negative or dynamic dimension {d}"
-                    ))
-                })?;
+                let d = usize::try_from(d)
+                    .map_err(|_| bad(msg!("tensor '{name}': negative or dynamic dimension {d}")))?;
                 elems = elems
                     .checked_mul(d)
                     .filter(|&e| e <= MAX_BYTES)

@@ -313,10 +313,7 @@ pub(crate) fn build_conv<'t, 'a: 't>(
         return Err(bad("convolution has an empty output"));
     };
     if to.shape != [batches, out_h, out_w, out_c] {
-        return Err(to.err(msg!(
-            "expected shape {:?}",
-            [batches, out_h, out_w, out_c]
-        )));
+        return Err(to.err(msg!("expected shape {:?}", [batches, out_h, out_w, out_c])));
     }
     let g = Geometry {
         batches,

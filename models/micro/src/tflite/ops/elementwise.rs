@@ -161,7 +161,8 @@ pub(crate) fn build_quantize<'t, 'a: 't>(
     if !eight_bit(ti) || !eight_bit(to) {
         return Err(to.err(msg!(
             "QUANTIZE {:?} -> {:?} is not supported (8-bit only)",
-            ti.dtype, to.dtype
+            ti.dtype,
+            to.dtype
         )));
     }
     if ti.elems != to.elems {
@@ -219,10 +220,7 @@ pub(crate) fn build_binary<'t, 'a: 't>(
     for k in 0..rank {
         let (x, y) = (dim(&ta.shape, k), dim(&tb.shape, k));
         if x != y && x != 1 && y != 1 {
-            return Err(to.err(msg!(
-                "cannot broadcast {:?} with {:?}",
-                ta.shape, tb.shape
-            )));
+            return Err(to.err(msg!("cannot broadcast {:?} with {:?}", ta.shape, tb.shape)));
         }
         shape.push(if x == 1 { y } else { x });
     }

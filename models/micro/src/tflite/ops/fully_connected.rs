@@ -82,7 +82,9 @@ pub(crate) fn build_fully_connected<'t, 'a: 't>(
     if depth == 0 || ti.elems % depth != 0 || to.elems != ti.elems / depth * units {
         return Err(to.err(msg!(
             "input {:?} and weights {:?} do not give {:?}",
-            ti.shape, tf.shape, to.shape
+            ti.shape,
+            tf.shape,
+            to.shape
         )));
     }
     let batches = ti.elems / depth;

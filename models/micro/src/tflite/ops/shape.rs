@@ -146,7 +146,9 @@ pub(crate) fn build_reshape<'t, 'a: 't>(
     if ti.bytes()? != to.bytes()? || ti.dtype != to.dtype {
         return Err(to.err(msg!(
             "cannot reshape {:?} {:?} to {:?}",
-            ti.dtype, ti.shape, to.shape
+            ti.dtype,
+            ti.shape,
+            to.shape
         )));
     }
     let src = c.src(i)?;
@@ -209,7 +211,8 @@ pub(crate) fn build_concatenation<'t, 'a: 't>(
         if ti.dtype != to.dtype || !same_other_dims {
             return Err(ti.err(msg!(
                 "cannot be concatenated into {:?} {:?}",
-                to.dtype, to.shape
+                to.dtype,
+                to.shape
             )));
         }
         if quant(ti) != quant(to) {

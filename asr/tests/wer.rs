@@ -1,6 +1,6 @@
 //! Normalization and word error rate on hand-checkable cases.
 
-use sotto_decoder::wer::{align, normalize, score, EditOp, WerStats};
+use sotto_asr::wer::{align, normalize, score, EditOp, WerStats};
 
 #[test]
 fn normalization() {

@@ -1,4 +1,5 @@
-//! Text normalization and word error rate, as used by `sotto transcribe --ref`.
+//! Text normalization and word error rate, as used by `sotto transcribe --ref` (evaluation, not
+//! search: the decoder crate does not score).
 
 use serde::Serialize;
 
