@@ -2,10 +2,9 @@
 //! `__init__.py` re-exports it; `__init__.pyi` holds the type hints).
 //!
 //! Every call that computes (model loading, feeding audio, decoding, reading files) releases
-//! the GIL, so other Python threads run meanwhile; samples are copied out of the caller's buffer
-//! first, so the buffer may change while the call runs.
+//! the GIL, so other Python threads run meanwhile. Samples arrive as the bytes of a float32
+//! array (see `samples`).
 
-use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use sotto_asr::recognizer::{self as r, RecognizerConfig};
@@ -19,20 +18,20 @@ fn err(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
-/// Samples from any float32 buffer (NumPy array, `array('f')`, memoryview), copied.
-fn samples(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<f32>> {
-    let buf: PyBuffer<f32> = PyBuffer::get(obj).map_err(|e| {
-        PyValueError::new_err(format!(
-            "samples must be a float32 buffer (e.g. a numpy float32 array): {e}"
-        ))
-    })?;
-    if buf.dimensions() > 1 {
-        let shape = buf.shape().to_vec();
+/// Samples from the bytes of a native-endian float32 array (the package's Python layer passes
+/// `numpy.ndarray.tobytes()`: the buffer protocol is not in the stable ABI before Python 3.11,
+/// and the samples are copied before the GIL is released anyway).
+fn samples(bytes: &[u8]) -> PyResult<Vec<f32>> {
+    if bytes.len() % 4 != 0 {
         return Err(PyValueError::new_err(format!(
-            "samples must be one-dimensional (mono), got shape {shape:?}"
+            "{} bytes is not a whole number of float32 samples",
+            bytes.len()
         )));
     }
-    buf.to_vec(py)
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }
 
 /// One recognized word: `word`, `start` and `end` (seconds from the stream start) and
@@ -190,8 +189,8 @@ struct Stream {
 impl Stream {
     /// Feeds float32 samples in [-1, 1) at `rate` Hz (8–48 kHz; fixed until finish/reset) and
     /// decodes them.
-    fn accept(&mut self, py: Python<'_>, samples: &Bound<'_, PyAny>, rate: u32) -> PyResult<()> {
-        let x = self::samples(py, samples)?;
+    fn accept(&mut self, py: Python<'_>, samples: &[u8], rate: u32) -> PyResult<()> {
+        let x = self::samples(samples)?;
         let s = &mut self.stream;
         py.allow_threads(|| s.accept_waveform(rate, &x).and_then(|()| s.decode()))
             .map_err(err)
@@ -293,8 +292,8 @@ impl WakeWord {
     }
 
     /// Feeds float32 samples in [-1, 1] at the detector's rate; returns the detections.
-    fn accept(&mut self, py: Python<'_>, samples: &Bound<'_, PyAny>) -> PyResult<Vec<Detection>> {
-        let x = self::samples(py, samples)?;
+    fn accept(&mut self, py: Python<'_>, samples: &[u8]) -> PyResult<Vec<Detection>> {
+        let x = self::samples(samples)?;
         let w = &mut self.wake;
         let d = py.allow_threads(|| w.process_f32(&x)).map_err(err)?;
         Ok(detections(d))
@@ -350,8 +349,8 @@ impl Vad {
 
     /// Feeds float32 samples; returns the events: `("start", t)` and `("end", start, end)`
     /// tuples in seconds.
-    fn accept(&mut self, py: Python<'_>, samples: &Bound<'_, PyAny>) -> PyResult<Vec<PyObject>> {
-        let x = self::samples(py, samples)?;
+    fn accept(&mut self, py: Python<'_>, samples: &[u8]) -> PyResult<Vec<PyObject>> {
+        let x = self::samples(samples)?;
         let v = &mut self.vad;
         py.allow_threads(|| v.accept(&x)).map_err(err)?;
         self.events(py)

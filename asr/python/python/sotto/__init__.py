@@ -43,7 +43,7 @@ class Stream:
 
     def accept(self, samples, rate: int) -> None:
         """Feeds mono samples at ``rate`` Hz (8-48 kHz, fixed until finish/reset) and decodes."""
-        self._s.accept(_as_f32(samples), int(rate))
+        self._s.accept(_as_f32(samples).tobytes(), int(rate))
 
     def partial(self) -> str:
         """Text of the current best hypothesis of this segment."""
@@ -140,7 +140,7 @@ class WakeWord:
 
     def accept(self, samples) -> list:
         """Feeds mono samples; returns the :class:`Detection` s they complete."""
-        return self._w.accept(_as_f32(samples))
+        return self._w.accept(_as_f32(samples).tobytes())
 
     def finish(self) -> list:
         """End of the stream: the last detections; the detector is reset."""
@@ -158,7 +158,7 @@ class Vad:
 
     def accept(self, samples) -> list:
         """Feeds mono samples; returns events ``("start", t)`` and ``("end", start, end)`` (s)."""
-        return self._v.accept(_as_f32(samples))
+        return self._v.accept(_as_f32(samples).tobytes())
 
     def finish(self) -> list:
         """End of the stream: closes an open segment, returns the last events; resets."""
