@@ -52,7 +52,7 @@ if [ -f "$wake/models/v2/okay_nabu.json" ]; then
   clip=$wake/clips/pmww_okay_nabu_1.wav
   "$out/transcribe_wake" --wake "$wake/models/v2/okay_nabu.json" "$clip" >"$out/wake.txt" ||
     fail "running the example with a wake word"
-  grep '^wake: ' "$out/wake.txt" | grep -q '"okay_nabu"' || fail "no okay_nabu detection on $clip"
+  grep '^wake: ' "$out/wake.txt" | grep -qi 'nabu' || fail "no okay_nabu detection on $clip"
   grep '^wake: ' "$out/wake.txt"
   same_text "$clip" "$out/wake.txt" || fail "text differs from sotto transcribe on $clip"
 else

@@ -113,9 +113,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s [--model M] [--wake MANIFEST]... FILE.wav\n", argv[0]);
         return 1;
     }
-    float *audio;
-    size_t n;
-    uint32_t rate;
+    float *audio = NULL;
+    size_t n = 0;
+    uint32_t rate = 0;
     if (read_wav(wav, &audio, &n, &rate)) return 1;
 
     SottoRecognizer *rec = sotto_recognizer_new(model, NULL);
