@@ -2,8 +2,10 @@
 // AudioWorklet and runs sotto's recognizer and wake-word detector in WebAssembly. Both take
 // audio at the context's rate and resample it to 16 kHz inside (the same code as natively).
 // State for tests is kept in `window.sotto`; `?selftest=FILE.wav` decodes a WAV file through
-// the same path instead of the microphone (for an exact comparison with the Rust API), and
-// `?autostart=1` starts the microphone without a click.
+// the same path instead of the microphone (for an exact comparison with the Rust API),
+// `?autostart=1` starts the microphone without a click, and `?record=1` keeps every sample given
+// to the recognizer (`window.sottoCaptured()`: base64 of the float32 samples at `sotto.rate`), so
+// that a test can decode exactly what the page heard with the native CLI.
 import init, { Recognizer, WakeWord } from './pkg/sotto_wasm.js';
 
 const MODEL = 'models/sotto-en-int8.safetensors';
@@ -11,6 +13,8 @@ const WAKE_TFLITE = 'models/okay_nabu.tflite';
 const WAKE_MANIFEST = 'models/okay_nabu.json';
 
 const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const captured = params.get('record') ? [] : null;
 const state = (window.sotto = {
   state: 'idle', error: null, finals: [], partial: '', detections: [],
   audioSeconds: 0, computeSeconds: 0, rate: null, wasmBytes: null, selftest: null,
@@ -51,6 +55,7 @@ function session(rate, segment) {
   $('rate').textContent = `${rate} Hz`;
   return {
     feed(chunk) {
+      captured?.push(chunk);
       const t = performance.now();
       stream.accept(chunk, rate);
       const dets = JSON.parse(wake.accept(chunk));
@@ -107,6 +112,8 @@ async function startMic() {
       }
     };
     src.connect(node);
+    // Chromium renders only nodes that reach the destination; the worklet outputs silence.
+    node.connect(ctx.destination);
     await ctx.resume();
     setStatus('listening');
     $('start').disabled = true;
@@ -167,7 +174,21 @@ function fail(err) {
   console.error(err);
 }
 
+// The recorded samples (`?record=1`) as base64 of little-endian float32; call it in the same task
+// as reading `window.sotto` for a consistent snapshot (both change only in message handlers).
+window.sottoCaptured = () => {
+  const all = new Float32Array((captured ?? []).reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of captured ?? []) {
+    all.set(c, o);
+    o += c.length;
+  }
+  const bytes = new Uint8Array(all.buffer);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 8192) bin += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return btoa(bin);
+};
+
 $('start').addEventListener('click', startMic);
-const params = new URLSearchParams(location.search);
 if (params.get('selftest')) selftest(params.get('selftest'));
 else if (params.get('autostart')) startMic();

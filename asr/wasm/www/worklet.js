@@ -3,7 +3,8 @@
 class Capture extends AudioWorkletProcessor {
   constructor() {
     super();
-    this.block = new Float32Array(Math.round(sampleRate / 10));
+    this.size = Math.round(sampleRate / 10);
+    this.block = new Float32Array(this.size);
     this.fill = 0;
   }
   process(inputs) {
@@ -11,13 +12,15 @@ class Capture extends AudioWorkletProcessor {
     if (ch) {
       let i = 0;
       while (i < ch.length) {
-        const n = Math.min(ch.length - i, this.block.length - this.fill);
+        const n = Math.min(ch.length - i, this.size - this.fill);
         this.block.set(ch.subarray(i, i + n), this.fill);
         this.fill += n;
         i += n;
-        if (this.fill === this.block.length) {
+        if (this.fill === this.size) {
+          // Transferring the buffer detaches it (its length becomes 0): size the next block
+          // from this.size, never from the detached array.
           this.port.postMessage(this.block, [this.block.buffer]);
-          this.block = new Float32Array(this.block.length);
+          this.block = new Float32Array(this.size);
           this.fill = 0;
         }
       }
