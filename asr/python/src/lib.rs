@@ -22,7 +22,7 @@ fn err(e: impl std::fmt::Display) -> PyErr {
 /// `numpy.ndarray.tobytes()`: the buffer protocol is not in the stable ABI before Python 3.11,
 /// and the samples are copied before the GIL is released anyway).
 fn samples(bytes: &[u8]) -> PyResult<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(PyValueError::new_err(format!(
             "{} bytes is not a whole number of float32 samples",
             bytes.len()
