@@ -62,7 +62,26 @@ impl WakeWordModel {
     ) -> Result<Arc<Self>, AsrError> {
         let path = path.as_ref();
         settings.validate(path)?;
-        let tflite = Model::load(path)?;
+        Self::from_model(Model::load(path)?, path, settings)
+    }
+
+    /// Like [`WakeWordModel::from_tflite`] for a `.tflite` file already in memory (where there
+    /// are no files, e.g. WebAssembly); `name` stands for its path in errors.
+    pub fn from_tflite_bytes(
+        bytes: &[u8],
+        name: impl AsRef<Path>,
+        settings: WakeWordSettings,
+    ) -> Result<Arc<Self>, AsrError> {
+        let path = name.as_ref();
+        settings.validate(path)?;
+        Self::from_model(Model::from_bytes(bytes)?, path, settings)
+    }
+
+    fn from_model(
+        tflite: Model,
+        path: &Path,
+        settings: WakeWordSettings,
+    ) -> Result<Arc<Self>, AsrError> {
         let err = |msg: String| AsrError::WakeWord {
             path: path.to_owned(),
             msg,

@@ -28,6 +28,12 @@ impl WakeWordSettings {
         }
     }
 
+    /// The settings in a manifest's text (where there are no files, e.g. WebAssembly); `name`
+    /// stands for its path in errors.
+    pub fn from_manifest_text(text: &str, name: impl AsRef<Path>) -> Result<Self, AsrError> {
+        parse_manifest(text, name.as_ref()).map(|m| m.settings)
+    }
+
     /// Checks ranges; `path` names the offending file in the error.
     pub fn validate(&self, path: &Path) -> Result<(), AsrError> {
         let err = |msg: String| {
@@ -72,8 +78,17 @@ pub(crate) fn read_manifest(path: &Path) -> Result<Manifest, AsrError> {
         msg,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    parse_manifest(&text, path)
+}
+
+/// Parses a manifest's text; `path` names it in errors and locates the model file.
+pub(crate) fn parse_manifest(text: &str, path: &Path) -> Result<Manifest, AsrError> {
+    let err = |msg: String| AsrError::WakeWord {
+        path: path.to_owned(),
+        msg,
+    };
     let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| err(format!("invalid JSON: {e}")))?;
+        serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {e}")))?;
     if let Some(t) = v.get("type").and_then(|t| t.as_str()) {
         if t != "micro" {
             return Err(err(format!(
