@@ -49,7 +49,7 @@ fn run(bencher: divan::Bencher, names: &[&str]) {
     bencher.bench_local(|| {
         let mut det = WakeWord::new(models.clone(), 16000).unwrap();
         for chunk in samples.chunks(1600) {
-            divan::black_box(det.process(chunk));
+            divan::black_box(det.accept(chunk));
         }
     });
 }

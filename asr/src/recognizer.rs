@@ -407,7 +407,7 @@ impl Stream {
         }
         self.samples += samples.len() as u64;
         self.resampled.clear();
-        self.resampler.push(samples, &mut self.resampled);
+        self.resampler.accept(samples, &mut self.resampled);
         self.fbank.accept(&self.resampled, &mut self.feats)?;
         Ok(())
     }

@@ -467,7 +467,7 @@ impl Vad {
             });
         }
         self.pending.clear();
-        self.model.net.flush(&mut self.state, &mut self.pending)?;
+        self.model.net.finish(&mut self.state, &mut self.pending)?;
         for &p in &self.pending {
             self.seg.on_prob(p, &mut self.events);
         }

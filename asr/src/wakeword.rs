@@ -11,7 +11,7 @@
 //! use sotto_asr::wakeword::{WakeWord, WakeWordModel};
 //! let model = WakeWordModel::load("okay_nabu.json")?;
 //! let mut detector = WakeWord::new(vec![model], 16000)?;
-//! for d in detector.process(&vec![0i16; 16000]) {
+//! for d in detector.accept(&vec![0i16; 16000]) {
 //!     println!("{} at {:.2} s (score {:.3})", d.wake_word, d.time, d.score);
 //! }
 //! # Ok::<(), sotto_asr::AsrError>(())
@@ -356,14 +356,14 @@ impl WakeWord {
     }
 
     /// Pushes 16-bit samples; returns the detections they complete.
-    pub fn process(&mut self, samples: &[i16]) -> Vec<Detection> {
+    pub fn accept(&mut self, samples: &[i16]) -> Vec<Detection> {
         let mut dets = Vec::new();
         self.feed_i16(samples, None, &mut dets);
         dets
     }
 
-    /// Like [`WakeWord::process`], also appending every model invocation to `scores`.
-    pub fn process_scored(&mut self, samples: &[i16], scores: &mut Vec<Score>) -> Vec<Detection> {
+    /// Like [`WakeWord::accept`], also appending every model invocation to `scores`.
+    pub fn accept_scored(&mut self, samples: &[i16], scores: &mut Vec<Score>) -> Vec<Detection> {
         let mut dets = Vec::new();
         self.feed_i16(samples, Some(scores), &mut dets);
         dets
@@ -371,14 +371,14 @@ impl WakeWord {
 
     /// Pushes float samples in `[-1, 1)` (scaled by 32768 and rounded to 16 bits, so 16-bit
     /// sources round-trip exactly). NaN or infinity is an error.
-    pub fn process_f32(&mut self, samples: &[f32]) -> Result<Vec<Detection>, AsrError> {
+    pub fn accept_f32(&mut self, samples: &[f32]) -> Result<Vec<Detection>, AsrError> {
         let mut dets = Vec::new();
         self.feed_f32(samples, None, &mut dets)?;
         Ok(dets)
     }
 
-    /// [`WakeWord::process_f32`] with a score trace.
-    pub fn process_f32_scored(
+    /// [`WakeWord::accept_f32`] with a score trace.
+    pub fn accept_f32_scored(
         &mut self,
         samples: &[f32],
         scores: &mut Vec<Score>,
@@ -467,7 +467,7 @@ impl WakeWord {
         };
         let mut out = std::mem::take(&mut self.resampled);
         out.clear();
-        rs.push(samples, &mut out);
+        rs.accept(samples, &mut out);
         self.feed_16k_f32(&out, scores, dets);
         self.resampled = out;
     }

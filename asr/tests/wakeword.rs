@@ -43,7 +43,7 @@ fn trace(models: &[Arc<WakeWordModel>], samples: &[i16], chunk: usize) -> Vec<Ve
     let mut det = WakeWord::new(models.to_vec(), 16000).unwrap();
     let mut scores = Vec::new();
     for c in samples.chunks(chunk.max(1)) {
-        det.process_scored(c, &mut scores);
+        det.accept_scored(c, &mut scores);
     }
     let mut per = vec![Vec::new(); models.len()];
     for s in scores {
@@ -124,18 +124,18 @@ fn detections_fire_once_per_refractory_period() {
     twice.extend(vec![0i16; 16000]);
     twice.extend(&samples);
     let mut det = WakeWord::new(vec![model.clone()], 16000).unwrap();
-    let d = det.process(&twice);
+    let d = det.accept(&twice);
     assert_eq!(d.len(), 2, "{d:?}");
     assert!(d.iter().all(|d| d.wake_word == "Alexa" && d.score > 0.9));
     assert!(d[1].time - d[0].time > 2.0);
     // A refractory period longer than the audio keeps the second one quiet.
     det.reset();
     det.set_refractory(60.0);
-    assert_eq!(det.process(&twice).len(), 1);
+    assert_eq!(det.accept(&twice).len(), 1);
     // reset() gives a fresh stream: same detections again.
     det.reset();
     det.set_refractory(2.0);
-    assert_eq!(det.process(&twice), d);
+    assert_eq!(det.accept(&twice), d);
 }
 
 #[test]
@@ -146,10 +146,10 @@ fn f32_input_round_trips_16_bit_audio() {
     let floats: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
     let mut a = WakeWord::new(vec![model.clone()], 16000).unwrap();
     let mut b = WakeWord::new(vec![model], 16000).unwrap();
-    let da = a.process(&samples);
+    let da = a.accept(&samples);
     assert!(!da.is_empty());
-    assert_eq!(b.process_f32(&floats).unwrap(), da);
-    let err = b.process_f32(&[0.0, f32::NAN]).unwrap_err();
+    assert_eq!(b.accept_f32(&floats).unwrap(), da);
+    let err = b.accept_f32(&[0.0, f32::NAN]).unwrap_err();
     assert!(matches!(err, AsrError::NonFinite { .. }), "{err}");
 }
 
@@ -220,14 +220,14 @@ fn other_sample_rates_are_resampled() {
     let samples = clip(&root, "pmww_alexa_1");
     let at16 = WakeWord::new(vec![model.clone()], 16000)
         .unwrap()
-        .process(&samples);
+        .accept(&samples);
     let up = upsample3(&samples);
     let run48 = |chunk: usize| {
         let mut det = WakeWord::new(vec![model.clone()], 48000).unwrap();
         let mut scores = Vec::new();
         let mut d: Vec<_> = up
             .chunks(chunk)
-            .flat_map(|c| det.process_scored(c, &mut scores))
+            .flat_map(|c| det.accept_scored(c, &mut scores))
             .collect();
         d.extend(det.finish(Some(&mut scores)));
         (d, scores)

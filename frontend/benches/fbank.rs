@@ -55,7 +55,7 @@ fn resample_10s_to_16k(bencher: Bencher, rate: u32) {
     bencher.counter(ItemsCount::new(x.len())).bench_local(|| {
         out.clear();
         for chunk in x.chunks(1024) {
-            rs.push(black_box(chunk), &mut out);
+            rs.accept(black_box(chunk), &mut out);
         }
         rs.finish(&mut out);
         black_box(&out);

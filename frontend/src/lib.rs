@@ -22,7 +22,7 @@
 //! let (mut pcm16k, mut feats) = (Vec::new(), Vec::new());
 //! for chunk in audio.samples.chunks(1024) {
 //!     pcm16k.clear();
-//!     resampler.push(chunk, &mut pcm16k);
+//!     resampler.accept(chunk, &mut pcm16k);
 //!     fbank.accept(&pcm16k, &mut feats)?;
 //! }
 //! pcm16k.clear();

@@ -27,8 +27,8 @@ const MIN_CHUNK_OUT: usize = 640;
 /// let mut rs = Resampler16k::new(44_100)?;
 /// let input = vec![0.0f32; 44_100]; // 1 s
 /// let mut out = Vec::new();
-/// rs.push(&input[..1000], &mut out);
-/// rs.push(&input[1000..], &mut out);
+/// rs.accept(&input[..1000], &mut out);
+/// rs.accept(&input[1000..], &mut out);
 /// rs.finish(&mut out);
 /// assert_eq!(out.len(), 16_000);
 /// # Ok::<(), sotto_frontend::FrontendError>(())
@@ -117,9 +117,9 @@ impl Resampler16k {
         self.rate
     }
 
-    /// Pushes input samples (any length); appends the resampled output available so far
+    /// Accepts input samples (any length); appends the resampled output available so far
     /// to `out` and returns how many samples were added.
-    pub fn push(&mut self, input: &[f32], out: &mut Vec<f32>) -> usize {
+    pub fn accept(&mut self, input: &[f32], out: &mut Vec<f32>) -> usize {
         self.samples_in += input.len() as u64;
         let Some(inner) = &mut self.inner else {
             out.extend_from_slice(input);
@@ -177,7 +177,7 @@ impl Resampler16k {
         self.reset();
         let mut out =
             Vec::with_capacity(input.len() * TARGET_RATE as usize / self.rate as usize + 1);
-        self.push(input, &mut out);
+        self.accept(input, &mut out);
         self.finish(&mut out);
         out
     }

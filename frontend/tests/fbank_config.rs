@@ -31,7 +31,9 @@ fn missing_keys_keep_defaults_and_unknown_keys_are_ignored() {
 fn bad_values_are_errors_that_say_what() {
     let e = parse(r#"{"window": "kaiser"}"#).unwrap_err().to_string();
     assert!(e.contains("kaiser") && e.contains("povey"), "{e}");
-    let e = parse(r#"{"num_mel_bins": "eighty"}"#).unwrap_err().to_string();
+    let e = parse(r#"{"num_mel_bins": "eighty"}"#)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("eighty"), "{e}");
     let e = parse(r#"{"snip_edges": 1}"#).unwrap_err().to_string();
     assert!(e.contains("bool"), "{e}");

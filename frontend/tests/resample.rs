@@ -45,8 +45,8 @@ fn passthrough_at_16k() {
     let x = sine(16000, 1000.0, 1234);
     let mut r = Resampler16k::new(16000).unwrap();
     let mut out = Vec::new();
-    r.push(&x[..100], &mut out);
-    r.push(&x[100..], &mut out);
+    r.accept(&x[..100], &mut out);
+    r.accept(&x[100..], &mut out);
     r.finish(&mut out);
     assert_eq!(out, x);
 }
@@ -90,7 +90,7 @@ proptest! {
         let (mut pos, mut k) = (0, 0);
         while pos < len {
             let n = cuts[k % cuts.len()].min(len - pos);
-            r.push(&x[pos..pos + n], &mut out);
+            r.accept(&x[pos..pos + n], &mut out);
             pos += n;
             k += 1;
         }

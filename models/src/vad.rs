@@ -12,7 +12,7 @@
 //! [`SileroVad`] is immutable and `Send + Sync` (share it with `Arc`); everything that changes
 //! while audio flows lives in a per-stream [`SileroVadState`]. [`SileroVad::step`] accepts any
 //! number of samples and emits one probability per completed window, so any chunking gives the
-//! same probabilities; [`SileroVad::flush`] zero-pads a last partial window like upstream's
+//! same probabilities; [`SileroVad::finish`] zero-pads a last partial window like upstream's
 //! `get_speech_timestamps`.
 
 use crate::format::{FormatError, ModelFile};
@@ -381,7 +381,7 @@ impl SileroVad {
     /// Ends the stream: a partial last window is zero-padded and its probability appended (as
     /// upstream's `get_speech_timestamps` does); returns 0 or 1. The state is then ready for a
     /// new stream only after [`SileroVadState::reset`].
-    pub fn flush(
+    pub fn finish(
         &self,
         st: &mut SileroVadState,
         out: &mut Vec<f32>,
@@ -410,7 +410,7 @@ impl SileroVadState {
         self.cfg
     }
 
-    /// Samples consumed since the stream start (padding from [`SileroVad::flush`] excluded).
+    /// Samples consumed since the stream start (padding from [`SileroVad::finish`] excluded).
     pub fn samples(&self) -> u64 {
         self.samples
     }

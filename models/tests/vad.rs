@@ -23,7 +23,7 @@ fn run(m: &SileroVad, rate: u32, audio: &[f32], chunks: &[usize]) -> Vec<f32> {
         rest = &rest[n..];
         i += 1;
     }
-    m.flush(&mut st, &mut out).unwrap();
+    m.finish(&mut st, &mut out).unwrap();
     out
 }
 
@@ -127,7 +127,7 @@ fn bad_input_is_a_named_error() {
     assert!(err.to_string().contains("silero-vad"), "{err}");
     // Flushing with nothing pending adds nothing.
     let mut st = m.new_state(8000).unwrap();
-    assert_eq!(m.flush(&mut st, &mut out).unwrap(), 0);
+    assert_eq!(m.finish(&mut st, &mut out).unwrap(), 0);
 }
 
 #[test]

@@ -494,7 +494,7 @@ pub unsafe extern "C" fn sotto_wakeword_accept(
     guard(std::ptr::null_mut(), || {
         let w = unsafe { handle_mut(wake, "wake") }?;
         let x = unsafe { self::samples(samples, n) }?;
-        let d = w.wake.process_f32(x).map_err(|e| e.to_string())?;
+        let d = w.wake.accept_f32(x).map_err(|e| e.to_string())?;
         detections_json(&d)
     })
 }

@@ -278,7 +278,7 @@ fn c_wakeword_matches_rust() {
     }
     let (rate, audio) = read_wav(&clip);
     let mut w = WakeWord::new(vec![WakeWordModel::load(&manifest).unwrap()], rate).unwrap();
-    let mut expected = w.process_f32(&audio).unwrap();
+    let mut expected = w.accept_f32(&audio).unwrap();
     expected.extend(w.finish(None));
     assert!(!expected.is_empty(), "the reference clip should fire");
     unsafe {

@@ -295,7 +295,7 @@ impl WakeWord {
     fn accept(&mut self, py: Python<'_>, samples: &[u8]) -> PyResult<Vec<Detection>> {
         let x = self::samples(samples)?;
         let w = &mut self.wake;
-        let d = py.allow_threads(|| w.process_f32(&x)).map_err(err)?;
+        let d = py.allow_threads(|| w.accept_f32(&x)).map_err(err)?;
         Ok(detections(d))
     }
 

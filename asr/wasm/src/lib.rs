@@ -139,7 +139,7 @@ impl WakeWord {
 
     /// Feeds samples in [-1, 1]; returns the detections as a JSON array.
     pub fn accept(&mut self, samples: &[f32]) -> Result<String, JsError> {
-        let d = self.wake.process_f32(samples).map_err(js_err)?;
+        let d = self.wake.accept_f32(samples).map_err(js_err)?;
         let v: Vec<_> = d
             .iter()
             .map(|d| DetectionJson {

@@ -338,7 +338,7 @@ impl Decode for Opus {
                 ch,
                 &mut self.mono,
             );
-            self.resampler.push(&self.mono, out);
+            self.resampler.accept(&self.mono, out);
         }
         Ok(true)
     }

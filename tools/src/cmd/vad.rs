@@ -141,7 +141,7 @@ impl Feeder {
         match &mut self.resampler {
             Some(r) => {
                 self.buf.clear();
-                r.push(samples, &mut self.buf);
+                r.accept(samples, &mut self.buf);
                 self.vad.accept(&self.buf)?;
                 Ok(&self.buf)
             }

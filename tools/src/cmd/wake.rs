@@ -165,7 +165,7 @@ fn detect(
                         detector.insert(d)
                     }
                 };
-                det.process_f32_scored(&chunk, &mut scores)?
+                det.accept_f32_scored(&chunk, &mut scores)?
             }
             // End of input: flush the resampler's tail.
             None => match detector.take() {

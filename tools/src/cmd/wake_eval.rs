@@ -98,7 +98,7 @@ fn trace(model: &Arc<WakeWordModel>, path: &Path) -> anyhow::Result<Trace> {
             break;
         }
         scores.clear();
-        det.process_f32_scored(&block, &mut scores)?;
+        det.accept_f32_scored(&block, &mut scores)?;
         // Window sums over consecutive invocations, across block boundaries.
         for s in &scores {
             window.push_back(u32::from(s.raw));
