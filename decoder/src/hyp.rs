@@ -520,11 +520,7 @@ impl<L: LanguageModel> Scorer<L> {
                 top.push(
                     base + logp[u as usize] + la,
                     u as usize,
-                    WordMove {
-                        node: c,
-                        la,
-                        ended,
-                    },
+                    WordMove { node: c, la, ended },
                 );
             }
             if let Some(sp) = &g.spelling {
