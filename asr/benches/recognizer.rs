@@ -123,17 +123,17 @@ fn finish_latency_beam4(bencher: divan::Bencher, name: &str) {
     finish_latency(bencher, name, 4);
 }
 
-/// The shipped model as `sotto transcribe` runs it by default: beam 4 in the word-level
+/// The shipped model as `sotto transcribe` runs it by default: beam 8 in the word-level
 /// search with the word LM shipped beside it (`sotto-en.lm.bin`, > 1 M n-grams): the LM's
 /// end-of-sentence scores and the word in progress are settled in `finish`.
 #[divan::bench(sample_count = 20, sample_size = 1)]
-fn finish_latency_beam4_word_lm(bencher: divan::Bencher) {
+fn finish_latency_beam8_word_lm(bencher: divan::Bencher) {
     let (Some(t), Ok(path)) = (network("shipped"), Recognizer::default_model()) else {
         eprintln!("no shipped model in models/zoo, skipped");
         return;
     };
     let config = RecognizerConfig {
-        beam: 4,
+        beam: 8,
         ..RecognizerConfig::new(path)
     };
     let rec = Recognizer::from_transducer(t.clone(), config).unwrap();

@@ -90,11 +90,12 @@ pub struct RecognizerConfig {
 }
 
 impl RecognizerConfig {
-    /// Defaults for a model: beam 4, no hotwords, sherpa-onnx endpoint rules.
+    /// Defaults for a model: beam 8 (one point of dev WER better than 4 for 1.2x the CPU time), no
+    /// hotwords, sherpa-onnx endpoint rules.
     pub fn new(model: impl Into<PathBuf>) -> Self {
         Self {
             model: model.into(),
-            beam: 4,
+            beam: 8,
             max_symbols_per_frame: 1,
             ctc: false,
             hotwords: None,

@@ -100,7 +100,7 @@ struct Recognizer {
 #[pymethods]
 impl Recognizer {
     #[new]
-    #[pyo3(signature = (model=None, *, beam=4, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false))]
+    #[pyo3(signature = (model=None, *, beam=8, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,

@@ -39,7 +39,7 @@ pub struct Recognizer {
 
 #[wasm_bindgen]
 impl Recognizer {
-    /// Loads a sotto `.safetensors` model from its bytes; `beam` 4 is the CLI's default.
+    /// Loads a sotto `.safetensors` model from its bytes; `beam` 8 is the CLI's default.
     #[wasm_bindgen(constructor)]
     pub fn new(model: &[u8], beam: usize) -> Result<Recognizer, JsError> {
         let name = "model.safetensors";

@@ -18,7 +18,7 @@ pub struct RecognizerArgs {
     #[arg(long, short = 'm', value_name = "M")]
     pub model: Option<std::path::PathBuf>,
     /// Beam size of modified beam search (1 = greedy).
-    #[arg(long, value_name = "K", default_value_t = 4)]
+    #[arg(long, value_name = "K", default_value_t = 8)]
     pub beam: usize,
     /// Greedy search (--beam 1): most symbols emitted per encoder frame.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]

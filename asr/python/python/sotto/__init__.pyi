@@ -48,7 +48,7 @@ class Recognizer:
         self,
         model: Optional[_Path] = None,
         *,
-        beam: int = 4,
+        beam: int = 8,
         no_lm: bool = False,
         lm: Optional[_Path] = None,
         lexicon: Optional[_Path] = None,
