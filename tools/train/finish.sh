@@ -2,6 +2,7 @@
 # After a run: export f32, quantize with sotto (the shipped int8), PyTorch-vs-sotto parity, and dev WER measured
 # with sotto itself.
 #   sh finish.sh second sotto-en      (run name, model name); needs target/release/sotto and runs/dev_wav
+#   CKPT=runs/bpe2/epoch5.pt sh finish.sh bpe2 sotto-en    (another checkpoint than the run's last.pt)
 set -eu
 cd "$(dirname "$0")"
 RUN=runs/$1
@@ -9,18 +10,23 @@ NAME=$2
 ZOO=../../models/zoo
 SOTTO=../../target/release/sotto
 export OMP_WAIT_POLICY=PASSIVE
-.venv/bin/python -W ignore export.py --ckpt "$RUN/last.pt" --out "$ZOO/$NAME-f32.safetensors" \
+.venv/bin/python -W ignore export.py --ckpt "${CKPT:-$RUN/last.pt}" --out "$ZOO/$NAME-f32.safetensors" \
   --notes "configs/$1.json; CPU run, see models/zoo/$NAME.md"
 $SOTTO quantize "$ZOO/$NAME-f32.safetensors" "$ZOO/$NAME-int8.safetensors" > "$RUN/quantize.txt"
 # PyTorch greedy from the exported file: the parity goldens of tests/shipped_model.rs, and all of dev.
 .venv/bin/python -W ignore parity.py --model "$ZOO/$NAME-f32.safetensors" --dev "$RUN/dev_hyps_pytorch.tsv"
 for m in f32 int8; do
   f="$ZOO/$NAME-$m.safetensors"
-  for beam in 1 4; do
-    [ $m = f32 ] && [ $beam = 4 ] && continue
-    $SOTTO transcribe --ref runs/dev_wav/refs_all.tsv -m "$f" --beam $beam -j 2 > "$RUN/sotto_${m}_beam$beam.txt" 2> /dev/null || true
-    echo "$m beam $beam: $(tail -1 "$RUN/sotto_${m}_beam$beam.txt")"
+  for beam in 1 4 8; do
+    [ $m = f32 ] && [ $beam != 1 ] && continue
+    $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$f" --beam $beam --no-lm -j 2 > "$RUN/sotto_${m}_beam$beam.txt" 2> /dev/null || true
+    echo "$m beam $beam, no LM: $(tail -1 "$RUN/sotto_${m}_beam$beam.txt")"
   done
+done
+# What a user gets: the int8 model with the word LM beside it, default search (beam 8); and beam 4 with the LM.
+for beam in 4 8; do
+  $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" --beam $beam -j 2 > "$RUN/sotto_int8_lm_beam$beam.txt" 2> /dev/null || true
+  echo "int8 beam $beam + LM: $(tail -1 "$RUN/sotto_int8_lm_beam$beam.txt")"
 done
 # Per-source WER from the same per-file output (same word edit distance as train.py), and how many dev
 # transcripts sotto (f32 / int8 greedy) shares with PyTorch's greedy decode of the same model.

@@ -83,7 +83,7 @@ class Recognizer:
     can be called on it directly; :meth:`stream` makes independent ones.
     """
 
-    def __init__(self, model=None, *, beam: int = 4, no_lm: bool = False, lm=None, lexicon=None,
+    def __init__(self, model=None, *, beam: int = 8, no_lm: bool = False, lm=None, lexicon=None,
                  hotwords=None, hotword_boost: float = 1.5, ctc: bool = False,
                  stop_at_endpoints: bool = False):
         self._r = _sotto.Recognizer(model, beam=beam, no_lm=no_lm, lm=lm, lexicon=lexicon,
