@@ -135,8 +135,11 @@ const check = (ok, msg) => {
 
   check(s.finals.length > 0, `live captions committed ${s.finals.length} line(s): ${JSON.stringify(s.finals)} (partial ${JSON.stringify(s.partial)})`);
   const tokens = (lines) => lines.join(' ').split(/\s+/).filter(Boolean);
-  const edits = editDistance(tokens(s.finals), tokens(native.slice(0, s.finals.length)));
-  check(edits <= 1, `live lines match the Rust API's on the same samples (sotto caption --no-lm ${micWav}: ` +
+  // Words, not line breaks: an endpoint close to its threshold may fall on either side in the two
+  // builds (their 44.1 kHz resamplers differ in the last bits), and the native run commits the
+  // words still in progress at the end of the file, which the live page holds as its partial.
+  const edits = editDistance(tokens([...s.finals, s.partial]), tokens(native));
+  check(edits <= 1, `live captions (committed + partial) match the Rust API's words on the same samples (sotto caption --no-lm ${micWav}: ` +
     `${JSON.stringify(native)}): ${edits === 0 ? 'identical' : `${edits} word edit(s)`}`);
   // Detections in the last 0.3 s are not compared: at the end of the file the native run flushes
   // the resampler's tail (and so decides on audio the live stream still holds back).
