@@ -158,6 +158,17 @@ fn fbank_config(path: &Path, features: &serde_json::Value) -> Result<FbankConfig
     Ok(c)
 }
 
+/// What [`Recognizer::transcribe_file`] returns.
+#[derive(Debug, Clone)]
+pub struct FileTranscript {
+    /// The final transcript of the file.
+    pub transcript: Transcript,
+    /// Seconds of audio read (at the file's own rate).
+    pub audio_secs: f64,
+    /// Seconds spent feeding, decoding and finishing (reading the file excluded).
+    pub compute_secs: f64,
+}
+
 impl Recognizer {
     /// Load the model and prepare the search (hotwords are parsed and tokenized here).
     pub fn new(config: RecognizerConfig) -> Result<Self, AsrError> {
@@ -299,6 +310,39 @@ impl Recognizer {
             segment_frames: 0,
             input_done: false,
         }
+    }
+
+    /// Decodes an audio file through a fresh stream, reading and feeding it in one-second
+    /// chunks as a live stream would, so memory stays flat however long the file is (the loop
+    /// of `sotto transcribe` and of the C and Python bindings).
+    pub fn transcribe_file(&self, path: impl AsRef<Path>) -> Result<FileTranscript, AsrError> {
+        let mut reader = sotto_frontend::audio::AudioReader::open(path.as_ref())?;
+        let rate = reader.sample_rate();
+        let second = rate as usize;
+        let mut stream = self.stream();
+        let mut buf = Vec::with_capacity(second + 8192);
+        let mut compute = std::time::Duration::ZERO;
+        loop {
+            let n = reader.read_chunk(&mut buf)?;
+            if buf.len() >= second || (n == 0 && !buf.is_empty()) {
+                let t = std::time::Instant::now();
+                stream.accept_waveform(rate, &buf)?;
+                stream.decode()?;
+                compute += t.elapsed();
+                buf.clear();
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let t = std::time::Instant::now();
+        let transcript = stream.finish()?;
+        compute += t.elapsed();
+        Ok(FileTranscript {
+            transcript,
+            audio_secs: reader.samples_read() as f64 / f64::from(rate),
+            compute_secs: compute.as_secs_f64(),
+        })
     }
 
     /// The network.

@@ -176,8 +176,8 @@ impl WakeWordModel {
     }
 }
 
-/// One detection.
-#[derive(Clone, Debug, PartialEq)]
+/// One detection. Serializes as `{"wake_word", "model", "time", "score"}` (the bindings' JSON).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Detection {
     /// The model's wake word.
     pub wake_word: String,
@@ -188,6 +188,7 @@ pub struct Detection {
     /// The sliding-window mean probability that exceeded the cutoff.
     pub score: f32,
     /// The model invocation (0-based) that fired.
+    #[serde(skip)]
     pub step: u64,
 }
 

@@ -264,7 +264,10 @@ pub unsafe extern "C" fn sotto_transcribe_file(
     guard(std::ptr::null_mut(), || {
         let rec = unsafe { handle(rec, "rec") }?;
         let path = unsafe { opt_str(path, "path") }?.ok_or("path is NULL")?;
-        let (t, duration) = transcribe_file(&rec.rec, path).map_err(|e| format!("{path}: {e}"))?;
+        let f = rec
+            .rec
+            .transcribe_file(path)
+            .map_err(|e| format!("{path}: {e}"))?;
         #[derive(Serialize)]
         struct Out<'a> {
             text: &'a str,
@@ -272,34 +275,11 @@ pub unsafe extern "C" fn sotto_transcribe_file(
             duration: f64,
         }
         json_string(&Out {
-            text: &t.text,
-            words: &t.words,
-            duration,
+            text: &f.transcript.text,
+            words: &f.transcript.words,
+            duration: f.audio_secs,
         })
     })
-}
-
-/// The `sotto transcribe` loop: one-second chunks, decode after each, finish.
-fn transcribe_file(rec: &Recognizer, path: &str) -> Result<(Transcript, f64), String> {
-    let mut reader = sotto_frontend::audio::AudioReader::open(path).map_err(|e| e.to_string())?;
-    let rate = reader.sample_rate();
-    let mut stream = rec.stream();
-    let mut buf = Vec::with_capacity(rate as usize + 8192);
-    loop {
-        let n = reader.read_chunk(&mut buf).map_err(|e| e.to_string())?;
-        if buf.len() >= rate as usize || (n == 0 && !buf.is_empty()) {
-            stream
-                .accept_waveform(rate, &buf)
-                .and_then(|()| stream.decode())
-                .map_err(|e| e.to_string())?;
-            buf.clear();
-        }
-        if n == 0 {
-            break;
-        }
-    }
-    let t = stream.finish().map_err(|e| e.to_string())?;
-    Ok((t, reader.samples_read() as f64 / f64::from(rate)))
 }
 
 /// A new stream of `rec`.
@@ -459,25 +439,8 @@ pub unsafe extern "C" fn sotto_wakeword_free(wake: *mut SottoWakeWord) {
     }
 }
 
-#[derive(Serialize)]
-struct DetectionJson<'a> {
-    wake_word: &'a str,
-    model: usize,
-    time: f64,
-    score: f32,
-}
-
 fn detections_json(d: &[Detection]) -> Result<*mut c_char, String> {
-    let v: Vec<_> = d
-        .iter()
-        .map(|d| DetectionJson {
-            wake_word: &d.wake_word,
-            model: d.model,
-            time: d.time,
-            score: d.score,
-        })
-        .collect();
-    json_string(&v)
+    json_string(&d)
 }
 
 /// Feeds `n` samples in [-1, 1]; returns the detections as a JSON array

@@ -147,8 +147,8 @@ impl Recognizer {
     /// Transcribes a file like `sotto transcribe` (one stream fed one-second chunks).
     fn transcribe(&self, py: Python<'_>, path: PathBuf) -> PyResult<Transcript> {
         let rec = &self.rec;
-        py.allow_threads(|| transcribe_file(rec, &path))
-            .map(Transcript::from)
+        py.allow_threads(|| rec.transcribe_file(&path))
+            .map(|f| Transcript::from(f.transcript))
             .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))
     }
 
@@ -157,27 +157,6 @@ impl Recognizer {
     }
 }
 
-/// The `sotto transcribe` loop: one-second chunks, decode after each, finish.
-fn transcribe_file(rec: &r::Recognizer, path: &std::path::Path) -> Result<r::Transcript, String> {
-    let mut reader = sotto_frontend::audio::AudioReader::open(path).map_err(|e| e.to_string())?;
-    let rate = reader.sample_rate();
-    let mut stream = rec.stream();
-    let mut buf = Vec::with_capacity(rate as usize + 8192);
-    loop {
-        let n = reader.read_chunk(&mut buf).map_err(|e| e.to_string())?;
-        if buf.len() >= rate as usize || (n == 0 && !buf.is_empty()) {
-            stream
-                .accept_waveform(rate, &buf)
-                .and_then(|()| stream.decode())
-                .map_err(|e| e.to_string())?;
-            buf.clear();
-        }
-        if n == 0 {
-            break;
-        }
-    }
-    stream.finish().map_err(|e| e.to_string())
-}
 
 /// One audio stream: `accept` audio, read `partial`, `finish`.
 #[pyclass(module = "sotto")]

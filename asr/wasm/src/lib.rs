@@ -108,14 +108,6 @@ impl Stream {
     }
 }
 
-#[derive(Serialize)]
-struct DetectionJson<'a> {
-    wake_word: &'a str,
-    model: usize,
-    time: f64,
-    score: f32,
-}
-
 /// A wake-word detector over one microWakeWord model.
 #[wasm_bindgen]
 pub struct WakeWord {
@@ -140,15 +132,6 @@ impl WakeWord {
     /// Feeds samples in [-1, 1]; returns the detections as a JSON array.
     pub fn accept(&mut self, samples: &[f32]) -> Result<String, JsError> {
         let d = self.wake.accept_f32(samples).map_err(js_err)?;
-        let v: Vec<_> = d
-            .iter()
-            .map(|d| DetectionJson {
-                wake_word: &d.wake_word,
-                model: d.model,
-                time: d.time,
-                score: d.score,
-            })
-            .collect();
-        serde_json::to_string(&v).map_err(js_err)
+        serde_json::to_string(&d).map_err(js_err)
     }
 }

@@ -21,7 +21,7 @@ use sotto_asr::wer::{score, WerStats};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Arguments of `sotto transcribe`.
 #[derive(clap::Args)]
@@ -134,37 +134,15 @@ fn key(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Decode one file through a fresh stream, reading and feeding it in one-second chunks as a
-/// live stream would (memory stays flat however long the file is).
+/// Decode one file through a fresh stream ([`Recognizer::transcribe_file`]: one-second chunks,
+/// memory flat however long the file is).
 fn transcribe_file(rec: &Recognizer, path: &Path) -> anyhow::Result<Done> {
-    let mut reader = sotto_frontend::audio::AudioReader::open(path)?;
-    let rate = reader.sample_rate();
-    let second = rate as usize;
-    let mut stream = rec.stream();
-    let mut buf = Vec::with_capacity(second + 8192);
-    let mut compute = Duration::ZERO;
-    loop {
-        let n = reader.read_chunk(&mut buf)?;
-        if buf.len() >= second || (n == 0 && !buf.is_empty()) {
-            let t = Instant::now();
-            stream.accept_waveform(rate, &buf)?;
-            stream.decode()?;
-            compute += t.elapsed();
-            buf.clear();
-        }
-        if n == 0 {
-            break;
-        }
-    }
-    let t = Instant::now();
-    let transcript = stream
-        .finish()
-        .with_context(|| path.display().to_string())?;
-    compute += t.elapsed();
+    // No path context here: `describe` prefixes the file name when the error lacks it.
+    let f = rec.transcribe_file(path)?;
     Ok(Done {
-        transcript,
-        audio_secs: reader.samples_read() as f64 / f64::from(rate),
-        compute_secs: compute.as_secs_f64(),
+        transcript: f.transcript,
+        audio_secs: f.audio_secs,
+        compute_secs: f.compute_secs,
         segments: 0,
         speech_secs: 0.0,
         vad_secs: 0.0,
