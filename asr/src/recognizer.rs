@@ -44,6 +44,11 @@ pub const DEFAULT_LM_WEIGHT: f32 = 0.2;
 /// Default per-word bonus of the word-level search.
 pub const DEFAULT_WORD_BONUS: f32 = 1.0;
 
+/// Default blank penalty (see [`RecognizerConfig::blank_penalty`]): the shipped model deletes
+/// words (a fifth of dev's reference words at penalty 0); 0.5 was best of 0.25–1.5 on dev at the
+/// default search (README, "Words").
+pub const DEFAULT_BLANK_PENALTY: f32 = 0.5;
+
 /// How a [`Recognizer`] is built.
 #[derive(Debug, Clone)]
 pub struct RecognizerConfig {
@@ -80,6 +85,9 @@ pub struct RecognizerConfig {
     /// piece, each scored as an unknown word of the LM and charged this penalty (natural
     /// log, ≥ 0); `None`: only lexicon words.
     pub spell_penalty: Option<f32>,
+    /// Subtracted from the blank logit of every frame before the search (natural log; 0:
+    /// none). Positive values trade deletions for insertions, see [`DEFAULT_BLANK_PENALTY`].
+    pub blank_penalty: f32,
     /// Endpoint rules checked by [`Stream::is_endpoint`].
     pub endpoint: EndpointConfig,
     /// Stop [`Stream::decode`] at the exact encoder frame where an endpoint rule fires, so that
@@ -107,6 +115,7 @@ impl RecognizerConfig {
             lm_weight: DEFAULT_LM_WEIGHT,
             word_bonus: DEFAULT_WORD_BONUS,
             spell_penalty: None,
+            blank_penalty: DEFAULT_BLANK_PENALTY,
             endpoint: EndpointConfig::default(),
             stop_at_endpoints: false,
         }
@@ -243,6 +252,7 @@ impl Recognizer {
             frame_duration,
             hotwords,
             words,
+            blank_penalty: config.blank_penalty,
             ..Default::default()
         };
         let net = Net {

@@ -370,8 +370,13 @@ impl<L: LanguageModel> Scorer<L> {
         }
     }
 
-    /// Log-softmax `logits` in place, erroring on a broken network.
+    /// Apply the blank penalty and log-softmax `logits` in place, erroring on a broken network.
     pub fn normalize(&self, logits: &mut [f32], frame: usize) -> Result<(), DecoderError> {
+        if self.opts.blank_penalty != 0.0 {
+            if let Some(b) = logits.get_mut(self.blank) {
+                *b -= self.opts.blank_penalty;
+            }
+        }
         if log_softmax(logits) {
             Ok(())
         } else {

@@ -57,6 +57,10 @@ pub struct DecoderOptions {
     /// With an LM, how many best tokens per hypothesis (by acoustic + hotword score) are
     /// rescored by the LM before pruning; at least the beam size is always used.
     pub lm_candidates: usize,
+    /// Subtracted from the blank's logit before the log-softmax of every frame (sherpa-onnx's
+    /// `blank_penalty`): a positive value makes the search emit more tokens, the remedy for a
+    /// network that deletes words. 0 leaves the network's distribution unchanged.
+    pub blank_penalty: f32,
 }
 
 impl Default for DecoderOptions {
@@ -67,6 +71,7 @@ impl Default for DecoderOptions {
             hotwords: None,
             words: None,
             lm_candidates: 8,
+            blank_penalty: 0.0,
         }
     }
 }
@@ -183,6 +188,12 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
             return bad(format!(
                 "frame_duration {} must be a positive number of seconds",
                 opts.frame_duration
+            ));
+        }
+        if !opts.blank_penalty.is_finite() {
+            return bad(format!(
+                "blank_penalty {} must be a finite number",
+                opts.blank_penalty
             ));
         }
         let (vocab_size, blank) = (net.vocab_size(), net.blank_id());

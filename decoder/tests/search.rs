@@ -255,3 +255,46 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn blank_penalty_turns_a_close_blank_into_a_token() {
+    // Frame 1: blank 3.0 narrowly beats token 2 (2.5); frames 0 and 2 clearly spell 1 and blank.
+    let rows = vec![
+        vec![0.0, 5.0, -5.0, -5.0],
+        vec![3.0, -5.0, 2.5, -5.0],
+        vec![5.0, -5.0, -5.0, -5.0],
+    ];
+    let net = TableTransducer::new(4, &rows);
+    for opts in [greedy(1), beam(4)] {
+        let plain = decode(&net, net.frames(), opts.clone());
+        assert_eq!(plain.ids(), vec![1], "{:?}", opts.method);
+        let penalized = DecoderOptions {
+            blank_penalty: 1.0,
+            ..opts.clone()
+        };
+        let hyp = decode(&net, net.frames(), penalized);
+        assert_eq!(hyp.ids(), vec![1, 2], "{:?}", opts.method);
+        // The token's log-probability is taken after the penalty (blank's logit 3.0 - 1.0),
+        // with token 1 carrying the table's repeat penalty after its emission at frame 0.
+        let want = log_probs(&[2.0, -25.0, 2.5, -5.0])[2];
+        assert!(
+            (hyp.tokens[1].logprob as f64 - want).abs() < 1e-5,
+            "{} vs {want}",
+            hyp.tokens[1].logprob
+        );
+    }
+    // A penalty too small to flip the frame changes nothing; a non-finite one is refused.
+    let small = DecoderOptions {
+        blank_penalty: 0.25,
+        ..greedy(1)
+    };
+    assert_eq!(decode(&net, net.frames(), small).ids(), vec![1]);
+    let nan = DecoderOptions {
+        blank_penalty: f32::NAN,
+        ..greedy(1)
+    };
+    assert!(matches!(
+        Decoder::new(&net, nan),
+        Err(DecoderError::InvalidOption(_))
+    ));
+}

@@ -167,8 +167,31 @@ def greedy_with_margin(m, enc, max_symbols=1):
     return hyp, margin
 
 
+def load_averaged(paths):
+    """The last checkpoint's metadata with the element-wise mean of all the checkpoints' weights.
+
+    Averaging the weights of the last few epochs (as icefall's `--avg` does) smooths the epoch-to-epoch
+    noise of a small-data run; all checkpoints must come from one run (same config).
+    """
+    cks = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+    ck = cks[-1]
+    for other, p in zip(cks, paths):
+        if other["config"]["model"] != ck["config"]["model"]:
+            raise SystemExit(f"{p}: model hyperparameters differ from {paths[-1]}; cannot average")
+    if len(cks) > 1:
+        avg = {}
+        for k, v in ck["model"].items():
+            if v.is_floating_point():
+                avg[k] = sum(c["model"][k].double() for c in cks).div(len(cks)).to(v.dtype)
+            else:
+                avg[k] = v
+        ck = dict(ck, model=avg, averaged=[{"path": str(p), "epoch": c["epoch"], "step": c["step"]}
+                                           for p, c in zip(paths, cks)])
+    return ck
+
+
 def export_ckpt(args):
-    ck = torch.load(args.ckpt, map_location="cpu", weights_only=False)
+    ck = load_averaged(args.ckpt)
     cfg = ck["config"]
     m = Transducer(**cfg["model"])
     m.load_state_dict(ck["model"])
@@ -185,6 +208,8 @@ def export_ckpt(args):
     prov = {"recipe": "tools/train", "git_commit": git_commit(), "train_manifest_sha256": man["train_manifest_sha256"],
             "epochs": ck["epoch"], "steps": ck["step"], "train_minutes": round(ck["train_seconds"] / 60, 1),
             "config": cfg, "notes": args.notes}
+    if "averaged" in ck:
+        prov["averaged_checkpoints"] = ck["averaged"]
     out = Path(args.out)
     if args.int8:
         # One quantization rule, sotto's: write f32, then `sotto quantize` it.
@@ -202,7 +227,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golden", action="store_true")
     ap.add_argument("--resynth", action="store_true", help="re-run espeak-ng for the golden clip")
-    ap.add_argument("--ckpt")
+    ap.add_argument("--ckpt", nargs="+", help="checkpoint(s); several are averaged weight by weight (same run)")
     ap.add_argument("--out")
     ap.add_argument("--notes", default="")
     ap.add_argument("--int8", action="store_true", help="write int8 weights: exports f32, then runs `sotto quantize`")

@@ -3,6 +3,7 @@
 # with sotto itself.
 #   sh finish.sh second sotto-en      (run name, model name); needs target/release/sotto and runs/dev_wav
 #   CKPT=runs/bpe2/epoch5.pt sh finish.sh bpe2 sotto-en    (another checkpoint than the run's last.pt)
+#   CKPT="runs/bpe2/epoch6.pt runs/bpe2/epoch7.pt" sh finish.sh bpe2 sotto-en   (several: their weights averaged)
 set -eu
 cd "$(dirname "$0")"
 RUN=runs/$1
@@ -10,24 +11,28 @@ NAME=$2
 ZOO=../../models/zoo
 SOTTO=../../target/release/sotto
 export OMP_WAIT_POLICY=PASSIVE
-.venv/bin/python -W ignore export.py --ckpt "${CKPT:-$RUN/last.pt}" --out "$ZOO/$NAME-f32.safetensors" \
+.venv/bin/python -W ignore export.py --ckpt ${CKPT:-$RUN/last.pt} --out "$ZOO/$NAME-f32.safetensors" \
   --notes "configs/$1.json; CPU run, see models/zoo/$NAME.md"
 $SOTTO quantize "$ZOO/$NAME-f32.safetensors" "$ZOO/$NAME-int8.safetensors" > "$RUN/quantize.txt"
 # PyTorch greedy from the exported file: the parity goldens of tests/shipped_model.rs, and all of dev.
 .venv/bin/python -W ignore parity.py --model "$ZOO/$NAME-f32.safetensors" --dev "$RUN/dev_hyps_pytorch.tsv"
+# The network alone: no LM, no blank penalty (PyTorch's greedy decode has none).
 for m in f32 int8; do
   f="$ZOO/$NAME-$m.safetensors"
   for beam in 1 4 8; do
     [ $m = f32 ] && [ $beam != 1 ] && continue
-    $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$f" --beam $beam --no-lm -j 2 > "$RUN/sotto_${m}_beam$beam.txt" 2> /dev/null || true
+    $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$f" --beam $beam --no-lm --blank-penalty 0 -j 2 > "$RUN/sotto_${m}_beam$beam.txt" 2> /dev/null || true
     echo "$m beam $beam, no LM: $(tail -1 "$RUN/sotto_${m}_beam$beam.txt")"
   done
 done
-# What a user gets: the int8 model with the word LM beside it, default search (beam 8); and beam 4 with the LM.
+# What a user gets: the int8 model with the word LM beside it, default search (beam 8, blank penalty 0.5);
+# beam 4 with the LM; and the default search without the blank penalty.
 for beam in 4 8; do
   $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" --beam $beam -j 2 > "$RUN/sotto_int8_lm_beam$beam.txt" 2> /dev/null || true
   echo "int8 beam $beam + LM: $(tail -1 "$RUN/sotto_int8_lm_beam$beam.txt")"
 done
+$SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" --blank-penalty 0 -j 2 > "$RUN/sotto_int8_lm_beam8_bp0.txt" 2> /dev/null || true
+echo "int8 beam 8 + LM, blank penalty 0: $(tail -1 "$RUN/sotto_int8_lm_beam8_bp0.txt")"
 # Per-source WER from the same per-file output (same word edit distance as train.py), and how many dev
 # transcripts sotto (f32 / int8 greedy) shares with PyTorch's greedy decode of the same model.
 .venv/bin/python - "$RUN" <<'PY'

@@ -152,6 +152,10 @@ fn bad_arguments_are_errors_not_crashes() {
         let m = cstr(&default_model().display().to_string());
         assert!(sotto_recognizer_new(m.as_ptr(), bad_opts.as_ptr()).is_null());
         assert!(last_error().contains("beem"), "{}", last_error());
+        let good_opts = cstr("{\"beam\": 2, \"blank_penalty\": 0.0, \"word_bonus\": 0.5}");
+        let rec = sotto_recognizer_new(m.as_ptr(), good_opts.as_ptr());
+        assert!(!rec.is_null(), "{}", last_error());
+        sotto_recognizer_free(rec);
 
         assert!(sotto_stream_new(std::ptr::null()).is_null());
         assert_eq!(last_error(), "rec is NULL");

@@ -100,7 +100,7 @@ struct Recognizer {
 #[pymethods]
 impl Recognizer {
     #[new]
-    #[pyo3(signature = (model=None, *, beam=8, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false))]
+    #[pyo3(signature = (model=None, *, beam=8, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -113,6 +113,9 @@ impl Recognizer {
         hotword_boost: f32,
         ctc: bool,
         stop_at_endpoints: bool,
+        lm_weight: Option<f32>,
+        word_bonus: Option<f32>,
+        blank_penalty: Option<f32>,
     ) -> PyResult<Self> {
         let model = match model {
             Some(m) => m,
@@ -127,6 +130,10 @@ impl Recognizer {
         c.hotword_boost = hotword_boost;
         c.ctc = ctc;
         c.stop_at_endpoints = stop_at_endpoints;
+        // None keeps the library's defaults (one source of truth for the tuned values).
+        c.lm_weight = lm_weight.unwrap_or(c.lm_weight);
+        c.word_bonus = word_bonus.unwrap_or(c.word_bonus);
+        c.blank_penalty = blank_penalty.unwrap_or(c.blank_penalty);
         let rec = py.allow_threads(|| r::Recognizer::new(c)).map_err(err)?;
         Ok(Recognizer { rec })
     }

@@ -62,6 +62,18 @@ def test_transcribe_matches_cli(rec):
         assert abs(w.start - e["start"]) < 1e-3 and abs(w.end - e["end"]) < 1e-3
 
 
+@pytest.mark.parametrize("opts,flags", [
+    ({"blank_penalty": 0.0}, ["--blank-penalty", "0"]),
+    ({"blank_penalty": 2.0, "word_bonus": 0.5, "lm_weight": 0.4},
+     ["--blank-penalty", "2", "--word-bonus", "0.5", "--lm-weight", "0.4"]),
+])
+def test_search_options_match_cli(opts, flags):
+    out = subprocess.run([cli(), "transcribe", "--json", "-m", str(MODEL), *flags, str(FOX)],
+                         check=True, capture_output=True, text=True).stdout
+    got = sotto.Recognizer(MODEL, **opts).transcribe(FOX)
+    assert got.text == json.loads(out.splitlines()[0])["text"]
+
+
 @pytest.mark.parametrize("chunk", [1, 160, 1000, 16000, 10**7])
 def test_streaming_equals_transcribe(rec, chunk):
     rate, pcm = read_wav(FOX)

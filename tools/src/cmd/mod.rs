@@ -43,6 +43,10 @@ pub struct RecognizerArgs {
     /// charged penalty P (natural log) on top of the LM's unknown-word score.
     #[arg(long, value_name = "P")]
     pub spell_penalty: Option<f32>,
+    /// Subtract P from the blank logit of every frame (natural log): more words, fewer
+    /// deletions; 0 = the network's own distribution.
+    #[arg(long, value_name = "P", default_value_t = sotto_asr::recognizer::DEFAULT_BLANK_PENALTY, allow_negative_numbers = true)]
+    pub blank_penalty: f32,
     /// Decode the model's CTC head (CTC prefix beam search, --beam prefixes) instead of the
     /// transducer; lexicon, LM and hotwords apply the same way.
     #[arg(long)]
@@ -66,6 +70,7 @@ impl RecognizerArgs {
             lexicon: self.lexicon,
             ctc: self.ctc,
             spell_penalty: self.spell_penalty,
+            blank_penalty: self.blank_penalty,
             ..sotto_asr::recognizer::RecognizerConfig::new(model)
         })
     }

@@ -85,10 +85,12 @@ class Recognizer:
 
     def __init__(self, model=None, *, beam: int = 8, no_lm: bool = False, lm=None, lexicon=None,
                  hotwords=None, hotword_boost: float = 1.5, ctc: bool = False,
-                 stop_at_endpoints: bool = False):
+                 stop_at_endpoints: bool = False, lm_weight=None, word_bonus=None,
+                 blank_penalty=None):
         self._r = _sotto.Recognizer(model, beam=beam, no_lm=no_lm, lm=lm, lexicon=lexicon,
                                     hotwords=hotwords, hotword_boost=hotword_boost, ctc=ctc,
-                                    stop_at_endpoints=stop_at_endpoints)
+                                    stop_at_endpoints=stop_at_endpoints, lm_weight=lm_weight,
+                                    word_bonus=word_bonus, blank_penalty=blank_penalty)
         self._default = None
 
     @property

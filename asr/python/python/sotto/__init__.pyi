@@ -56,6 +56,9 @@ class Recognizer:
         hotword_boost: float = 1.5,
         ctc: bool = False,
         stop_at_endpoints: bool = False,
+        lm_weight: Optional[float] = None,
+        word_bonus: Optional[float] = None,
+        blank_penalty: Optional[float] = None,
     ) -> None: ...
     @property
     def model_path(self) -> str: ...
