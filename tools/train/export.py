@@ -193,6 +193,9 @@ def load_averaged(paths):
 def export_ckpt(args):
     ck = load_averaged(args.ckpt)
     cfg = ck["config"]
+    if cfg["model"].get("encoder", "lstm") != "lstm":
+        raise SystemExit(f"{args.ckpt}: encoder {cfg['model']['encoder']!r} has no sotto model format yet "
+                         "(docs/model-format.md describes rnnt-lstm-stateless only)")
     m = Transducer(**cfg["model"])
     m.load_state_dict(ck["model"])
     data = Path(cfg.get("data", HERE / "runs/data"))

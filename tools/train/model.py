@@ -46,6 +46,81 @@ class Encoder(nn.Module):
         return x, lens // self.stack
 
 
+class ConformerBlock(nn.Module):
+    """Macaron FF/2 -> chunked causal self-attention with a learned relative-position bias -> causal depthwise
+    convolution module -> FF/2 -> LayerNorm. Pre-LN residual branches; LayerNorm instead of BatchNorm in the
+    convolution module, so a frame's output never depends on other utterances or on statistics."""
+
+    def __init__(self, d, heads, ff, kernel, chunk, left_chunks, dropout=0.0):
+        super().__init__()
+        assert d % heads == 0
+        self.heads, self.chunk, self.left_chunks, self.kernel = heads, chunk, left_chunks, kernel
+        self.ff1 = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, ff), nn.SiLU(), nn.Dropout(dropout), nn.Linear(ff, d))
+        self.ln_att = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.att_out = nn.Linear(d, d)
+        # Bias per head and offset q - k, which a query's visible keys span: -(chunk-1) .. (left_chunks+1)*chunk-1.
+        self.pos_bias = nn.Parameter(torch.zeros(heads, (left_chunks + 2) * chunk - 1))
+        self.ln_conv = nn.LayerNorm(d)
+        self.pw1 = nn.Linear(d, 2 * d)
+        self.dw = nn.Conv1d(d, d, kernel, groups=d)
+        self.ln_dw = nn.LayerNorm(d)
+        self.pw2 = nn.Linear(d, d)
+        self.ff2 = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, ff), nn.SiLU(), nn.Dropout(dropout), nn.Linear(ff, d))
+        self.ln_out = nn.LayerNorm(d)
+        self.drop = nn.Dropout(dropout)
+
+    def attention_bias(self, t, device):
+        """[H, T, T] additive bias: relative position where visible, -inf elsewhere. Query q (chunk c_q) sees key k
+        iff c_q - left_chunks <= c_k <= c_q: its own chunk (up to chunk-1 frames ahead) and left_chunks before it,
+        counted from the first frame, so a stream cut into chunks computes the same."""
+        pos = torch.arange(t, device=device)
+        cq, ck = pos[:, None] // self.chunk, pos[None, :] // self.chunk
+        visible = (ck <= cq) & (ck >= cq - self.left_chunks)
+        rel = (pos[:, None] - pos[None, :] + self.chunk - 1).clamp(0, self.pos_bias.shape[1] - 1)
+        bias = self.pos_bias[:, rel]
+        return bias.masked_fill(~visible, float("-inf"))
+
+    def forward(self, x, bias):
+        b, t, d = x.shape
+        x = x + 0.5 * self.ff1(x)
+        q, k, v = self.qkv(self.ln_att(x)).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        h = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
+        x = x + self.drop(self.att_out(h.transpose(1, 2).reshape(b, t, d)))
+        h = F.glu(self.pw1(self.ln_conv(x)), dim=-1).transpose(1, 2)
+        h = self.dw(F.pad(h, (self.kernel - 1, 0))).transpose(1, 2)
+        x = x + self.drop(self.pw2(F.silu(self.ln_dw(h))))
+        x = x + 0.5 * self.ff2(x)
+        return self.ln_out(x)
+
+
+class ConformerEncoder(nn.Module):
+    """CMVN -> stack S frames -> Linear to d -> N streaming conformer blocks (chunks of `chunk` encoder frames, a
+    left context of `left_chunks` chunks). Latency: up to chunk * S feature frames of look-ahead within a chunk."""
+
+    def __init__(self, feat_dim, stack, d_model, num_layers, heads, ff_dim, kernel, chunk, left_chunks, dropout=0.0):
+        super().__init__()
+        self.stack = stack
+        self.register_buffer("cmvn_mean", torch.zeros(feat_dim))
+        self.register_buffer("cmvn_istd", torch.ones(feat_dim))
+        self.inp = nn.Linear(stack * feat_dim, d_model)
+        self.blocks = nn.ModuleList(ConformerBlock(d_model, heads, ff_dim, kernel, chunk, left_chunks, dropout)
+                                    for _ in range(num_layers))
+
+    def normalize(self, feats):
+        return (feats - self.cmvn_mean) * self.cmvn_istd
+
+    def forward(self, x, lens, normalized=False):
+        if not normalized:
+            x = self.normalize(x)
+        b, t, f = x.shape
+        t2 = t // self.stack
+        x = self.inp(x[:, : t2 * self.stack].reshape(b, t2, self.stack * f))
+        for blk in self.blocks:
+            x = blk(x, blk.attention_bias(t2, x.device))
+        return x, lens // self.stack
+
+
 class Decoder(nn.Module):
     """Stateless prediction network: embedding of the last C tokens -> depthwise causal conv -> ReLU."""
 
@@ -83,13 +158,24 @@ class Joiner(nn.Module):
 
 class Transducer(nn.Module):
     def __init__(self, feat_dim=80, stack=4, num_layers=4, hidden=640, proj=256, pred_dim=256, context_size=2,
-                 joiner_dim=256, vocab_size=256, blank_id=0, ctc=True, dropout=0.0, residual=False, layer_norm=False):
+                 joiner_dim=256, vocab_size=256, blank_id=0, ctc=True, dropout=0.0, residual=False, layer_norm=False,
+                 encoder="lstm", conformer=None):
+        """`encoder`: "lstm" (the shipped `rnnt-lstm-stateless`) or "conformer" (training pilot, issue 11: `conformer`
+        = dict(d_model, heads, ff_dim, kernel, chunk, left_chunks) with `num_layers` blocks; not exportable yet)."""
         super().__init__()
         self.hp = dict(feat_dim=feat_dim, stack=stack, num_layers=num_layers, hidden=hidden, proj=proj,
                        pred_dim=pred_dim, context_size=context_size, joiner_dim=joiner_dim,
                        vocab_size=vocab_size, blank_id=blank_id, ctc=ctc, residual=residual, layer_norm=layer_norm)
-        enc_dim = proj if proj > 0 else hidden
-        self.encoder = Encoder(feat_dim, stack, num_layers, hidden, proj, dropout, residual, layer_norm)
+        if encoder == "conformer":
+            self.hp.update(encoder=encoder, conformer=dict(conformer))
+            enc_dim = conformer["d_model"]
+            self.encoder = ConformerEncoder(feat_dim, stack, num_layers=num_layers, dropout=dropout, **conformer)
+        elif encoder == "lstm":
+            enc_dim = proj if proj > 0 else hidden
+            self.encoder = Encoder(feat_dim, stack, num_layers, hidden, proj, dropout, residual, layer_norm)
+        else:
+            raise ValueError(f"unknown encoder {encoder!r} (lstm or conformer)")
+        self.enc_dim = enc_dim
         self.decoder = Decoder(vocab_size, pred_dim, context_size, blank_id)
         self.joiner = Joiner(enc_dim, pred_dim, joiner_dim, vocab_size)
         self.ctc = nn.Linear(enc_dim, vocab_size) if ctc else None

@@ -412,8 +412,7 @@ def main():
     model.to(a.device)  # before the optimizer exists, so its state lives on the same device
     params = list(model.parameters())
     if tc.get("rnnt_impl") == "pruned":
-        enc_dim = cfg["model"]["proj"] or cfg["model"]["hidden"]
-        simple_head = SimpleJoiner(enc_dim, cfg["model"]["pred_dim"], cfg["model"]["vocab_size"])
+        simple_head = SimpleJoiner(model.enc_dim, cfg["model"]["pred_dim"], cfg["model"]["vocab_size"])
         simple_head.to(a.device)
         params += list(simple_head.parameters())
     opt = torch.optim.Adam(params, lr=tc["lr"], betas=(0.9, 0.98), eps=1e-8, weight_decay=tc.get("weight_decay", 0.0))
