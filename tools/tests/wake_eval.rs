@@ -129,3 +129,64 @@ fn bad_files_are_skipped_and_short_negatives_warned() {
     assert!(stderr.contains("1 of 4"), "{stderr}");
     assert!(stderr.contains("--max-fa-per-hour 0.5"), "{stderr}");
 }
+
+/// Several models in one run: one JSON report per model, each equal to that model's report
+/// from a run of its own, and one DET plot with a curve per model.
+#[test]
+fn several_models_report_like_single_runs_and_share_one_plot() {
+    let Some(root) = root() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (pos, neg) = (tmp.path().join("pos"), tmp.path().join("neg"));
+    std::fs::create_dir_all(&pos).unwrap();
+    std::fs::create_dir_all(&neg).unwrap();
+    for (dir, clip) in [
+        (&pos, "pmww_alexa_1.wav"),
+        (&pos, "pmww_alexa_2.wav"),
+        (&neg, "pmww_hey_jarvis_1.wav"),
+        (&neg, "pmww_okay_nabu_1.wav"),
+    ] {
+        std::fs::copy(root.join("clips").join(clip), dir.join(clip)).unwrap();
+    }
+    let models = [
+        root.join("models/v2/alexa.json"),
+        root.join("models/v2/hey_jarvis.json"),
+    ];
+    let run = |ms: &[&PathBuf], det: Option<&PathBuf>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sotto"));
+        c.args(["wake-eval", "--json", "--max-fa-per-hour", "100"]);
+        for m in ms {
+            c.arg("-m").arg(m);
+        }
+        c.arg("--positives").arg(&pos).arg("--negatives").arg(&neg);
+        if let Some(d) = det {
+            c.arg("--det").arg(d);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let svg = tmp.path().join("both.svg");
+    let both = run(&[&models[0], &models[1]], Some(&svg));
+    assert_eq!(both.len(), 2);
+    for (k, m) in models.iter().enumerate() {
+        let single = run(&[m], None);
+        let (mut a, mut b) = (both[k].clone(), single[0].clone());
+        a["det"] = serde_json::Value::Null;
+        b["det"] = serde_json::Value::Null;
+        assert_eq!(a, b, "{}", m.display());
+    }
+    assert_ne!(both[0]["model"], both[1]["model"]);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.matches("<polyline").count() >= 2,
+        "one curve per model"
+    );
+}

@@ -148,3 +148,31 @@ fn live_tflite_reference_run_matches() {
         sotto_scores(&model, &wav)
     );
 }
+
+/// Every shipped manifest's `tensor_arena_size` is sotto's TFLite-Micro arena estimate of its
+/// `.tflite` (written by export.py from `sotto wake-tool export`), not a guess.
+#[test]
+fn manifests_carry_the_arena_estimate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/zoo/wake");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name.ends_with(".eval.json") {
+            continue;
+        }
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let tflite = dir.join(m["model"].as_str().unwrap());
+        let est = sotto_micro::tflite::tflm_arena_estimate(&std::fs::read(&tflite).unwrap())
+            .unwrap()
+            .total();
+        assert_eq!(
+            m["micro"]["tensor_arena_size"].as_u64(),
+            Some(est as u64),
+            "{name}"
+        );
+        n += 1;
+    }
+    assert!(n > 0, "no manifests in {}", dir.display());
+}

@@ -1,6 +1,7 @@
-//! `sotto wake-eval`: false-reject rate and false accepts per hour of one wake-word model on a
+//! `sotto wake-eval`: false-reject rate and false accepts per hour of wake-word models on a
 //! folder of positive clips and a folder of negative audio, over every possible threshold
-//! (a DET curve, optionally saved as SVG).
+//! (a DET curve, optionally saved as SVG: one curve per model, all in one plot). Several models
+//! (`-m A -m B`) are scored on the same decoded audio in one pass.
 //!
 //! A positive clip counts as accepted at threshold `t` when any sliding-window mean exceeds
 //! `t`; on negative audio every detection counts as a false accept, with the detector's
@@ -25,8 +26,9 @@ use std::sync::Arc;
 #[derive(clap::Args)]
 pub struct Args {
     /// Wake-word model: a microWakeWord manifest (.json) or a bare .tflite (default settings).
-    #[arg(long, short = 'm', value_name = "M")]
-    pub model: PathBuf,
+    /// Repeat to compare models on the same files (one report each, one DET plot).
+    #[arg(long, short = 'm', value_name = "M", required = true)]
+    pub model: Vec<PathBuf>,
     /// Folder of clips that contain the wake word (searched recursively).
     #[arg(long, value_name = "DIR")]
     pub positives: PathBuf,
@@ -83,15 +85,19 @@ struct Trace {
     seconds: f64,
 }
 
-/// Scores one file, decoding and detecting block by block (as the whole-file version did, the
-/// detector is not flushed at the end).
-fn trace(model: &Arc<WakeWordModel>, path: &Path) -> anyhow::Result<Trace> {
+/// Scores one file with every model (one detector, so the audio is decoded once), block by
+/// block (as the whole-file version did, the detector is not flushed at the end). One trace
+/// per model.
+fn trace(models: &[Arc<WakeWordModel>], path: &Path) -> anyhow::Result<Vec<Trace>> {
     let mut reader = sotto_frontend::audio::AudioReader::open(path)?;
-    let mut det = WakeWord::new(vec![model.clone()], reader.sample_rate())?;
-    let w = model.settings().sliding_window_size;
+    let mut det = WakeWord::new(models.to_vec(), reader.sample_rate())?;
     let mut scores = Vec::<Score>::new();
-    let mut window = std::collections::VecDeque::with_capacity(w + 1);
-    let (mut sums, mut block) = (Vec::new(), Vec::new());
+    let mut windows: Vec<_> = models
+        .iter()
+        .map(|m| std::collections::VecDeque::with_capacity(m.settings().sliding_window_size + 1))
+        .collect();
+    let mut sums = vec![Vec::new(); models.len()];
+    let mut block = Vec::new();
     loop {
         block.clear();
         if reader.read_chunk(&mut block)? == 0 {
@@ -101,19 +107,24 @@ fn trace(model: &Arc<WakeWordModel>, path: &Path) -> anyhow::Result<Trace> {
         det.accept_f32_scored(&block, &mut scores)?;
         // Window sums over consecutive invocations, across block boundaries.
         for s in &scores {
+            let (window, w) = (
+                &mut windows[s.model],
+                models[s.model].settings().sliding_window_size,
+            );
             window.push_back(u32::from(s.raw));
             if window.len() > w {
                 window.pop_front();
             }
             if window.len() == w {
-                sums.push((s.time, window.iter().sum()));
+                sums[s.model].push((s.time, window.iter().sum()));
             }
         }
     }
-    Ok(Trace {
-        sums,
-        seconds: reader.samples_read() as f64 / f64::from(reader.sample_rate()),
-    })
+    let seconds = reader.samples_read() as f64 / f64::from(reader.sample_rate());
+    Ok(sums
+        .into_iter()
+        .map(|sums| Trace { sums, seconds })
+        .collect())
 }
 
 /// One point of the DET curve: detect when the window sum exceeds `sum`.
@@ -126,17 +137,18 @@ struct Point {
     fa_per_hour: f64,
 }
 
-/// Traces of the files that could be scored; the others are reported on stderr and counted.
+/// Traces of the files that could be scored (per file, one per model); the others are reported
+/// on stderr and counted.
 fn traces(
-    model: &Arc<WakeWordModel>,
+    models: &[Arc<WakeWordModel>],
     files: &[PathBuf],
     bar: &ProgressBar,
     failed: &mut usize,
-) -> Vec<Trace> {
-    let results: Vec<anyhow::Result<Trace>> = files
+) -> Vec<Vec<Trace>> {
+    let results: Vec<anyhow::Result<Vec<Trace>>> = files
         .par_iter()
         .map(|f| {
-            let t = trace(model, f);
+            let t = trace(models, f);
             bar.inc(1);
             t
         })
@@ -154,52 +166,25 @@ fn traces(
     out
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let model = load_models(std::slice::from_ref(&args.model), None, 5)
-        .map_err(bad_input)?
-        .remove(0);
-    let (pos_files, neg_files) = (audio_files(&args.positives)?, audio_files(&args.negatives)?);
-    let bar = ProgressBar::new((pos_files.len() + neg_files.len()) as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}").expect("valid template"),
-    );
-    bar.set_message("scoring");
-    let mut failed = 0;
-    let pos = traces(&model, &pos_files, &bar, &mut failed);
-    let neg = traces(&model, &neg_files, &bar, &mut failed);
-    bar.finish_and_clear();
-    let total = pos_files.len() + neg_files.len();
-    if pos.is_empty() || neg.is_empty() {
-        return Err(bad_input(anyhow::anyhow!(
-            "no {} file could be scored ({failed} of {total} files failed)",
-            if pos.is_empty() {
-                "positive"
-            } else {
-                "negative"
-            }
-        )));
-    }
-    let hours: f64 = neg.iter().map(|t| t.seconds).sum::<f64>() / 3600.0;
-    if hours <= 0.0 {
-        return Err(bad_input(anyhow::anyhow!(
-            "{}: negative audio is empty",
-            args.negatives.display()
-        )));
-    }
-    if let Some(x) = args.max_fa_per_hour {
-        // One false accept in `hours` of audio is 1/hours per hour: rates below that cannot
-        // be told from zero.
-        if x < 1.0 / hours {
-            eprintln!(
-                "sotto: warning: the negatives are {:.2} h, so one false accept is {:.1} per \
-                 hour: --max-fa-per-hour {x} can only be met with none at all; use at least \
-                 {:.1} h of negative audio to measure that rate",
-                hours,
-                1.0 / hours,
-                1.0 / x.max(1e-9)
-            );
-        }
-    }
+/// One model's results: its DET curve, the point at its manifest cutoff and the point chosen
+/// for `--max-fa-per-hour`.
+struct Report {
+    name: String,
+    manifest: PathBuf,
+    cutoff: f64,
+    curve: Vec<Point>,
+    at_cutoff: Point,
+    chosen: Option<Point>,
+}
+
+/// The DET curve of one model from its traces.
+fn evaluate(
+    model: &WakeWordModel,
+    pos: &[&Trace],
+    neg: &[&Trace],
+    hours: f64,
+    args: &Args,
+) -> (Vec<Point>, Point, Option<Point>) {
     let w = model.settings().sliding_window_size as u32;
     let denom = 256.0 * f64::from(w);
     let pos_max: Vec<Option<u32>> = pos
@@ -255,48 +240,119 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .find(|p| p.fa_per_hour <= x && p.missed == best)
             .unwrap_or(&curve[curve.len() - 1])
     });
+    (curve, at_cutoff, chosen)
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let models = load_models(&args.model, None, 5).map_err(bad_input)?;
+    let (pos_files, neg_files) = (audio_files(&args.positives)?, audio_files(&args.negatives)?);
+    let bar = ProgressBar::new((pos_files.len() + neg_files.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}").expect("valid template"),
+    );
+    bar.set_message("scoring");
+    let mut failed = 0;
+    let pos = traces(&models, &pos_files, &bar, &mut failed);
+    let neg = traces(&models, &neg_files, &bar, &mut failed);
+    bar.finish_and_clear();
+    let total = pos_files.len() + neg_files.len();
+    if pos.is_empty() || neg.is_empty() {
+        return Err(bad_input(anyhow::anyhow!(
+            "no {} file could be scored ({failed} of {total} files failed)",
+            if pos.is_empty() {
+                "positive"
+            } else {
+                "negative"
+            }
+        )));
+    }
+    let hours: f64 = neg.iter().map(|t| t[0].seconds).sum::<f64>() / 3600.0;
+    if hours <= 0.0 {
+        return Err(bad_input(anyhow::anyhow!(
+            "{}: negative audio is empty",
+            args.negatives.display()
+        )));
+    }
+    if let Some(x) = args.max_fa_per_hour {
+        // One false accept in `hours` of audio is 1/hours per hour: rates below that cannot
+        // be told from zero.
+        if x < 1.0 / hours {
+            eprintln!(
+                "sotto: warning: the negatives are {:.2} h, so one false accept is {:.1} per \
+                 hour: --max-fa-per-hour {x} can only be met with none at all; use at least \
+                 {:.1} h of negative audio to measure that rate",
+                hours,
+                1.0 / hours,
+                1.0 / x.max(1e-9)
+            );
+        }
+    }
+    let reports: Vec<Report> = models
+        .iter()
+        .zip(&args.model)
+        .enumerate()
+        .map(|(k, (model, manifest))| {
+            let p: Vec<&Trace> = pos.iter().map(|t| &t[k]).collect();
+            let n: Vec<&Trace> = neg.iter().map(|t| &t[k]).collect();
+            let (curve, at_cutoff, chosen) = evaluate(model, &p, &n, hours, &args);
+            Report {
+                name: model.name().to_string(),
+                manifest: manifest.clone(),
+                cutoff: model.settings().probability_cutoff,
+                curve,
+                at_cutoff,
+                chosen,
+            }
+        })
+        .collect();
     if let Some(svg) = &args.det {
-        plot(svg, &curve, &at_cutoff, chosen.as_ref(), model.name())?;
+        plot(svg, &reports)?;
     }
     let neg_seconds = hours * 3600.0;
-    let pos_seconds: f64 = pos.iter().map(|t| t.seconds).sum();
+    let pos_seconds: f64 = pos.iter().map(|t| t[0].seconds).sum();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if args.json {
-        let p = |p: &Point| {
-            serde_json::json!({"threshold": p.threshold, "frr": p.frr, "missed": p.missed,
-                "false_accepts": p.false_accepts, "fa_per_hour": p.fa_per_hour})
-        };
-        let j = serde_json::json!({
-            "model": model.name(), "manifest": args.model, "positives": pos.len(), "positive_seconds": pos_seconds,
-            "negatives": neg.len(), "negative_seconds": neg_seconds, "cutoff": cutoff, "at_cutoff": p(&at_cutoff),
-            "max_fa_per_hour": args.max_fa_per_hour, "chosen": chosen.as_ref().map(p), "det": args.det,
-        });
-        writeln!(out, "{j}")?;
-    } else {
-        writeln!(out, "model: {} ({})", model.name(), args.model.display())?;
-        writeln!(out, "positives: {} files, {pos_seconds:.1} s; negatives: {} files, {neg_seconds:.1} s ({hours:.4} h)", pos.len(), neg.len())?;
-        let line = |label: String, p: &Point| {
-            format!(
-                "{label}: FRR {:.2}% ({}/{} missed), false accepts {} ({:.2} per hour)",
-                100.0 * p.frr,
-                p.missed,
-                pos.len(),
-                p.false_accepts,
-                p.fa_per_hour
-            )
-        };
-        writeln!(out, "{}", line(format!("at cutoff {cutoff}"), &at_cutoff))?;
-        if let (Some(x), Some(c)) = (args.max_fa_per_hour, &chosen) {
+    for r in &reports {
+        if args.json {
+            let p = |p: &Point| {
+                serde_json::json!({"threshold": p.threshold, "frr": p.frr, "missed": p.missed,
+                    "false_accepts": p.false_accepts, "fa_per_hour": p.fa_per_hour})
+            };
+            let j = serde_json::json!({
+                "model": r.name, "manifest": r.manifest, "positives": pos.len(), "positive_seconds": pos_seconds,
+                "negatives": neg.len(), "negative_seconds": neg_seconds, "cutoff": r.cutoff, "at_cutoff": p(&r.at_cutoff),
+                "max_fa_per_hour": args.max_fa_per_hour, "chosen": r.chosen.as_ref().map(p), "det": args.det,
+            });
+            writeln!(out, "{j}")?;
+        } else {
+            writeln!(out, "model: {} ({})", r.name, r.manifest.display())?;
+            writeln!(out, "positives: {} files, {pos_seconds:.1} s; negatives: {} files, {neg_seconds:.1} s ({hours:.4} h)", pos.len(), neg.len())?;
+            let line = |label: String, p: &Point| {
+                format!(
+                    "{label}: FRR {:.2}% ({}/{} missed), false accepts {} ({:.2} per hour)",
+                    100.0 * p.frr,
+                    p.missed,
+                    pos.len(),
+                    p.false_accepts,
+                    p.fa_per_hour
+                )
+            };
             writeln!(
                 out,
                 "{}",
-                line(format!("for <= {x} FA/h: cutoff {:.6}", c.threshold), c)
+                line(format!("at cutoff {}", r.cutoff), &r.at_cutoff)
             )?;
+            if let (Some(x), Some(c)) = (args.max_fa_per_hour, &r.chosen) {
+                writeln!(
+                    out,
+                    "{}",
+                    line(format!("for <= {x} FA/h: cutoff {:.6}", c.threshold), c)
+                )?;
+            }
         }
-        if let Some(svg) = &args.det {
-            writeln!(out, "DET curve: {}", svg.display())?;
-        }
+    }
+    if let (false, Some(svg)) = (args.json, &args.det) {
+        writeln!(out, "DET curve: {}", svg.display())?;
     }
     out.flush()?;
     if failed > 0 {
@@ -307,28 +363,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Draws FRR (%) against false accepts per hour.
-fn plot(
-    path: &Path,
-    curve: &[Point],
-    at_cutoff: &Point,
-    chosen: Option<&Point>,
-    name: &str,
-) -> anyhow::Result<()> {
+/// Draws FRR (%) against false accepts per hour: one curve per model, each with its point at
+/// the manifest cutoff (filled circle) and the point chosen for `--max-fa-per-hour` (ring).
+fn plot(path: &Path, reports: &[Report]) -> anyhow::Result<()> {
     use plotters::prelude::*;
     let err = |e: &dyn std::fmt::Display| {
         anyhow::anyhow!("{}: cannot draw DET curve: {e}", path.display())
     };
-    let mut pts: Vec<(f64, f64)> = curve
+    let curves: Vec<Vec<(f64, f64)>> = reports
         .iter()
-        .map(|p| (p.fa_per_hour, 100.0 * p.frr))
+        .map(|r| {
+            let mut pts: Vec<(f64, f64)> = r
+                .curve
+                .iter()
+                .map(|p| (p.fa_per_hour, 100.0 * p.frr))
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+            pts
+        })
         .collect();
-    pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
-    let max_fa = pts.iter().map(|p| p.0).fold(0.0, f64::max).max(1.0);
+    let max_fa = curves
+        .iter()
+        .flatten()
+        .map(|p| p.0)
+        .fold(0.0, f64::max)
+        .max(1.0);
+    let title = match reports {
+        [r] => format!("DET: {}", r.name),
+        _ => "DET".to_string(),
+    };
     let root = SVGBackend::new(path, (720, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("DET: {name}"), ("sans-serif", 20))
+        .caption(title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
@@ -340,12 +407,34 @@ fn plot(
         .y_desc("false-reject rate (%)")
         .draw()
         .map_err(|e| err(&e))?;
-    chart
-        .draw_series(LineSeries::new(pts, &BLUE))
-        .map_err(|e| err(&e))?;
-    let mut marks = vec![(at_cutoff, RED)];
-    marks.extend(chosen.map(|c| (c, GREEN)));
-    for (p, color) in marks {
+    const COLORS: [RGBColor; 6] = [
+        BLUE,
+        RED,
+        RGBColor(0, 150, 0),
+        MAGENTA,
+        RGBColor(230, 140, 0),
+        BLACK,
+    ];
+    for (k, (r, pts)) in reports.iter().zip(curves).enumerate() {
+        let color = COLORS[k % COLORS.len()];
+        let label = match r.chosen {
+            Some(c) => format!(
+                "{} ({}): FRR {:.1}% at {:.2} FA/h",
+                r.name,
+                r.manifest.display(),
+                100.0 * c.frr,
+                c.fa_per_hour
+            ),
+            None => format!("{} ({})", r.name, r.manifest.display()),
+        };
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        let p = r.at_cutoff;
         chart
             .draw_series(std::iter::once(Circle::new(
                 (p.fa_per_hour, 100.0 * p.frr),
@@ -353,7 +442,23 @@ fn plot(
                 color.filled(),
             )))
             .map_err(|e| err(&e))?;
+        if let Some(c) = r.chosen {
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (c.fa_per_hour, 100.0 * c.frr),
+                    7,
+                    color.stroke_width(2),
+                )))
+                .map_err(|e| err(&e))?;
+        }
     }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }

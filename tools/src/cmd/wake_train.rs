@@ -329,7 +329,21 @@ fn export(graph: &Path, output: &Path) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("sotto cannot load the written model: {e}"))?;
     std::fs::write(output, &bytes)
         .with_context(|| format!("{}: cannot write", output.display()))?;
-    eprintln!("{}: {} bytes", output.display(), bytes.len());
+    let arena = sotto_micro::tflite::tflm_arena_estimate(&bytes)
+        .map_err(|e| anyhow::anyhow!("arena estimate: {e}"))?;
+    eprintln!(
+        "{}: {} bytes, TFLite-Micro arena estimate {} bytes",
+        output.display(),
+        bytes.len(),
+        arena.total()
+    );
+    // For export.py: the manifest's tensor_arena_size.
+    println!(
+        "{}",
+        serde_json::json!({"bytes": bytes.len(), "tensor_arena_size": arena.total(),
+            "activations": arena.activations, "variables": arena.variables,
+            "bookkeeping": arena.bookkeeping})
+    );
     Ok(())
 }
 

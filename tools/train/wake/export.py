@@ -316,16 +316,18 @@ def main():
     desc = a.out / f"{a.name}.graph.json"
     desc.write_text(json.dumps(G.json(f"sotto wake-train: {a.wake_word}")))
     tfl = a.out / f"{a.name}.tflite"
-    subprocess.run([a.sotto, "wake-tool", "export", str(desc), "-o", str(tfl)], check=True)
+    # sotto writes the file and estimates TFLite-Micro's arena for it (sotto_micro::tflite::arena).
+    info = json.loads(subprocess.run([a.sotto, "wake-tool", "export", str(desc), "-o", str(tfl)],
+                                     check=True, capture_output=True, text=True).stdout)
     desc.unlink()
     manifest = {"type": "micro", "wake_word": a.wake_word, "author": "sotto wake-train",
                 "model": tfl.name, "trained_languages": ["en"],
                 "version": 2,
                 "micro": {"probability_cutoff": a.cutoff, "sliding_window_size": a.window,
-                          "feature_step_size": 10, "tensor_arena_size": 30000,
+                          "feature_step_size": 10, "tensor_arena_size": info["tensor_arena_size"],
                           "minimum_esphome_version": "2024.7.0"}}
     (a.out / f"{a.name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"{tfl}: {tfl.stat().st_size} bytes")
+    print(f"{tfl}: {tfl.stat().st_size} bytes, TFLite-Micro arena estimate {info['tensor_arena_size']} bytes")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,17 @@ class WakeNet(nn.Module):
             h = torch.relu(bn(pw(dw(h))))
         return self.head(h).squeeze(1)
 
+    def stream_logits(self, x):
+        """What the streaming graph computes from fresh (zero) state, one logit per invocation:
+        x [B, N, 40] -> [B, N // 3]. Every ring buffer starts at the zero point (real 0), which
+        is zero left padding of every layer's input (2 frames for conv1, k - 1 steps per
+        depthwise layer, head - 1 steps for the head)."""
+        pad = torch.nn.functional.pad
+        h = torch.relu(self.bn1(self.conv1(pad(x.transpose(1, 2), (2, 0)))))
+        for dw, pw, bn, k in zip(self.dw, self.pw, self.bn, self.cfg["kernels"]):
+            h = torch.relu(bn(pw(dw(pad(h, (k - 1, 0))))))
+        return self.head(pad(h, (self.cfg["head"] - 1, 0))).squeeze(1)
+
     def last_frame(self, steps):
         """Index of the last input frame seen by output step `steps` (tensor or int)."""
         return 3 * (steps + self.receptive_steps()) + 4

@@ -7,6 +7,13 @@ Sets (each written as DIR/NAME.u8 + DIR/NAME.idx.npy, see `FeatureWriter`):
   neg_kw     the other keywords' clips of keywords.tsv, *train split only*, with background
   neg_speech corpus/train.tsv speech (never dev.tsv), some with noise and reverb
   neg_noise  coloured noise, silence, babble
+  neg_speech2, neg_speech3, ...  further --speech-chunk-hours of train.tsv speech each (after
+             neg_speech's, never the validation speech), augmented like neg_speech
+Validation sets (model selection only, never trained on; clean files as `sotto wake` reads them):
+  val_pos    real recordings of the phrase, keywords.tsv split *dev*
+  val_kw     the other keywords' keywords.tsv *dev* clips
+  val_speech the last --val-speech-hours of train.tsv in the seed's order (left out of every
+             neg_speech* set)
 
 Features are the raw u16 TFLite-Micro frontend values computed by `sotto wake-tool features`
 (sotto's own frontend, the one `sotto wake` runs), quantized exactly as sotto quantizes model
@@ -49,6 +56,10 @@ NEAR_MISSES = {
               "Alexandra", "a Lexus", "election", "a text for", "Alexei", "Lexington", "Alexia's",
               "Annex a", "Ibiza", "Alice", "Atlanta", "relax a", "Alex hey", "Mexica", "Larissa",
               "excellent", "expect a", "Alexa's sister", "the letter", "Alexandria", "perplexer"],
+    "hey_sotto": ["hey Otto", "hey soda", "hey Scott", "hey sorry", "say sotto", "hey lotto",
+                  "hey photo", "hey total", "sotto voce", "hey so to", "hey Sophie", "okay sotto",
+                  "hey ditto", "hey motto", "hey Toto", "hay salt", "heavy soda", "hey potato",
+                  "hey Sara", "they sought", "a sotto", "hey sir", "hey saw two", "hey Alexa"],
 }
 
 
@@ -220,6 +231,10 @@ def main():
     ap.add_argument("--tts-aug", type=int, default=6, help="augmented copies per TTS clip")
     ap.add_argument("--real-aug", type=int, default=6, help="augmented copies per real clip")
     ap.add_argument("--speech-hours", type=float, default=3.0)
+    ap.add_argument("--speech-chunk-hours", type=float, default=5.0,
+                    help="hours of train.tsv speech in each of neg_speech2, neg_speech3, ...")
+    ap.add_argument("--val-speech-hours", type=float, default=1.0,
+                    help="train.tsv speech held out of training for val_speech")
     ap.add_argument("--exclude-voice", action="append", default=[],
                     help="engine:voice left out of training (held out for evaluation)")
     ap.add_argument("--sets", default="pos_tts,pos_real,neg_near,neg_kw,neg_speech,neg_noise")
@@ -283,15 +298,28 @@ def main():
         other = [r for r in kws if r["split"] == "train" and r["label"] != (a.real_label or "")
                  and a.phrase.upper() not in r["label"]]
         emit("neg_kw", other, lambda r: [(augment(rng, bg, load(CORPUS / r["path"]))[0], None)])
-    if "neg_speech" in sets:
-        sel, secs = [], 0.0  # train.tsv in the seed's order, after the background utterances
-        for i in order[150:]:
-            if secs > a.speech_hours * 3600:
-                break
-            sel.append(train[i])
-            secs += float(train[i]["duration_s"])
+    # train.tsv in the seed's order: 150 background utterances, neg_speech (--speech-hours),
+    # then chunks of --speech-chunk-hours (neg_speech2, 3, ...); the last --val-speech-hours of
+    # the order are validation speech and never enter a training set.
+    val_idx, secs = [], 0.0
+    for i in order[::-1]:
+        if secs >= a.val_speech_hours * 3600:
+            break
+        val_idx.append(int(i))
+        secs += float(train[i]["duration_s"])
+    held = set(val_idx)
+    chunks, cur, secs, limit = [], [], 0.0, a.speech_hours
+    for i in order[150:]:
+        if i in held:
+            continue
+        if secs > limit * 3600:
+            chunks.append(cur)
+            cur, secs, limit = [], 0.0, a.speech_chunk_hours
+        cur.append(train[i])
+        secs += float(train[i]["duration_s"])
+    chunks.append(cur)
 
-        def speech(r):
+    def speech(r):
             x = load(CORPUS / r["path"])
             if rng.random() < 0.3:
                 x = reverb(rng, x)
@@ -302,7 +330,19 @@ def main():
             x = x * 10 ** ((rng.uniform(-40, -16) - rms_db(x)) / 20)
             return [(np.clip(x, -1, 1), None)]
 
-        emit("neg_speech", sel, speech)
+    for k, sel in enumerate(chunks):
+        name = "neg_speech" + (str(k + 1) if k else "")
+        if name in sets:
+            emit(name, sel, speech)
+    clean = lambda path: [(load(path), None)]  # noqa: E731
+    if "val_pos" in sets and a.real_label:
+        emit("val_pos", [r for r in kws if r["label"] == a.real_label and r["split"] == "dev"],
+             lambda r: clean(CORPUS / r["path"]))
+    if "val_kw" in sets:
+        emit("val_kw", [r for r in kws if r["split"] == "dev" and r["label"] != (a.real_label or "")
+                        and a.phrase.upper() not in r["label"]], lambda r: clean(CORPUS / r["path"]))
+    if "val_speech" in sets:
+        emit("val_speech", [train[i] for i in val_idx], lambda r: clean(CORPUS / r["path"]))
     if "neg_noise" in sets:
         def noise(_):
             n = int(SR * rng.uniform(3, 10))

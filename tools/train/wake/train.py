@@ -6,6 +6,14 @@ than 100 ms before it (phrase incomplete), ignored in between and later; negativ
 windows of negative clips, all steps 0. Checkpoints (model, optimizer, RNG, step) every
 --ckpt-minutes to DIR/ckpt.pt; rerunning the same command resumes from there.
 
+neg_speech2, neg_speech3, ... (prepare.py) join neg_speech as one pool (clips drawn uniformly).
+Every --snap-every steps the model is kept as DIR/snap_STEP.pt and, when prepare.py's validation
+sets exist (val_pos, val_kw, val_speech: never trained on), scored the way `sotto wake-eval`
+counts (streaming from zero state, uint8 probabilities, window sums, 2 s refractory) into
+DIR/val.tsv; at the end (or with --select) the best snapshot is copied to DIR/best.pt. With
+--mine-every, the current model scores all negative sets every so many steps and the
+highest-scoring windows (hard negatives) join the batches with weight --hard-weight.
+
 Usage: python train.py --data ~/.cache/sotto-wake/alexa [--steps 12000] [--seed 1]
 """
 
@@ -49,6 +57,143 @@ class FeatureSet:
             x = np.concatenate([np.repeat(x[:1], -first, axis=0), x])
         return x, (end - first if positive else None)
 
+    def clip(self, i):
+        off, n, _ = self.idx[i]
+        return self.data[off: off + n]
+
+
+class UnionSet:
+    """Several feature sets as one (clips drawn uniformly over all of them)."""
+
+    def __init__(self, parts):
+        self.parts = parts
+        self.name = parts[0].name
+        self.sizes = np.cumsum([len(p) for p in parts])
+        self.data = range(sum(len(p.data) for p in parts))  # len() only
+
+    def __len__(self):
+        return int(self.sizes[-1])
+
+    def window(self, rng, T, i=None, positive=False):
+        g = int(rng.integers(len(self))) if i is None else i
+        k = int(np.searchsorted(self.sizes, g, side="right"))
+        return self.parts[k].window(rng, T, g - (int(self.sizes[k - 1]) if k else 0), positive)
+
+
+class HardSet:
+    """Hard negatives: windows of negative clips ending at (or up to 0.4 s after) frames where
+    an earlier model scored high. rows: (set number, clip, last frame within the clip)."""
+
+    def __init__(self, sets, names, rows):
+        self.sets, self.names, self.rows = sets, names, rows
+        self.name = "neg_hard"
+        self.data = range(0)
+
+    def __len__(self):
+        return len(self.rows)
+
+    def window(self, rng, T, i=None, positive=False):
+        k, c, last = self.rows[rng.integers(len(self.rows)) if i is None else i]
+        fs = self.sets[self.names[k]]
+        if isinstance(fs, UnionSet):
+            j = int(np.searchsorted(fs.sizes, c, side="right"))
+            fs, c = fs.parts[j], c - (int(fs.sizes[j - 1]) if j else 0)
+        off, n, _ = fs.idx[c]
+        last = min(int(last) + int(rng.integers(0, 40)), n - 1)
+        first = last - T + 1
+        x = fs.data[off + max(first, 0): off + last + 1]
+        if first < 0:
+            x = np.concatenate([np.repeat(x[:1], -first, axis=0), x])
+        return x, None
+
+
+REFRACTORY_STEPS = 67  # 2 s of 30 ms invocations (sotto's default refractory period)
+
+
+@torch.no_grad()
+def stream_sums(model, clip_u8, window=5):
+    """Window sums (1/256 units) of uint8 probabilities per invocation, as `sotto wake` sees
+    them for one file (float model, streaming from zero state)."""
+    x = torch.from_numpy(np.ascontiguousarray(clip_u8)).float()[None] * SCALE
+    p = torch.sigmoid(model.stream_logits(x))[0].numpy()
+    raw = np.minimum(np.floor(p * 256 + 0.5), 255).astype(np.int64)
+    if len(raw) < window:
+        return np.zeros(0, np.int64)
+    c = np.concatenate([[0], np.cumsum(raw)])
+    return c[window:] - c[:-window]
+
+
+def false_accepts(neg_sums, s):
+    n = 0
+    for v in neg_sums:
+        quiet = -1
+        for h in np.nonzero(v > s)[0]:
+            if h >= quiet:
+                n += 1
+                quiet = h + REFRACTORY_STEPS
+    return n
+
+
+@torch.no_grad()
+def validate(model, vsets):
+    """Missed positives at the lowest threshold with at most k false accepts, k = 0, 1, 2, 4."""
+    was = model.training
+    model.eval()
+    pos = [stream_sums(model, vsets["val_pos"].clip(i)) for i in range(len(vsets["val_pos"]))]
+    neg = [stream_sums(model, fs.clip(i)) for n_, fs in vsets.items() if n_ != "val_pos"
+           for i in range(len(fs))]
+    model.train(was)
+    pmax = np.array([v.max() if len(v) else -1 for v in pos])
+    out = {}
+    for k in (0, 1, 2, 4):
+        lo, hi = 0, 255 * 5  # smallest s with false_accepts(s) <= k (non-increasing in s)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if false_accepts(neg, mid) <= k:
+                hi = mid
+            else:
+                lo = mid + 1
+        out[f"missed{k}"] = int((pmax <= lo).sum())
+        out[f"cut{k}"] = round(lo / (256 * 5), 6)
+    top = np.sort([v.max() for v in neg if len(v)])[::-1]
+    out["neg_top5"] = round(float(top[:5].mean()) / 1280, 4)
+    out["pos_med"] = round(float(np.median(pmax)) / 1280, 4)
+    return out
+
+
+@torch.no_grad()
+def mine(model, sets, names, top, threshold=0.3, chunk=60000):
+    """(set number, clip, last frame) of the `top` highest-scoring local peaks (at least 30
+    steps apart) of the model on the negative sets (whole-set passes in chunks)."""
+    was = model.training
+    model.eval()
+    R = model.receptive_steps()
+    found = []
+    for k, name in enumerate(names):
+        if name not in sets:
+            continue
+        fs = sets[name]
+        parts = fs.parts if isinstance(fs, UnionSet) else [fs]
+        base = 0
+        for part in parts:
+            starts = part.idx[:, 0]
+            N = len(part.data)
+            for c0 in range(0, N, chunk):
+                c1 = min(N, c0 + chunk + 3 * R + 5)
+                if c1 - c0 < 3 * R + 5:
+                    continue
+                x = torch.from_numpy(part.data[c0:c1]).float()[None] * SCALE
+                p = torch.sigmoid(model(x))
+                peak = (p == F.max_pool1d(p[None], 61, 1, 30)[0]) & (p > threshold)
+                for j in torch.nonzero(peak[0]).flatten().tolist():
+                    last = c0 + 3 * (j + R) + 4
+                    c = int(np.searchsorted(starts, last, side="right")) - 1
+                    found.append((float(p[0, j]), k, base + c, last - int(starts[c])))
+            base += len(part)
+    model.train(was)
+    found.sort(reverse=True)
+    return np.array([f[1:] for f in found[:top]], dtype=np.int64).reshape(-1, 3), len(found)
+
 
 def batch(rng, sets, mix, T, B, model, steps):
     xs = np.empty((B, T, 40), np.uint8)
@@ -85,6 +230,13 @@ def main():
     ap.add_argument("--kernels", default="5,9,13,21")
     ap.add_argument("--ckpt-minutes", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--mix", default="", help="set weights, e.g. pos_real=0.25,neg_speech=0.4")
+    ap.add_argument("--snap-every", type=int, default=250, help="keep (and validate) every N steps")
+    ap.add_argument("--mine-every", type=int, default=0, help="hard-negative mining every N steps (0: off)")
+    ap.add_argument("--mine-top", type=int, default=3000)
+    ap.add_argument("--hard-weight", type=float, default=0.15)
+    ap.add_argument("--select", action="store_true", help="only pick DIR/best.pt from DIR/val.tsv")
+    ap.add_argument("--validate", nargs="+", type=Path, help="only score these checkpoints on the validation sets")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     run = a.run or a.data / "run"
@@ -93,21 +245,53 @@ def main():
     rng = np.random.default_rng(a.seed)
     model = WakeNet(a.c1, [int(c) for c in a.channels.split(",")], [int(k) for k in a.kernels.split(",")])
     T = 3 * (model.receptive_steps() + a.out_steps - 1) + 5
+    if a.select:
+        return select(run)
+    if a.validate:
+        vs = {n: FeatureSet(a.data, n) for n in ("val_pos", "val_kw", "val_speech")}
+        for c in a.validate:
+            ck_ = torch.load(c, weights_only=False)
+            m = WakeNet(ck_["cfg"]["c1"], ck_["cfg"]["channels"], ck_["cfg"]["kernels"], ck_["cfg"]["head"])
+            m.load_state_dict(ck_["model"])
+            print(c, validate(m, vs), flush=True)
+        return
     ALL = [("pos_tts", 0.2, True), ("pos_real", 0.15, True), ("neg_near", 0.12, False),
-           ("neg_kw", 0.13, False), ("neg_speech", 0.3, False), ("neg_noise", 0.1, False)]
+           ("neg_kw", 0.13, False), ("neg_speech", 0.3, False), ("neg_noise", 0.1, False),
+           ("neg_hard", a.hard_weight, False)]
+    over = dict((kv.split("=")[0], float(kv.split("=")[1])) for kv in a.mix.split(",") if kv)
+    ALL = [(n, over.get(n, w), p) for n, w, p in ALL]
     sets = {}
+    hard_rows = np.zeros((0, 3), np.int64)
+    mine_names = [n for n, _, p in ALL if not p and n != "neg_hard"]
 
     def load_sets():
         """Loads the sets prepare.py has finished (more may appear while training runs)."""
         for n, _, _ in ALL:
-            if n not in sets and (a.data / f"{n}.idx.npy").exists():
+            if n == "neg_speech":
+                k, parts = 2, []
+                if (a.data / "neg_speech.idx.npy").exists():
+                    parts.append(FeatureSet(a.data, n))
+                while (a.data / f"neg_speech{k}.idx.npy").exists():
+                    parts.append(FeatureSet(a.data, f"neg_speech{k}"))
+                    k += 1
+                have = len(sets[n].parts) if isinstance(sets.get(n), UnionSet) else int(n in sets)
+                if len(parts) > have:
+                    sets[n] = UnionSet(parts) if len(parts) > 1 else parts[0]
+            elif n == "neg_hard":
+                if len(hard_rows):
+                    sets[n] = HardSet(sets, mine_names, hard_rows)
+            elif n not in sets and (a.data / f"{n}.idx.npy").exists():
                 fs = FeatureSet(a.data, n)
                 if len(fs) > 0:
                     sets[n] = fs
-        m = [x for x in ALL if x[0] in sets]
+        m = [x for x in ALL if x[0] in sets and x[1] > 0]
         tot = sum(x[1] for x in m)
         return [(n, w / tot, p) for n, w, p in m]
 
+    vsets = {n: FeatureSet(a.data, n) for n in ("val_pos", "val_kw", "val_speech")
+             if (a.data / f"{n}.idx.npy").exists()}
+    if "val_pos" not in vsets:
+        vsets = {}
     mix = load_sets()
     print("sets:", {n: (len(s), len(s.data)) for n, s in sets.items()}, "T =", T, flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-3)
@@ -122,6 +306,9 @@ def main():
         rng.bit_generator.state = s["rng"]
         torch.set_rng_state(s["torch_rng"])
         step = s["step"]
+        if len(s.get("hard_rows", [])):
+            hard_rows = s["hard_rows"]
+            mix = load_sets()
         print(f"resumed at step {step}", flush=True)
     elapsed = s["elapsed"] if ck.exists() else 0.0
     t0, tck = time.time(), time.time()
@@ -131,7 +318,7 @@ def main():
         tmp = run / "ckpt.tmp"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "step": step,
-                    "cfg": model.cfg, "elapsed": elapsed + time.time() - t0, "args": vars(a) | {"data": str(a.data), "run": str(run)}}, tmp)
+                    "hard_rows": hard_rows, "cfg": model.cfg, "elapsed": elapsed + time.time() - t0, "args": vars(a) | {"data": str(a.data), "run": str(run)}}, tmp)
         os.replace(tmp, ck)
 
     model.train()
@@ -153,6 +340,23 @@ def main():
             print(msg, flush=True)
             log.write(msg + "\n")
             log.flush()
+        if a.snap_every and step % a.snap_every == 0:
+            torch.save({"model": model.state_dict(), "cfg": model.cfg, "steps": step},
+                       run / f"snap_{step:06d}.pt")
+            if vsets:
+                t1 = time.time()
+                v = validate(model, vsets)
+                with open(run / "val.tsv", "a") as f:
+                    f.write(f"{step}\t{json.dumps(v)}\n")
+                print(f"val {step}: {v} ({time.time() - t1:.0f} s)", flush=True)
+        if a.mine_every and step % a.mine_every == 0 and step < a.steps:
+            t1 = time.time()
+            hard_rows, n_found = mine(model, sets, mine_names, a.mine_top)
+            mix = load_sets()
+            print(f"mined {step}: {len(hard_rows)} hard windows of {n_found} peaks > 0.3 "
+                  f"({time.time() - t1:.0f} s)", flush=True)
+            with open(run / "mine.tsv", "a") as f:
+                f.write(f"{step}\t{len(hard_rows)}\t{n_found}\n")
         if time.time() - tck > a.ckpt_minutes * 60 or step == a.steps:
             save()
             tck = time.time()
@@ -166,7 +370,28 @@ def main():
                 "train_seconds": elapsed + time.time() - t0}, run / "final.pt")
     json.dump({"steps": step, "train_seconds": round(elapsed + time.time() - t0, 1)},
               open(run / "train.json", "w"))
+    if vsets:
+        select(run)
     print("done", flush=True)
+
+
+def select(run: Path):
+    """DIR/best.pt := the snapshot with the fewest validation misses summed over k = 0, 1, 2
+    false accepts (then the fewest at k = 0, then the later step); prints the best five."""
+    rows = []
+    for line in open(run / "val.tsv"):
+        st, j = line.split("\t", 1)
+        v = json.loads(j)
+        if (run / f"snap_{int(st):06d}.pt").exists():
+            rows.append((v["missed0"] + v["missed1"] + v["missed2"], v["missed0"], -int(st), v))
+    rows.sort(key=lambda r: r[:3])
+    for r in rows[:5]:
+        print("val best:", -r[2], r[3], flush=True)
+    best = -rows[0][2]
+    s = torch.load(run / f"snap_{best:06d}.pt", weights_only=False)
+    s["selected"] = {"step": best, "val": rows[0][3]}
+    torch.save(s, run / "best.pt")
+    print(f"{run / 'best.pt'}: step {best}", flush=True)
 
 
 if __name__ == "__main__":

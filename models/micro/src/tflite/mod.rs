@@ -12,7 +12,8 @@
 //! - [`Interpreter`]: runs the model over a caller-given arena; allocates nothing.
 //! - `plan`: [`Model::plan`] / [`Model::from_plan`], the compiled graph as bytes, so that a
 //!   firmware can skip verifying and compiling;
-//! - [`fixedpoint`]: TFLite's requantization arithmetic.
+//! - [`fixedpoint`]: TFLite's requantization arithmetic;
+//! - [`arena`]: an estimate of the arena TFLite-Micro needs (a manifest's `tensor_arena_size`).
 //!
 //! ```no_run
 //! use sotto_micro::tflite::{Interpreter, Model};
@@ -26,6 +27,7 @@
 //! # Ok::<(), sotto_micro::tflite::LoadError>(())
 //! ```
 
+pub mod arena;
 mod compiler;
 pub mod fixedpoint;
 mod interpreter;
@@ -38,6 +40,7 @@ pub mod schema;
 mod tensor;
 pub mod writer;
 
+pub use arena::{tflm_arena_estimate, ArenaEstimate};
 pub use interpreter::{ArenaTooSmall, Interpreter};
 pub use model::Model;
 pub use opcode::op_name;
