@@ -71,6 +71,26 @@ fn rates_at_cutoff_match_expected_detections() {
     if j["at_cutoff"]["fa_per_hour"].as_f64().unwrap() <= 1000.0 {
         assert!(chosen["frr"].as_f64().unwrap() <= j["at_cutoff"]["frr"].as_f64().unwrap());
     }
+    // The curve's change points: thresholds rise, misses rise and false accepts fall; the point
+    // at the cutoff is the last change point at or below it.
+    let curve = j["curve"].as_array().unwrap();
+    assert!(!curve.is_empty());
+    let pt = |k: usize| {
+        let c = curve[k].as_array().unwrap();
+        (
+            c[0].as_f64().unwrap(),
+            c[1].as_u64().unwrap(),
+            c[2].as_u64().unwrap(),
+        )
+    };
+    for k in 1..curve.len() {
+        let (a, b) = (pt(k - 1), pt(k));
+        assert!(a.0 < b.0 && a.1 <= b.1 && a.2 >= b.2 && (a.1, a.2) != (b.1, b.2));
+    }
+    let cutoff = j["cutoff"].as_f64().unwrap();
+    let at = (0..curve.len()).rev().find(|&k| pt(k).0 <= cutoff).unwrap();
+    assert_eq!(pt(at).1, j["at_cutoff"]["missed"].as_u64().unwrap());
+    assert_eq!(pt(at).2, j["at_cutoff"]["false_accepts"].as_u64().unwrap());
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(
         text.starts_with("<svg") && text.contains("<polyline"),

@@ -318,10 +318,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 serde_json::json!({"threshold": p.threshold, "frr": p.frr, "missed": p.missed,
                     "false_accepts": p.false_accepts, "fa_per_hour": p.fa_per_hour})
             };
+            // The DET curve where it changes: [threshold, missed, false accepts] by rising
+            // threshold (any other rate can be read off it without scoring again).
+            let curve: Vec<_> = r
+                .curve
+                .iter()
+                .enumerate()
+                .filter(|&(i, q)| {
+                    i == 0 || {
+                        let o = &r.curve[i - 1];
+                        (o.missed, o.false_accepts) != (q.missed, q.false_accepts)
+                    }
+                })
+                .map(|(_, q)| serde_json::json!([q.threshold, q.missed, q.false_accepts]))
+                .collect();
             let j = serde_json::json!({
                 "model": r.name, "manifest": r.manifest, "positives": pos.len(), "positive_seconds": pos_seconds,
                 "negatives": neg.len(), "negative_seconds": neg_seconds, "cutoff": r.cutoff, "at_cutoff": p(&r.at_cutoff),
                 "max_fa_per_hour": args.max_fa_per_hour, "chosen": r.chosen.as_ref().map(p), "det": args.det,
+                "curve": curve,
             });
             writeln!(out, "{j}")?;
         } else {

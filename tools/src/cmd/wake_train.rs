@@ -36,8 +36,15 @@ pub struct Args {
     #[arg(long, value_name = "LABEL")]
     pub real_label: Option<String>,
     /// Training steps.
-    #[arg(long, value_name = "N", default_value_t = 12000)]
+    #[arg(long, value_name = "N", default_value_t = 4000)]
     pub steps: u32,
+    /// Hard-negative mining every N steps (0: off).
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub mine_every: u32,
+    /// A TTS voice ("engine:voice", e.g. flite:awb) left out of training, e.g. to evaluate on
+    /// it (repeat for several).
+    #[arg(long, value_name = "VOICE")]
+    pub exclude_voice: Vec<String>,
     /// Seed of data generation and training.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
@@ -109,6 +116,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .arg(&work)
             .arg("--sotto")
             .arg(&sotto)
+            .args(
+                args.exclude_voice
+                    .iter()
+                    .flat_map(|v| ["--exclude-voice", v]),
+            )
             .status()
             .context("running prepare.py")?;
         anyhow::ensure!(st.success(), "prepare.py failed ({st})");
@@ -129,6 +141,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 &args.steps.to_string(),
                 "--seed",
                 &args.seed.to_string(),
+                "--mine-every",
+                &args.mine_every.to_string(),
             ])
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -149,17 +163,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 bar.set_message(loss.to_string());
             } else if let Some(r) = line.strip_prefix("resumed at step ") {
                 bar.set_position(r.parse().unwrap_or(0));
+            } else if line.starts_with("val ") || line.starts_with("mined ") {
+                // Validation of the snapshots and hard-negative mining, as they happen.
+                bar.println(line);
             }
         }
         let st = child.wait()?;
         bar.finish_and_clear();
         anyhow::ensure!(st.success(), "train.py failed ({st})");
     }
-    // 3. Export: int8 .tflite written by sotto + manifest.
-    eprintln!("sotto: [3/4] int8 export");
+    // 3. Export: int8 .tflite written by sotto + manifest, from the snapshot train.py chose on
+    // the validation sets (best.pt), else the last one.
+    let ckpt = [run_dir.join("best.pt"), run_dir.join("final.pt")]
+        .into_iter()
+        .find(|p| p.exists())
+        .context("train.py left no checkpoint")?;
+    eprintln!("sotto: [3/4] int8 export of {}", ckpt.display());
     let st = py("export.py")
         .arg("--ckpt")
-        .arg(run_dir.join("final.pt"))
+        .arg(&ckpt)
         .arg("--data")
         .arg(&work)
         .arg("--out")

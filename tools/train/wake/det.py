@@ -1,81 +1,53 @@
-"""Several models' DET curves (FRR vs false accepts per hour) in one plot, from the same clips,
-computed from `sotto wake --scores --json` the way `sotto wake-eval` counts: a positive clip is
-accepted when any sliding-window mean exceeds the threshold; on negative audio each detection
-is a false accept, with a 2 s refractory period.
+"""Several models' DET curves (FRR vs false accepts per hour) in one plot, from the curves that
+`sotto wake-eval --json` prints (no scoring again). `sotto wake-eval -m A -m B --det OUT.svg`
+draws the same plot directly; this script combines runs made at different times, and prints
+each model's FRR at the given false-accept rates.
 
-Usage: python det.py --positives DIR --negatives DIR --out det.svg MODEL.json [MODEL.json ...]
+Usage: python det.py --out det.svg EVAL.json [EVAL.json ...] [--label NAME ...] [--rates 0.5,1]
+(each EVAL.json: one JSON object per line, as `sotto wake-eval --json` writes them)
 """
 
 import argparse
 import json
-import subprocess
-from collections import defaultdict, deque
-from pathlib import Path
-
-import numpy as np
 
 
-def window_sums(sotto, model, folder, window):
-    out = subprocess.run([sotto, "wake", "--scores", "--json", "-m", str(model), str(folder)],
-                         check=True, capture_output=True, text=True).stdout
-    per = defaultdict(list)
-    for line in out.splitlines():
-        j = json.loads(line)
-        per[j["file"]].append((j["time"], round(j["probability"] * 256)))
-    res = {}
-    for f, xs in per.items():
-        w, sums = deque(maxlen=window), []
-        for t, raw in xs:
-            w.append(raw)
-            if len(w) == window:
-                sums.append((t, sum(w)))
-        res[f] = sums
-    return res
-
-
-def curve(pos, neg, hours, window, refractory=2.0):
-    pmax = np.array([max((s for _, s in v), default=-1) for v in pos.values()])
-    pts = []
-    for s in range(0, 255 * window + 1):
-        frr = float(np.mean(pmax <= s))
-        fa = 0
-        for v in neg.values():
-            quiet = -1e9
-            for t, x in v:
-                if x > s and t >= quiet:
-                    fa += 1
-                    quiet = t + refractory
-        pts.append((s / (256 * window), frr, fa / hours))
-    return pts
+def frr_at(j, rate):
+    """(missed, threshold, false accepts) at the lowest threshold with at most `rate` FA/h."""
+    hours = j["negative_seconds"] / 3600
+    ok = [c for c in j["curve"] if c[2] / hours <= rate]
+    t, missed, fa = min(ok, key=lambda c: (c[1], c[2], -c[0])) if ok else (1.0, j["positives"], 0)
+    return missed, t, fa
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--positives", required=True)
-    ap.add_argument("--negatives", required=True)
-    ap.add_argument("--neg-hours", type=float, required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sotto", default=str(Path(__file__).resolve().parents[3] / "target/release/sotto"))
-    ap.add_argument("models", nargs="+")
+    ap.add_argument("--label", action="append", default=[], help="one per model, in order")
+    ap.add_argument("--rates", default="0.5,1")
+    ap.add_argument("--xmax", type=float, default=5.0)
+    ap.add_argument("evals", nargs="+")
     a = ap.parse_args()
+    runs = [json.loads(line) for f in a.evals for line in open(f) if line.strip()]
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for m in a.models:
-        w = json.loads(Path(m).read_text())["micro"]["sliding_window_size"]
-        pts = curve(window_sums(a.sotto, m, a.positives, w), window_sums(a.sotto, m, a.negatives, w),
-                    a.neg_hours, w)
-        fa = [p[2] for p in pts]
-        frr = [100 * p[1] for p in pts]
-        best = {x: min((p[1] for p in pts if p[2] <= x), default=1.0) for x in (0.5, 1.0)}
-        label = f"{m.split('/')[-3] if 'zoo' in m else Path(m).parent.name}/{Path(m).stem}: " \
-                f"FRR {100 * best[0.5]:.1f}% @0.5 FA/h"
-        ax.plot(fa, frr, drawstyle="steps-post", label=label)
-        print(m, {k: round(100 * v, 2) for k, v in best.items()})
-    ax.set_xlabel("false accepts per hour")
-    ax.set_ylabel("false rejects (%)")
-    ax.set_xlim(0, 5)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    rates = [float(r) for r in a.rates.split(",")]
+    for k, j in enumerate(runs):
+        hours = j["negative_seconds"] / 3600
+        n = j["positives"]
+        label = a.label[k] if k < len(a.label) else j["manifest"]
+        at = {r: frr_at(j, r) for r in rates}
+        print(label, {r: f"{m}/{n} ({100 * m / n:.2f} %, cutoff {t:.6f}, {fa} FA)" for r, (m, t, fa) in at.items()})
+        # Step curve: by rising threshold false accepts fall and misses rise.
+        pts = sorted(((c[2] / hours, 100 * c[1] / n) for c in j["curve"]), key=lambda p: (p[0], -p[1]))
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        m05 = at[rates[0]][0]
+        ax.plot(xs, ys, drawstyle="steps-post", lw=2,
+                label=f"{label}: FRR {100 * m05 / n:.1f} % at ≤ {rates[0]:g} FA/h")
+    ax.set_xlabel(f"false accepts per hour ({runs[0]['negative_seconds'] / 3600:.2f} h of negatives)")
+    ax.set_ylabel(f"false rejects (%) of {runs[0]['positives']} clips")
+    ax.set_xlim(0, a.xmax)
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

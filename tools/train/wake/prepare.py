@@ -237,7 +237,8 @@ def main():
                     help="train.tsv speech held out of training for val_speech")
     ap.add_argument("--exclude-voice", action="append", default=[],
                     help="engine:voice left out of training (held out for evaluation)")
-    ap.add_argument("--sets", default="pos_tts,pos_real,neg_near,neg_kw,neg_speech,neg_noise")
+    ap.add_argument("--sets", default="pos_tts,pos_real,neg_near,neg_kw,neg_speech,neg_speech2,neg_speech3,"
+                    "neg_speech4,val_pos,val_kw,val_speech,neg_noise")
     a = ap.parse_args()
     slug = a.phrase.lower().replace(" ", "_")
     out = a.out or Path.home() / ".cache/sotto-wake" / slug
