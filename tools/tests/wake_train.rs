@@ -116,6 +116,11 @@ fn shipped_alexa_runs_like_tflite() {
 }
 
 #[test]
+fn shipped_hey_sotto_runs_like_tflite() {
+    check_model("hey_sotto");
+}
+
+#[test]
 fn live_tflite_reference_run_matches() {
     let (Some(clips), Some(py)) = (clips_dir(), std::env::var_os("SOTTO_PYTHON")) else {
         eprintln!("skipping: SOTTO_PYTHON not set or ../shared absent");
