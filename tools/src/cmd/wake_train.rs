@@ -38,6 +38,15 @@ pub struct Args {
     /// Training steps.
     #[arg(long, value_name = "N", default_value_t = 4000)]
     pub steps: u32,
+    /// Seed of training alone (default: --seed).
+    #[arg(long, value_name = "N")]
+    pub train_seed: Option<u64>,
+    /// Channels of the first convolution.
+    #[arg(long, value_name = "N", default_value_t = 24)]
+    pub c1: u32,
+    /// Channels of the four depthwise-separable blocks.
+    #[arg(long, value_name = "LIST", default_value = "32,32,32,32")]
+    pub channels: String,
     /// Hard-negative mining every N steps (0: off).
     #[arg(long, value_name = "N", default_value_t = 500)]
     pub mine_every: u32,
@@ -140,9 +149,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "--steps",
                 &args.steps.to_string(),
                 "--seed",
-                &args.seed.to_string(),
+                &args.train_seed.unwrap_or(args.seed).to_string(),
                 "--mine-every",
                 &args.mine_every.to_string(),
+                "--c1",
+                &args.c1.to_string(),
+                "--channels",
+                &args.channels,
             ])
             .stdout(std::process::Stdio::piped())
             .spawn()
