@@ -236,6 +236,8 @@ def main():
     ap.add_argument("--mine-top", type=int, default=3000)
     ap.add_argument("--hard-weight", type=float, default=0.15)
     ap.add_argument("--select", action="store_true", help="only pick DIR/best.pt from DIR/val.tsv")
+    ap.add_argument("--average", metavar="FIRST:LAST", help="only average the snapshots FIRST..LAST "
+                    "(every --snap-every steps) into DIR/avg_FIRST_LAST.pt and score it on validation")
     ap.add_argument("--validate", nargs="+", type=Path, help="only score these checkpoints on the validation sets")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -247,6 +249,20 @@ def main():
     T = 3 * (model.receptive_steps() + a.out_steps - 1) + 5
     if a.select:
         return select(run)
+    if a.average:
+        lo, hi = (int(v) for v in a.average.split(":"))
+        sds = [torch.load(run / f"snap_{st:06d}.pt", weights_only=False)
+               for st in range(lo, hi + 1, a.snap_every)]
+        avg = {k: (sum(sd["model"][k].float() for sd in sds) / len(sds)).to(sds[0]["model"][k].dtype)
+               for k in sds[0]["model"]}
+        cfg = sds[0]["cfg"]
+        m = WakeNet(cfg["c1"], cfg["channels"], cfg["kernels"], cfg["head"])
+        m.load_state_dict(avg)  # BN statistics averaged too
+        v = validate(m, {n: FeatureSet(a.data, n) for n in ("val_pos", "val_kw", "val_speech")})
+        print(f"average of {len(sds)} snapshots {lo}..{hi}: {v}", flush=True)
+        torch.save({"model": avg, "cfg": cfg, "steps": hi, "averaged": [lo, hi], "val": v},
+                   run / f"avg_{lo}_{hi}.pt")
+        return
     if a.validate:
         vs = {n: FeatureSet(a.data, n) for n in ("val_pos", "val_kw", "val_speech")}
         for c in a.validate:
