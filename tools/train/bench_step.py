@@ -21,7 +21,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from model import Transducer
+from model import StackedInput, Transducer
 from train import HERE, SimpleJoiner, Split, losses, loss_weights, make_batches, tokenizer
 
 
@@ -57,26 +57,17 @@ class ConformerBlock(nn.Module):
         return self.ln_out(x)
 
 
-class ConformerEncoder(nn.Module):
-    """Drop-in for model.Encoder: CMVN -> stack S frames -> Linear -> N conformer blocks."""
+class ConformerEncoder(StackedInput):
+    """Drop-in for model.Encoder: CMVN -> stack S frames -> Linear -> N conformer blocks. The variant the table in
+    README.md timed (unbounded left context, no position bias); `model.ConformerEncoder` is the trainable one."""
 
     def __init__(self, feat_dim, stack, d, layers, heads=4, ff=1024, kernel=15, chunk=4):
-        super().__init__()
-        self.stack = stack
-        self.register_buffer("cmvn_mean", torch.zeros(feat_dim))
-        self.register_buffer("cmvn_istd", torch.ones(feat_dim))
+        super().__init__(feat_dim, stack)
         self.inp = nn.Linear(stack * feat_dim, d)
         self.blocks = nn.ModuleList(ConformerBlock(d, heads, ff, kernel, chunk) for _ in range(layers))
 
-    def normalize(self, feats):
-        return (feats - self.cmvn_mean) * self.cmvn_istd
-
     def forward(self, x, lens, normalized=False):
-        if not normalized:
-            x = self.normalize(x)
-        b, t, f = x.shape
-        t2 = t // self.stack
-        x = self.inp(x[:, : t2 * self.stack].reshape(b, t2, self.stack * f))
+        x = self.inp(self.stacked(x, normalized))
         for blk in self.blocks:
             x = blk(x)
         return x, lens // self.stack

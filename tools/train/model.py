@@ -5,16 +5,35 @@ from torch import nn
 import torch.nn.functional as F
 
 
-class Encoder(nn.Module):
+class StackedInput(nn.Module):
+    """What every encoder does first: CMVN with the recipe's statistics (buffers `cmvn_mean` / `cmvn_istd`), then S
+    consecutive feature frames stacked into one encoder frame (a trailing partial group is dropped)."""
+
+    def __init__(self, feat_dim, stack):
+        super().__init__()
+        self.stack = stack
+        self.register_buffer("cmvn_mean", torch.zeros(feat_dim))
+        self.register_buffer("cmvn_istd", torch.ones(feat_dim))
+
+    def normalize(self, feats):
+        return (feats - self.cmvn_mean) * self.cmvn_istd
+
+    def stacked(self, x, normalized):
+        """x: [B, T, F] fbank (raw unless `normalized`) -> [B, T//S, S*F]."""
+        if not normalized:
+            x = self.normalize(x)
+        b, t, f = x.shape
+        t2 = t // self.stack
+        return x[:, : t2 * self.stack].reshape(b, t2, self.stack * f)
+
+
+class Encoder(StackedInput):
     """CMVN -> stack S frames -> L one-layer LSTMs, each optionally followed by a residual add (layers > 0) and a
     LayerNorm. Causal: zero initial state, no look-ahead."""
 
     def __init__(self, feat_dim, stack, num_layers, hidden, proj, dropout=0.0, residual=False, layer_norm=False):
-        super().__init__()
-        self.stack = stack
+        super().__init__(feat_dim, stack)
         self.residual = residual
-        self.register_buffer("cmvn_mean", torch.zeros(feat_dim))
-        self.register_buffer("cmvn_istd", torch.ones(feat_dim))
         out = proj if proj > 0 else hidden
         dims = [stack * feat_dim] + [out] * (num_layers - 1)
         self.lstm = nn.ModuleList(nn.LSTM(d, hidden, proj_size=proj, batch_first=True) for d in dims)
@@ -26,16 +45,9 @@ class Encoder(nn.Module):
                 l.bias_ih_l0[hidden: 2 * hidden].fill_(1.0)
                 l.bias_hh_l0[hidden: 2 * hidden].zero_()
 
-    def normalize(self, feats):
-        return (feats - self.cmvn_mean) * self.cmvn_istd
-
     def forward(self, x, lens, normalized=False):
         """x: [B, T, F] fbank (raw unless `normalized`), lens: [B] frames -> ([B, T//S, P], lens // S)."""
-        if not normalized:
-            x = self.normalize(x)
-        b, t, f = x.shape
-        t2 = t // self.stack
-        x = x[:, : t2 * self.stack].reshape(b, t2, self.stack * f)
+        x = self.stacked(x, normalized)
         for i, l in enumerate(self.lstm):
             if i > 0:
                 x = self.dropout(x)
@@ -94,30 +106,20 @@ class ConformerBlock(nn.Module):
         return self.ln_out(x)
 
 
-class ConformerEncoder(nn.Module):
+class ConformerEncoder(StackedInput):
     """CMVN -> stack S frames -> Linear to d -> N streaming conformer blocks (chunks of `chunk` encoder frames, a
     left context of `left_chunks` chunks). Latency: up to chunk * S feature frames of look-ahead within a chunk."""
 
     def __init__(self, feat_dim, stack, d_model, num_layers, heads, ff_dim, kernel, chunk, left_chunks, dropout=0.0):
-        super().__init__()
-        self.stack = stack
-        self.register_buffer("cmvn_mean", torch.zeros(feat_dim))
-        self.register_buffer("cmvn_istd", torch.ones(feat_dim))
+        super().__init__(feat_dim, stack)
         self.inp = nn.Linear(stack * feat_dim, d_model)
         self.blocks = nn.ModuleList(ConformerBlock(d_model, heads, ff_dim, kernel, chunk, left_chunks, dropout)
                                     for _ in range(num_layers))
 
-    def normalize(self, feats):
-        return (feats - self.cmvn_mean) * self.cmvn_istd
-
     def forward(self, x, lens, normalized=False):
-        if not normalized:
-            x = self.normalize(x)
-        b, t, f = x.shape
-        t2 = t // self.stack
-        x = self.inp(x[:, : t2 * self.stack].reshape(b, t2, self.stack * f))
+        x = self.inp(self.stacked(x, normalized))
         for blk in self.blocks:
-            x = blk(x, blk.attention_bias(t2, x.device))
+            x = blk(x, blk.attention_bias(x.shape[1], x.device))
         return x, lens // self.stack
 
 
