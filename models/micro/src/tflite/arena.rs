@@ -166,12 +166,15 @@ pub fn tflm_arena_estimate(file: &[u8]) -> Result<ArenaEstimate, LoadError> {
                 first[*o] = first[*o].min(k);
                 last[*o] = last[*o].max(k);
             }
-            let out_ch = outs
-                .first()
-                .copied()
-                .flatten()
-                .and_then(|o| ts[o].shape.last().copied())
-                .unwrap_or(0);
+            // Channels (last dimension) of the op's `i`-th tensor in `list`, 0 when absent.
+            let channels = |list: &[Option<usize>], i: usize| {
+                list.get(i)
+                    .copied()
+                    .flatten()
+                    .and_then(|t| ts[t].shape.last().copied())
+                    .unwrap_or(0)
+            };
+            let out_ch = channels(&outs, 0);
             bookkeeping += op_data_bytes(opcode, out_ch);
             // Scratch of optimised convolution kernels (im2col / int16 staging).
             let kernel = |w: Option<usize>| {
@@ -185,15 +188,7 @@ pub fn tflm_arena_estimate(file: &[u8]) -> Result<ArenaEstimate, LoadError> {
                 })
             };
             let scratch = match opcode {
-                code::CONV_2D => {
-                    let cin = ins
-                        .first()
-                        .copied()
-                        .flatten()
-                        .and_then(|i| ts[i].shape.last().copied())
-                        .unwrap_or(0);
-                    2 * kernel(ins.get(1).copied().flatten()) * cin
-                }
+                code::CONV_2D => 2 * kernel(ins.get(1).copied().flatten()) * channels(&ins, 0),
                 code::DEPTHWISE_CONV_2D => 2 * kernel(ins.get(1).copied().flatten()) * out_ch,
                 _ => 0,
             };
