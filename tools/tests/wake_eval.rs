@@ -4,11 +4,26 @@
 
 use sotto_testutil::read_tsv;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn root() -> Option<PathBuf> {
     sotto_testutil::shared_dir("reference/microwakeword")
+}
+
+/// Empty `pos/` and `neg/` folders under `dir`.
+fn pos_neg_dirs(dir: &Path) -> (PathBuf, PathBuf) {
+    let (pos, neg) = (dir.join("pos"), dir.join("neg"));
+    std::fs::create_dir_all(&pos).unwrap();
+    std::fs::create_dir_all(&neg).unwrap();
+    (pos, neg)
+}
+
+/// Copies shared clips (file names under `root/clips`) into `dir`.
+fn copy_clips(root: &Path, dir: &Path, clips: &[&str]) {
+    for clip in clips {
+        std::fs::copy(root.join("clips").join(clip), dir.join(clip)).unwrap();
+    }
 }
 
 #[test]
@@ -16,9 +31,7 @@ fn rates_at_cutoff_match_expected_detections() {
     let Some(root) = root() else { return };
     let (label, model_id, manifest) = ("alexa", "v2_alexa", "models/v2/alexa.json");
     let tmp = tempfile::tempdir().unwrap();
-    let (pos, neg) = (tmp.path().join("pos"), tmp.path().join("neg"));
-    std::fs::create_dir_all(&pos).unwrap();
-    std::fs::create_dir_all(&neg).unwrap();
+    let (pos, neg) = pos_neg_dirs(tmp.path());
     let clips = read_tsv(&root.join("clips/clips.tsv"));
     let mut is_pos = HashMap::new();
     for c in &clips {
@@ -121,16 +134,9 @@ fn empty_folder_is_an_error() {
 fn bad_files_are_skipped_and_short_negatives_warned() {
     let Some(root) = root() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let (pos, neg) = (tmp.path().join("pos"), tmp.path().join("neg"));
-    std::fs::create_dir_all(&pos).unwrap();
-    std::fs::create_dir_all(&neg).unwrap();
-    for (dir, clip) in [
-        (&pos, "pmww_alexa_1.wav"),
-        (&pos, "pmww_alexa_2.wav"),
-        (&neg, "pmww_hey_jarvis_1.wav"),
-    ] {
-        std::fs::copy(root.join("clips").join(clip), dir.join(clip)).unwrap();
-    }
+    let (pos, neg) = pos_neg_dirs(tmp.path());
+    copy_clips(&root, &pos, &["pmww_alexa_1.wav", "pmww_alexa_2.wav"]);
+    copy_clips(&root, &neg, &["pmww_hey_jarvis_1.wav"]);
     std::fs::write(pos.join("broken.wav"), b"RIFF\x10\0\0\0WAVEjunk").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
         .args(["wake-eval", "--json", "--max-fa-per-hour", "0.5", "-m"])
@@ -156,17 +162,13 @@ fn bad_files_are_skipped_and_short_negatives_warned() {
 fn several_models_report_like_single_runs_and_share_one_plot() {
     let Some(root) = root() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let (pos, neg) = (tmp.path().join("pos"), tmp.path().join("neg"));
-    std::fs::create_dir_all(&pos).unwrap();
-    std::fs::create_dir_all(&neg).unwrap();
-    for (dir, clip) in [
-        (&pos, "pmww_alexa_1.wav"),
-        (&pos, "pmww_alexa_2.wav"),
-        (&neg, "pmww_hey_jarvis_1.wav"),
-        (&neg, "pmww_okay_nabu_1.wav"),
-    ] {
-        std::fs::copy(root.join("clips").join(clip), dir.join(clip)).unwrap();
-    }
+    let (pos, neg) = pos_neg_dirs(tmp.path());
+    copy_clips(&root, &pos, &["pmww_alexa_1.wav", "pmww_alexa_2.wav"]);
+    copy_clips(
+        &root,
+        &neg,
+        &["pmww_hey_jarvis_1.wav", "pmww_okay_nabu_1.wav"],
+    );
     let models = [
         root.join("models/v2/alexa.json"),
         root.join("models/v2/hey_jarvis.json"),
