@@ -164,7 +164,6 @@ impl Recognizer {
     }
 }
 
-
 /// One audio stream: `accept` audio, read `partial`, `finish`.
 #[pyclass(module = "sotto")]
 struct Stream {
