@@ -238,6 +238,10 @@ def main():
     ap.add_argument("--select", action="store_true", help="only pick DIR/best.pt from DIR/val.tsv")
     ap.add_argument("--average", metavar="FIRST:LAST", help="only average the snapshots FIRST..LAST "
                     "(every --snap-every steps) into DIR/avg_FIRST_LAST.pt and score it on validation")
+    ap.add_argument("--average-windows", default="4,6,8", metavar="K,K",
+                    help="after training (and with --select), also score the weight means of every K "
+                    "consecutive snapshots from a quarter of the steps on, as candidates for best.pt "
+                    "(empty: single snapshots only)")
     ap.add_argument("--validate", nargs="+", type=Path, help="only score these checkpoints on the validation sets")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -247,19 +251,14 @@ def main():
     rng = np.random.default_rng(a.seed)
     model = WakeNet(a.c1, [int(c) for c in a.channels.split(",")], [int(k) for k in a.kernels.split(",")])
     T = 3 * (model.receptive_steps() + a.out_steps - 1) + 5
+    windows = [int(k) for k in a.average_windows.split(",") if k]
     if a.select:
-        return select(run)
+        return select(run, a.data, windows)
     if a.average:
         lo, hi = (int(v) for v in a.average.split(":"))
-        sds = [torch.load(run / f"snap_{st:06d}.pt", weights_only=False)
-               for st in range(lo, hi + 1, a.snap_every)]
-        avg = {k: (sum(sd["model"][k].float() for sd in sds) / len(sds)).to(sds[0]["model"][k].dtype)
-               for k in sds[0]["model"]}
-        cfg = sds[0]["cfg"]
-        m = WakeNet(cfg["c1"], cfg["channels"], cfg["kernels"], cfg["head"])
-        m.load_state_dict(avg)  # BN statistics averaged too
-        v = validate(m, {n: FeatureSet(a.data, n) for n in ("val_pos", "val_kw", "val_speech")})
-        print(f"average of {len(sds)} snapshots {lo}..{hi}: {v}", flush=True)
+        avg, cfg = average(run, list(range(lo, hi + 1, a.snap_every)))
+        v = validate(net(cfg, avg), {n: FeatureSet(a.data, n) for n in ("val_pos", "val_kw", "val_speech")})
+        print(f"average of snapshots {lo}..{hi}: {v}", flush=True)
         torch.save({"model": avg, "cfg": cfg, "steps": hi, "averaged": [lo, hi], "val": v},
                    run / f"avg_{lo}_{hi}.pt")
         return
@@ -387,27 +386,77 @@ def main():
     json.dump({"steps": step, "train_seconds": round(elapsed + time.time() - t0, 1)},
               open(run / "train.json", "w"))
     if vsets:
-        select(run)
+        select(run, a.data, windows)
     print("done", flush=True)
 
 
-def select(run: Path):
-    """DIR/best.pt := the snapshot with the fewest validation misses summed over k = 0, 1, 2
-    false accepts (then the fewest at k = 0, then the later step); prints the best five."""
+def average(run: Path, steps):
+    """Element-wise mean of the snapshots at these steps (BN statistics included) and their cfg."""
+    sds = [torch.load(run / f"snap_{st:06d}.pt", weights_only=False) for st in steps]
+    avg = {k: (sum(sd["model"][k].float() for sd in sds) / len(sds)).to(sds[0]["model"][k].dtype)
+           for k in sds[0]["model"]}
+    return avg, sds[0]["cfg"]
+
+
+def net(cfg, state):
+    m = WakeNet(cfg["c1"], cfg["channels"], cfg["kernels"], cfg["head"])
+    m.load_state_dict(state)
+    return m
+
+
+def select(run: Path, data: Path = None, windows=()):
+    """DIR/best.pt := the candidate with the fewest validation misses summed over k = 0, 1, 2
+    false accepts (then the fewest at k = 0, then an average over a single snapshot, then the
+    later step); prints the best five. Candidates: every snapshot, and (with `windows`) the
+    weight means of every K consecutive snapshots that start at a quarter of the steps or later
+    (single snapshots swing a lot between neighbours; their means are steadier). Scores of the
+    means are cached in DIR/avg_val.tsv, so a rerun only scores new windows."""
     rows = []
     for line in open(run / "val.tsv"):
         st, j = line.split("\t", 1)
         v = json.loads(j)
         if (run / f"snap_{int(st):06d}.pt").exists():
-            rows.append((v["missed0"] + v["missed1"] + v["missed2"], v["missed0"], -int(st), v))
-    rows.sort(key=lambda r: r[:3])
+            rows.append((v["missed0"] + v["missed1"] + v["missed2"], v["missed0"], 1, -int(st), v, None))
+    snaps = sorted(-r[3] for r in rows)
+    names = ("val_pos", "val_kw", "val_speech")
+    if windows and data is not None and all((data / f"{n}.idx.npy").exists() for n in names):
+        cache = {}
+        if (run / "avg_val.tsv").exists():
+            for line in open(run / "avg_val.tsv"):
+                lo, hi, j = line.split("\t", 2)
+                cache[(int(lo), int(hi))] = json.loads(j)
+        vs = None
+        for k in windows:
+            for i in range(len(snaps) - k + 1):
+                w = snaps[i:i + k]
+                if k < 2 or w[0] * 4 < snaps[-1]:
+                    continue
+                if (w[0], w[-1]) not in cache:
+                    vs = vs or {n: FeatureSet(data, n) for n in names}
+                    avg, cfg = average(run, w)
+                    v = validate(net(cfg, avg), vs)
+                    cache[(w[0], w[-1])] = v
+                    with open(run / "avg_val.tsv", "a") as f:
+                        f.write(f"{w[0]}\t{w[-1]}\t{json.dumps(v)}\n")
+                    print(f"val mean of {k} snapshots {w[0]}..{w[-1]}: {v}", flush=True)
+                v = cache[(w[0], w[-1])]
+                rows.append((v["missed0"] + v["missed1"] + v["missed2"], v["missed0"], 0, -w[-1], v, w))
+    rows.sort(key=lambda r: r[:4])
     for r in rows[:5]:
-        print("val best:", -r[2], r[3], flush=True)
-    best = -rows[0][2]
-    s = torch.load(run / f"snap_{best:06d}.pt", weights_only=False)
-    s["selected"] = {"step": best, "val": rows[0][3]}
+        what = f"mean of {r[5][0]}..{r[5][-1]}" if r[5] else f"snapshot {-r[3]}"
+        print(f"val best: {what} {r[4]}", flush=True)
+    best = rows[0]
+    if best[5] is None:
+        s = torch.load(run / f"snap_{-best[3]:06d}.pt", weights_only=False)
+        s["selected"] = {"step": -best[3], "val": best[4]}
+        what = f"step {-best[3]}"
+    else:
+        avg, cfg = average(run, best[5])
+        s = {"model": avg, "cfg": cfg, "steps": best[5][-1], "averaged": [best[5][0], best[5][-1]],
+             "selected": {"averaged": best[5], "val": best[4]}}
+        what = f"mean of snapshots {best[5][0]}..{best[5][-1]}"
     torch.save(s, run / "best.pt")
-    print(f"{run / 'best.pt'}: step {best}", flush=True)
+    print(f"{run / 'best.pt'}: {what}", flush=True)
 
 
 if __name__ == "__main__":
