@@ -9,7 +9,8 @@
 //! - [`Model`]: the loaded, validated and compiled graph; immutable, `Send + Sync`, shared via
 //!   `Arc` between streams. Memory is planned at load ([`Model::arena_size`]).
 //! - [`Interpreter`]: per-stream state (tensor arena, resource variables); [`Interpreter::invoke`]
-//!   allocates nothing.
+//!   allocates nothing. [`Interpreter::with_kernels`] picks whose arithmetic it reproduces
+//!   ([`Kernels`]: TFLite's reference kernels by default, or its optimised x86 kernels).
 //! - [`fixedpoint`]: TFLite's requantization arithmetic.
 //!
 //! ```no_run
@@ -23,7 +24,7 @@
 //! # Ok::<(), sotto_models::tflite::TfliteError>(())
 //! ```
 
-pub use sotto_micro::tflite::{fixedpoint, op_name, schema, DType, LoadError, TensorInfo};
+pub use sotto_micro::tflite::{fixedpoint, op_name, schema, DType, Kernels, LoadError, TensorInfo};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -146,18 +147,34 @@ impl Model {
 pub struct Interpreter {
     model: Arc<Model>,
     arena: Vec<u8>,
+    kernels: Kernels,
 }
 
 impl Interpreter {
-    /// Allocates the planned memory for `model`.
+    /// Allocates the planned memory for `model`; computes like TFLite's reference kernels.
     pub fn new(model: Arc<Model>) -> Self {
+        Self::with_kernels(model, Kernels::Reference)
+    }
+
+    /// Like [`Interpreter::new`], reproducing `kernels`' arithmetic.
+    pub fn with_kernels(model: Arc<Model>, kernels: Kernels) -> Self {
         let arena = vec![0; model.inner.arena_bytes()];
-        Interpreter { model, arena }
+        Interpreter {
+            model,
+            arena,
+            kernels,
+        }
+    }
+
+    /// The arithmetic this interpreter reproduces.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
     }
 
     fn stream(&mut self) -> sotto_micro::tflite::Interpreter<'_, '_, Box<[u8]>> {
         sotto_micro::tflite::Interpreter::attach(&self.model.inner, &mut self.arena)
             .expect("the arena is sized by the model")
+            .with_kernels(self.kernels)
     }
 
     /// The shared model.

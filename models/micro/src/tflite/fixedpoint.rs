@@ -9,6 +9,11 @@
 //! - [`multiply_by_quantized_multiplier_single_round`]: one 64-bit product, one rounding
 //!   (`TFLITE_SINGLE_ROUNDING`). It differs from double rounding only in tie-like cases; the
 //!   reference FULLY_CONNECTED kernel of the LiteRT build behind sotto's goldens matches it.
+//! - [`multiply_by_quantized_multiplier_neon`]: the NEON sequence of TFLite's optimised kernels
+//!   (`SQRDMULH`, then `SRSHL` by a negative amount): two roundings, both half up (gemmlowp's
+//!   second rounding is half away from zero). x86 builds of
+//!   TFLite run the same code through its NEON-to-SSE translation header, so pymicro-wakeword's
+//!   runtime computes it too (see [`super::Kernels::TfliteOptimized`]).
 //!
 //! This is the project's "TFLite-style requantization helper": other int8 code should use it
 //! rather than re-deriving the arithmetic.
@@ -98,13 +103,45 @@ pub fn multiply_by_quantized_multiplier_single_round(x: i32, q: i32, shift: i32)
     ((x as i64 * q as i64 + round) >> total) as i32
 }
 
-/// Which of TFLite's two requantization roundings an op applies.
+/// ARM NEON `SRSHL` by `-exponent` on one lane: `x / 2^exponent` rounded half *up*
+/// (`exponent` in `0..=31`; the sum cannot overflow since the instruction rounds in wider
+/// precision, as done here in 64 bits). gemmlowp's [`rounding_divide_by_pot`] rounds half away
+/// from zero instead.
+#[inline]
+pub fn rounding_shift_right(x: i32, exponent: i32) -> i32 {
+    debug_assert!((0..=31).contains(&exponent));
+    if exponent == 0 {
+        return x;
+    }
+    ((x as i64 + (1i64 << (exponent - 1))) >> exponent) as i32
+}
+
+/// The requantization of TFLite's NEON code paths (GEMV / GEMM behind FULLY_CONNECTED and
+/// CONV_2D, `optimized_ops::Quantize` behind DEPTHWISE_CONV_2D): a wrapping left shift by
+/// `max(shift, 0)` (`VSHL`), `SQRDMULH` by `q` — which rounds exactly like gemmlowp's
+/// [`saturating_rounding_doubling_high_mul`] (half up, despite the nudge's sign) — then
+/// [`rounding_shift_right`] by `max(-shift, 0)`. So it differs from
+/// [`multiply_by_quantized_multiplier`] only where the high product is negative and the shift
+/// meets an exact tie (e.g. `-6 · 2^-2`: -1 here, -2 there).
+#[inline]
+pub fn multiply_by_quantized_multiplier_neon(x: i32, q: i32, shift: i32) -> i32 {
+    let left = shift.max(0) as u32;
+    let right = (-shift).max(0);
+    rounding_shift_right(
+        saturating_rounding_doubling_high_mul(x.wrapping_shl(left), q),
+        right,
+    )
+}
+
+/// Which of TFLite's requantization roundings an op applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rounding {
     /// gemmlowp double rounding ([`multiply_by_quantized_multiplier`]).
     Double,
     /// 64-bit single rounding ([`multiply_by_quantized_multiplier_single_round`]).
     Single,
+    /// NEON double rounding, half up twice ([`multiply_by_quantized_multiplier_neon`]).
+    Neon,
 }
 
 impl Rounding {
@@ -114,6 +151,7 @@ impl Rounding {
         match self {
             Rounding::Double => multiply_by_quantized_multiplier(x, q, shift),
             Rounding::Single => multiply_by_quantized_multiplier_single_round(x, q, shift),
+            Rounding::Neon => multiply_by_quantized_multiplier_neon(x, q, shift),
         }
     }
 }
@@ -174,5 +212,43 @@ mod tests {
             0
         );
         assert_eq!(multiply_by_quantized_multiplier(-2, 1 << 30, -1), -1);
+    }
+
+    #[test]
+    fn neon_rounds_half_up_twice() {
+        // 5 · 0.25 = 1.25: the high product 2.5 rounds up to 3 in both double roundings, 3 / 2
+        // rounds up again to 2, where one rounding gives 1.
+        assert_eq!(multiply_by_quantized_multiplier_neon(5, 1 << 30, -1), 2);
+        assert_eq!(multiply_by_quantized_multiplier(5, 1 << 30, -1), 2);
+        assert_eq!(
+            multiply_by_quantized_multiplier_single_round(5, 1 << 30, -1),
+            1
+        );
+        // -5 · 0.25: -2.5 rounds up to -2 in both high multiplies (gemmlowp's nudge and
+        // truncation amount to half up too), then -1 exactly.
+        assert_eq!(saturating_rounding_doubling_high_mul(-5, 1 << 30), -2);
+        assert_eq!(multiply_by_quantized_multiplier_neon(-5, 1 << 30, -1), -1);
+        assert_eq!(multiply_by_quantized_multiplier(-5, 1 << 30, -1), -1);
+        // -6 · 0.25: the shift meets the tie -1.5, rounded up here, away from zero by gemmlowp.
+        assert_eq!(multiply_by_quantized_multiplier_neon(-6, 1 << 30, -1), -1);
+        assert_eq!(multiply_by_quantized_multiplier(-6, 1 << 30, -1), -2);
+        assert_eq!(
+            multiply_by_quantized_multiplier_single_round(-6, 1 << 30, -1),
+            -1
+        );
+        // A positive exponent shifts left first (multiplier 2 · 0.75 = 1.5).
+        let (q, s) = quantize_multiplier(1.5);
+        assert_eq!(s, 1);
+        assert_eq!(multiply_by_quantized_multiplier_neon(7, q, s), 11); // 10.5 rounds up
+        assert_eq!(multiply_by_quantized_multiplier_neon(-7, q, s), -10);
+        assert_eq!(rounding_shift_right(i32::MAX, 1), 1 << 30);
+        assert_eq!(rounding_shift_right(-3, 1), -1);
+        // Away from ties all three agree to within rounding of the exact product.
+        let (q, s) = quantize_multiplier(0.0123);
+        for x in [-100000, -12345, -1, 0, 1, 777, 99999] {
+            let exact = x as f64 * q as f64 * 2f64.powi(s - 31);
+            let n = multiply_by_quantized_multiplier_neon(x, q, s);
+            assert!((n as f64 - exact).abs() <= 0.5 + 1e-6, "{x}");
+        }
     }
 }

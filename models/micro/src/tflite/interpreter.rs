@@ -25,12 +25,43 @@ impl fmt::Display for ArenaTooSmall {
 
 impl core::error::Error for ArenaTooSmall {}
 
+/// Whose integer arithmetic an [`Interpreter`] reproduces. TFLite's kernel families agree on
+/// the int32 accumulators but requantize them to int8 differently, so outputs differ by a few
+/// 1/256 steps on some invocations (and streaming state carries a difference on).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Kernels {
+    /// TFLite's reference kernels (`BUILTIN_REF`), which TFLite-Micro, the runtime of
+    /// microcontrollers (ESPHome), follows: gemmlowp double rounding in CONV_2D and
+    /// DEPTHWISE_CONV_2D, single rounding in FULLY_CONNECTED.
+    #[default]
+    Reference,
+    /// TFLite's optimised builtin kernels as x86-64 builds run them without delegates
+    /// (`BUILTIN_WITHOUT_DEFAULT_DELEGATES`; ai-edge-litert 2.3.0): the runtime bundled with
+    /// pymicro-wakeword 2.5.0. Those builds compile TFLite's NEON code paths through an
+    /// SSE translation header, so requantization follows ARM's instructions
+    /// ([`Rounding::Neon`](super::fixedpoint::Rounding::Neon): `SQRDMULH`, then a rounding
+    /// shift, both rounding half up):
+    /// - FULLY_CONNECTED and CONV_2D (`cpu_backend_gemm`: its custom NEON GEMV for
+    ///   matrix × vector products of at least 4 rows, ruy's x86 kernels, which round the same
+    ///   way in this build, otherwise): NEON rounding on every output channel;
+    /// - DEPTHWISE_CONV_2D (`optimized_ops::Quantize`): NEON rounding on channels in blocks
+    ///   of 8, gemmlowp double rounding (the scalar fallback) on the last `channels % 8`;
+    /// - LOGISTIC (the same float-built lookup table), QUANTIZE and the data movement ops:
+    ///   as the reference kernels;
+    /// - ADD and MUL: the reference (scalar) arithmetic, which is what TFLite applies to
+    ///   contiguous runs shorter than its NEON blocks (e.g. the `[1, 1, 8, 4] × [4]`
+    ///   broadcasts of microWakeWord v1 models); its NEON blocks of 16 contiguous elements
+    ///   are not reproduced.
+    TfliteOptimized,
+}
+
 /// One stream of a [`Model`]: its tensors, resource variables (the streaming state of
 /// microWakeWord models), CALL_ONCE flags and scratch, all inside the borrowed arena.
 /// [`Interpreter::invoke`] allocates nothing.
 pub struct Interpreter<'m, 'r, B: AsRef<[u8]> = &'static [u8]> {
     model: &'m Model<B>,
     arena: &'r mut [u8],
+    kernels: Kernels,
 }
 
 impl<'m, 'r, B: AsRef<[u8]>> Interpreter<'m, 'r, B> {
@@ -51,7 +82,24 @@ impl<'m, 'r, B: AsRef<[u8]>> Interpreter<'m, 'r, B> {
                 given: arena.len(),
             });
         }
-        Ok(Interpreter { model, arena })
+        Ok(Interpreter {
+            model,
+            arena,
+            kernels: Kernels::Reference,
+        })
+    }
+
+    /// Computes with `kernels`' arithmetic from now on ([`Kernels::Reference`] unless set).
+    /// The choice is not stored in the arena: an [`Interpreter::attach`] to the same stream
+    /// starts from the default again.
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
+    }
+
+    /// The arithmetic this interpreter reproduces.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
     }
 
     /// The model.
@@ -95,6 +143,7 @@ impl<'m, 'r, B: AsRef<[u8]>> Interpreter<'m, 'r, B> {
             acc,
             patch: as_i8_mut(&mut patch[..need.patch]),
             gemm: m.gemm,
+            kernels: self.kernels,
         };
         run_graph(m, 0, tensors, vars, once, &mut scratch);
     }

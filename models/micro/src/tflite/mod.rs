@@ -1,5 +1,6 @@
 //! TFLite flatbuffer reader and int8 interpreter, bit-exact with TFLite's reference kernels for
-//! the operators streaming keyword models use (microWakeWord). `no_std`; `alloc` at load only.
+//! the operators streaming keyword models use (microWakeWord), or on request with TFLite's
+//! optimised x86 kernels ([`Kernels`]). `no_std`; `alloc` at load only.
 //!
 //! Loading goes by stage:
 //! - [`schema`]: verified accessors for the flatbuffer tables;
@@ -41,7 +42,7 @@ mod tensor;
 pub mod writer;
 
 pub use arena::{tflm_arena_estimate, ArenaEstimate};
-pub use interpreter::{ArenaTooSmall, Interpreter};
+pub use interpreter::{ArenaTooSmall, Interpreter, Kernels};
 pub use model::Model;
 pub use opcode::op_name;
 pub use tensor::{DType, TensorInfo};

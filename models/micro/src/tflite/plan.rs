@@ -276,6 +276,7 @@ wire_enum!(Src {
 wire_enum!(Rounding {
     0 => Double,
     1 => Single,
+    2 => Neon,
 });
 wire_enum!(BinaryKind {
     0 => Add { left_shift, in1, in2, out },

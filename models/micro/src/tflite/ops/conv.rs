@@ -1,10 +1,12 @@
 //! CONV_2D and DEPTHWISE_CONV_2D, int8 with per-channel requantization (TFLite reference
-//! `ConvPerChannel` / `DepthwiseConvPerChannel`: double rounding).
+//! `ConvPerChannel` / `DepthwiseConvPerChannel`: double rounding; the optimised kernels'
+//! roundings with [`Kernels::TfliteOptimized`]).
 
 use super::{activation_range, Build, Inputs, Op, Scratch, Src};
-use crate::tflite::fixedpoint::{multiply_by_quantized_multiplier, quantize_multiplier};
+use crate::tflite::fixedpoint::{quantize_multiplier, Rounding};
 use crate::tflite::schema;
 use crate::tflite::tensor::{DType, MAX_BYTES};
+use crate::tflite::Kernels;
 use crate::tflite::{bad, LoadError};
 use alloc::boxed::Box;
 use alloc::vec;
@@ -62,12 +64,8 @@ pub(crate) struct Requant {
 
 impl Requant {
     #[inline]
-    fn apply(&self, c: usize, acc: i32) -> i8 {
-        let v = multiply_by_quantized_multiplier(
-            acc.wrapping_add(self.bias[c]),
-            self.mult[c],
-            self.shift[c],
-        );
+    fn apply(&self, c: usize, acc: i32, rounding: Rounding) -> i8 {
+        let v = rounding.apply(acc.wrapping_add(self.bias[c]), self.mult[c], self.shift[c]);
         v.wrapping_add(self.out_zp)
             .clamp(self.act_min, self.act_max) as i8
     }
@@ -105,9 +103,15 @@ impl Conv {
         let (depth, n) = (self.depth(), self.positions());
         let acc = &mut scratch.acc[..n * g.out_c];
         let weights = inp.const_i8(&self.weights);
+        // TFLite's optimised CONV_2D is a GEMM through `cpu_backend_gemm` (see
+        // `Kernels::TfliteOptimized` for why its requantization is the NEON one).
+        let rounding = match scratch.kernels {
+            Kernels::Reference => Rounding::Double,
+            Kernels::TfliteOptimized => Rounding::Neon,
+        };
         if self.direct {
             (scratch.gemm)(weights, g.out_c, depth, &x[..n * depth], n, acc);
-            self.requantize(out, acc);
+            self.requantize(out, acc, rounding);
             return;
         }
         let patch = &mut scratch.patch[..n * depth];
@@ -135,14 +139,14 @@ impl Conv {
             }
         }
         (scratch.gemm)(weights, g.out_c, depth, patch, n, acc);
-        self.requantize(out, acc);
+        self.requantize(out, acc, rounding);
     }
 
-    fn requantize(&self, out: &mut [i8], acc: &[i32]) {
+    fn requantize(&self, out: &mut [i8], acc: &[i32], rounding: Rounding) {
         let g = &self.g;
         for (o, a) in out.chunks_exact_mut(g.out_c).zip(acc.chunks_exact(g.out_c)) {
             for (c, (o, &a)) in o.iter_mut().zip(a).enumerate() {
-                *o = self.rq.apply(c, a);
+                *o = self.rq.apply(c, a, rounding);
             }
         }
     }
@@ -170,6 +174,13 @@ impl DepthwiseConv {
         let dm = self.depth_multiplier;
         let weights = inp.const_i8(&self.weights);
         let acc = &mut scratch.acc[..g.out_c];
+        // TFLite's optimised `Quantize` requantizes channels in NEON blocks of 8 and the rest
+        // one by one with the scalar (gemmlowp) arithmetic; the reference kernel does all
+        // channels the scalar way.
+        let neon = match scratch.kernels {
+            Kernels::Reference => 0,
+            Kernels::TfliteOptimized => g.out_c / 8 * 8,
+        };
         let mut o = 0;
         for b in 0..g.batches {
             for oy in 0..g.out_h {
@@ -206,7 +217,12 @@ impl DepthwiseConv {
                         }
                     }
                     for (c, (o, &a)) in out[o..o + g.out_c].iter_mut().zip(acc.iter()).enumerate() {
-                        *o = self.rq.apply(c, a);
+                        let r = if c < neon {
+                            Rounding::Neon
+                        } else {
+                            Rounding::Double
+                        };
+                        *o = self.rq.apply(c, a, r);
                     }
                     o += g.out_c;
                 }

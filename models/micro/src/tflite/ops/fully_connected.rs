@@ -1,9 +1,11 @@
-//! FULLY_CONNECTED, int8 (TFLite reference kernel; its requantization rounds once).
+//! FULLY_CONNECTED, int8 (TFLite reference kernel: its requantization rounds once; the
+//! optimised kernel's twice, NEON style).
 
 use super::{activation_range, Build, Inputs, Op, Scratch, Src};
 use crate::tflite::fixedpoint::{quantize_multiplier, Rounding};
 use crate::tflite::schema;
 use crate::tflite::tensor::DType;
+use crate::tflite::Kernels;
 use crate::tflite::{bad, LoadError};
 use alloc::boxed::Box;
 use alloc::vec;
@@ -43,14 +45,16 @@ impl FullyConnected {
             self.batches,
             acc,
         );
+        let rounding = match scratch.kernels {
+            Kernels::Reference => self.rounding,
+            Kernels::TfliteOptimized => Rounding::Neon,
+        };
         for (o, a) in out
             .chunks_exact_mut(self.units)
             .zip(acc.chunks_exact(self.units))
         {
             for (u, (o, &a)) in o.iter_mut().zip(a).enumerate() {
-                let v =
-                    self.rounding
-                        .apply(a.wrapping_add(self.bias[u]), self.mult[u], self.shift[u]);
+                let v = rounding.apply(a.wrapping_add(self.bias[u]), self.mult[u], self.shift[u]);
                 *o = v
                     .wrapping_add(self.out_zp)
                     .clamp(self.act_min, self.act_max) as i8;

@@ -124,6 +124,8 @@ pub(crate) struct Scratch<'s> {
     pub(crate) patch: &'s mut [i8],
     /// The GEMM to use (the host plugs in its runtime-dispatched SIMD one).
     pub(crate) gemm: crate::kernels::GemmI8,
+    /// Whose requantization arithmetic to reproduce.
+    pub(crate) kernels: super::Kernels,
 }
 
 /// Scratch sizes an op needs.
