@@ -25,6 +25,7 @@ use crate::AsrError;
 use sotto_frontend::micro::{MicroFrontend, MicroFrontendConfig};
 use sotto_frontend::resample::Resampler16k;
 use sotto_models::micro::wake::{output_raw, FrameStacker, InputQuantizer};
+pub use sotto_models::tflite::Kernels;
 use sotto_models::tflite::{DType, Interpreter, Model};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub struct WakeWordModel {
     channels: usize,
     input_q: InputQuantizer,
     out_signed: bool,
+    kernels: Kernels,
 }
 
 impl WakeWordModel {
@@ -129,6 +131,7 @@ impl WakeWordModel {
             stride,
             channels,
             out_signed,
+            kernels: Kernels::Reference,
         }))
     }
 
@@ -141,6 +144,25 @@ impl WakeWordModel {
             path: self.path.clone(),
             ..*self
         }))
+    }
+
+    /// The same model computed with `kernels`' arithmetic: [`Kernels::Reference`] (the
+    /// default: TFLite's reference kernels, as TFLite-Micro on a microcontroller) or
+    /// [`Kernels::TfliteOptimized`] (TFLite's optimised x86 kernels, as pymicro-wakeword 2.5.0
+    /// runs them; probabilities then match it byte for byte).
+    pub fn with_kernels(&self, kernels: Kernels) -> Arc<Self> {
+        Arc::new(WakeWordModel {
+            settings: self.settings.clone(),
+            tflite: self.tflite.clone(),
+            path: self.path.clone(),
+            kernels,
+            ..*self
+        })
+    }
+
+    /// The arithmetic detectors run this model with.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
     }
 
     /// The detection settings.
@@ -307,7 +329,7 @@ impl WakeWord {
             let w = model.settings.sliding_window_size;
             let stacker = FrameStacker::new(model.stride, model.channels);
             detectors.push(Detector {
-                interp: Interpreter::new(model.tflite.clone()),
+                interp: Interpreter::with_kernels(model.tflite.clone(), model.kernels),
                 model,
                 group,
                 stacker,

@@ -226,3 +226,83 @@ fn folders_are_searched_and_bad_files_counted() {
     assert_eq!(line.matches("broken.wav").count(), 1, "{line}");
     assert!(stderr.contains("1 of 3"), "{stderr}");
 }
+
+/// `--kernels tflite-optimized` prints pymicro-wakeword 2.5.0's probabilities byte for byte on
+/// microWakeWord's own v2 models. Goldens: tools/tests/data/wake_pymicro/, made by
+/// `tools/train/wake/parity.py --runtime pymicro` (pymicro-wakeword's bundled TFLite runtime),
+/// on clips where TFLite's optimised kernels and its reference kernels disagree most (from the
+/// shared goldens' `output_u8` vs `output_u8_litert_builtin`) plus one positive per wake word.
+/// hey_jarvis has 30 and 60 channels, so its depthwise layers also exercise the scalar
+/// fallback on the last `channels % 8` (NEON rounding on all channels would change
+/// 4 + 4 of its invocations here); vad's output layer is a one-unit FULLY_CONNECTED, which
+/// TFLite cannot give its NEON GEMV (4 rows at least) but whose ruy path rounds the same way
+/// (single rounding there would change step 64 of precise_heycomputer_46bb497b).
+#[test]
+fn tflite_optimized_kernels_reproduce_pymicro_wakeword() {
+    let Some(root) = root() else { return };
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "hey_jarvis",
+            &[
+                "precise_computer_e3f8eeb2",
+                "precise_computer_5362fe15",
+                "pmww_hey_jarvis_2",
+            ],
+        ),
+        (
+            "okay_nabu",
+            &[
+                "precise_computer_32e1308b",
+                "porcupine_porcupine",
+                "pmww_okay_nabu_1",
+            ],
+        ),
+        (
+            "vad",
+            &[
+                "pmww_okay_nabu_3",
+                "precise_computer_0c10e10f",
+                "precise_heycomputer_46bb497b",
+            ],
+        ),
+    ];
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/wake_pymicro");
+    for (model, clips) in cases {
+        let manifest = root.join(format!("models/v2/{model}.json"));
+        let (m, mut reference_differs) = (manifest.to_str().unwrap(), 0);
+        for clip in clips {
+            let wav = root.join("clips").join(format!("{clip}.wav"));
+            let w = wav.to_str().unwrap();
+            let golden =
+                std::fs::read_to_string(data.join(format!("v2_{model}.{clip}.pymicro.tsv")))
+                    .unwrap();
+            let ours = ok(&["--scores", "--kernels", "tflite-optimized", "-m", m, w]);
+            assert_eq!(
+                ours, golden,
+                "v2 {model} on {clip}: sotto != pymicro-wakeword"
+            );
+            let reference = ok(&["--scores", "-m", m, w]);
+            assert_eq!(reference.lines().count(), golden.lines().count());
+            reference_differs += reference
+                .lines()
+                .zip(golden.lines())
+                .filter(|(a, b)| a != b)
+                .count();
+        }
+        // The clips were picked because the kernel families disagree on them; if the default
+        // (reference) arithmetic matched pymicro too, this test could not catch a mode that
+        // silently falls back to it.
+        assert!(
+            reference_differs > 0,
+            "v2 {model}: the reference kernels match pymicro-wakeword everywhere"
+        );
+    }
+}
+
+#[test]
+fn unknown_kernels_are_a_usage_error() {
+    let out = sotto(&["--kernels", "fast", "-m", "x.json", "y.wav"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tflite-optimized"), "{err}");
+}

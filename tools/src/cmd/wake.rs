@@ -6,17 +6,38 @@
 //! Output, one line per detection: `file<TAB>wake_word<TAB>time_s<TAB>score`. With `--scores`,
 //! every model invocation instead: `step<TAB>probability` (probability = output byte / 256), or
 //! `file<TAB>wake_word<TAB>step<TAB>probability` when several files or models are given.
-//! `--json` writes the same records as JSON lines.
+//! `--json` writes the same records as JSON lines. `--kernels tflite-optimized` computes as
+//! pymicro-wakeword 2.5.0's TFLite runtime does (its probabilities byte for byte) instead of
+//! as TFLite's reference kernels and TFLite-Micro do.
 
 use crate::common::{
     bad_input, collect_audio_files, describe, is_broken_pipe, probability, seconds,
 };
 use crate::source::{open_mic, AudioSource, FileSource, StdinSource};
 use anyhow::Context;
-use sotto_asr::wakeword::{Score, WakeWord, WakeWordModel, WakeWordSettings};
+use sotto_asr::wakeword::{Kernels, Score, WakeWord, WakeWordModel, WakeWordSettings};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Whose int8 arithmetic to reproduce (`--kernels`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KernelsArg {
+    /// TFLite's reference kernels, which TFLite-Micro follows on a microcontroller.
+    Reference,
+    /// TFLite's optimised x86 kernels, as pymicro-wakeword 2.5.0 runs models (byte-identical
+    /// probabilities).
+    TfliteOptimized,
+}
+
+impl From<KernelsArg> for Kernels {
+    fn from(k: KernelsArg) -> Self {
+        match k {
+            KernelsArg::Reference => Kernels::Reference,
+            KernelsArg::TfliteOptimized => Kernels::TfliteOptimized,
+        }
+    }
+}
 
 /// Arguments of `sotto wake`.
 #[derive(clap::Args)]
@@ -48,13 +69,20 @@ pub struct Args {
     /// Sample rate of raw PCM read from stdin (`-`).
     #[arg(long, value_name = "HZ", default_value_t = 16000)]
     pub raw_rate: u32,
+    /// Integer arithmetic of the model: TFLite's reference kernels (as TFLite-Micro on a
+    /// microcontroller) or its optimised x86 kernels (as pymicro-wakeword 2.5.0; they round
+    /// differently, moving some probabilities by a few 1/256).
+    #[arg(long, value_enum, value_name = "K", default_value = "reference")]
+    pub kernels: KernelsArg,
 }
 
-/// Loads the models named on the command line (manifests, or .tflite with default settings).
+/// Loads the models named on the command line (manifests, or .tflite with default settings),
+/// to be run with `kernels`' arithmetic.
 pub(crate) fn load_models(
     paths: &[PathBuf],
     cutoff: Option<f64>,
     window: usize,
+    kernels: Kernels,
 ) -> anyhow::Result<Vec<Arc<WakeWordModel>>> {
     paths
         .iter()
@@ -72,19 +100,21 @@ pub(crate) fn load_models(
             } else {
                 WakeWordModel::load(p)?
             };
-            match cutoff {
-                Some(c) => Ok(m.with_settings(WakeWordSettings {
+            let m = match cutoff {
+                Some(c) => m.with_settings(WakeWordSettings {
                     probability_cutoff: c,
                     ..m.settings().clone()
-                })?),
-                None => Ok(m),
-            }
+                })?,
+                None => m,
+            };
+            Ok(m.with_kernels(kernels))
         })
         .collect()
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let models = load_models(&args.model, args.cutoff, args.window).map_err(bad_input)?;
+    let models = load_models(&args.model, args.cutoff, args.window, args.kernels.into())
+        .map_err(bad_input)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.files.is_empty() {

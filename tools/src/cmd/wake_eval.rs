@@ -12,7 +12,7 @@
 //! stderr and left out (like `transcribe`); the results of the others are printed and the exit
 //! status is then 2.
 
-use super::wake::load_models;
+use super::wake::{load_models, KernelsArg};
 use crate::common::{bad_input, describe, seconds, AUDIO_EXTENSIONS};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -47,6 +47,10 @@ pub struct Args {
     /// One JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Integer arithmetic of the models, as for `sotto wake`: TFLite's reference kernels (as
+    /// TFLite-Micro) or its optimised x86 kernels (as pymicro-wakeword 2.5.0).
+    #[arg(long, value_enum, value_name = "K", default_value = "reference")]
+    pub kernels: KernelsArg,
 }
 
 /// Audio files under `dir`, sorted (symlinks followed).
@@ -244,7 +248,7 @@ fn evaluate(
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let models = load_models(&args.model, None, 5).map_err(bad_input)?;
+    let models = load_models(&args.model, None, 5, args.kernels.into()).map_err(bad_input)?;
     let (pos_files, neg_files) = (audio_files(&args.positives)?, audio_files(&args.negatives)?);
     let bar = ProgressBar::new((pos_files.len() + neg_files.len()) as u64);
     bar.set_style(
