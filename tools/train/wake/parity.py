@@ -7,6 +7,9 @@
 --runtime litert-ref: the same features and input rounding, run by ai-edge-litert 2.3.0's
   Interpreter with the TFLite reference kernels (OpResolverType.BUILTIN_REF, one thread).
 
+`sotto wake --scores --kernels tflite-optimized` reproduces --runtime pymicro byte for byte, and
+the default `--kernels reference` reproduces --runtime litert-ref.
+
 Usage: python parity.py [--runtime R] MODEL.json CLIP.wav [CLIP.wav ...] > scores.tsv
 """
 
