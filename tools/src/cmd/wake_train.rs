@@ -38,6 +38,9 @@ pub struct Args {
     /// Training steps.
     #[arg(long, value_name = "N", default_value_t = 4000)]
     pub steps: u32,
+    /// Windows per training step (the shipped models used 64).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub batch: u32,
     /// Seed of training alone (default: --seed).
     #[arg(long, value_name = "N")]
     pub train_seed: Option<u64>,
@@ -148,6 +151,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .args([
                 "--steps",
                 &args.steps.to_string(),
+                "--batch",
+                &args.batch.to_string(),
                 "--seed",
                 &args.train_seed.unwrap_or(args.seed).to_string(),
                 "--mine-every",
@@ -174,11 +179,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if let (Some(Ok(step)), Some(loss)) = (f.first().map(|s| s.parse::<u64>()), f.get(1)) {
                 bar.set_position(step);
                 bar.set_message(loss.to_string());
+                if bar.is_hidden() && step % 500 == 0 {
+                    // No terminal (a log file): a line now and then instead of the bar.
+                    eprintln!("sotto: step {step}/{}, loss {loss}", args.steps);
+                }
             } else if let Some(r) = line.strip_prefix("resumed at step ") {
                 bar.set_position(r.parse().unwrap_or(0));
             } else if line.starts_with("val ") || line.starts_with("mined ") {
-                // Validation of the snapshots and hard-negative mining, as they happen.
-                bar.println(line);
+                // Validation of the snapshots and hard-negative mining, as they happen (a
+                // hidden bar prints nothing, so those go to stderr directly).
+                if bar.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    bar.println(line);
+                }
             }
         }
         let st = child.wait()?;
