@@ -195,7 +195,34 @@ def mine(model, sets, names, top, threshold=0.3, chunk=60000):
     return np.array([f[1:] for f in found[:top]], dtype=np.int64).reshape(-1, 3), len(found)
 
 
-def batch(rng, sets, mix, T, B, model, steps):
+def specaug(rng, x, freq_width, time_width):
+    """One frequency and one time mask (widths uniform in [0, width)) filled with the window's
+    mean, in place: the net must not lean on a few channels or frames of one speaker's voice."""
+    fill = np.uint8(x.mean() + 0.5)
+    f = int(rng.integers(0, freq_width)) if freq_width else 0
+    if f:
+        f0 = int(rng.integers(0, 40 - f + 1))
+        x[:, f0:f0 + f] = fill
+    t = int(rng.integers(0, time_width)) if time_width else 0
+    if t:
+        t0 = int(rng.integers(0, len(x) - t + 1))
+        x[t0:t0 + t] = fill
+
+
+def warp(rng, x, max_warp):
+    """Vocal-tract-length perturbation on the features, in place: the 40 channels (roughly
+    mel-spaced) are resampled at channel c * a, a uniform in [1 - max_warp, 1 + max_warp],
+    linear interpolation, the top channel held; a cheap way to more speakers than the clips."""
+    a = 1.0 + float(rng.uniform(-max_warp, max_warp))
+    src = np.minimum(np.arange(40) * a, 39.0)
+    lo = np.floor(src).astype(np.int64)
+    hi = np.minimum(lo + 1, 39)
+    f = (src - lo).astype(np.float32)
+    v = x.astype(np.float32)
+    x[:] = np.clip(v[:, lo] * (1 - f) + v[:, hi] * f + 0.5, 0, 255).astype(np.uint8)
+
+
+def batch(rng, sets, mix, T, B, model, steps, aug=(0.0, 0, 0), vtlp=(0.0, 0.0)):
     xs = np.empty((B, T, 40), np.uint8)
     ys = np.zeros((B, steps), np.float32)
     ms = np.ones((B, steps), np.float32)
@@ -205,6 +232,10 @@ def batch(rng, sets, mix, T, B, model, steps):
         name, _, pos = mix[k]
         x, end = sets[name].window(rng, T, positive=pos)
         xs[b] = x
+        if aug[0] > 0 and rng.random() < aug[0]:
+            specaug(rng, xs[b], aug[1], aug[2])
+        if vtlp[0] > 0 and rng.random() < vtlp[0]:
+            warp(rng, xs[b], vtlp[1])
         if pos:
             ys[b] = (last >= end + 1) & (last <= end + 40)
             ms[b] = (last <= end - 10) | ((last >= end + 1) & (last <= end + 40))
@@ -235,6 +266,13 @@ def main():
     ap.add_argument("--mine-every", type=int, default=0, help="hard-negative mining every N steps (0: off)")
     ap.add_argument("--mine-top", type=int, default=3000)
     ap.add_argument("--hard-weight", type=float, default=0.15)
+    ap.add_argument("--specaug", type=float, default=0.0, metavar="P",
+                    help="share of windows given one frequency and one time mask (0: off)")
+    ap.add_argument("--specaug-freq", type=int, default=6, metavar="N", help="frequency mask width < N channels")
+    ap.add_argument("--specaug-time", type=int, default=10, metavar="N", help="time mask width < N frames")
+    ap.add_argument("--vtlp", type=float, default=0.0, metavar="P",
+                    help="share of windows whose channel axis is warped (vocal-tract-length perturbation)")
+    ap.add_argument("--vtlp-warp", type=float, default=0.12, metavar="W", help="warp factor within 1 ± W")
     ap.add_argument("--select", action="store_true", help="only pick DIR/best.pt from DIR/val.tsv")
     ap.add_argument("--average", metavar="FIRST:LAST", help="only average the snapshots FIRST..LAST "
                     "(every --snap-every steps) into DIR/avg_FIRST_LAST.pt and score it on validation")
@@ -339,7 +377,8 @@ def main():
     model.train()
     avg = None
     while step < a.steps:
-        x, y, m = batch(rng, sets, mix, T, a.batch, model, a.out_steps)
+        x, y, m = batch(rng, sets, mix, T, a.batch, model, a.out_steps,
+                        (a.specaug, a.specaug_freq, a.specaug_time), (a.vtlp, a.vtlp_warp))
         logits = model(to_real(x))
         w = m * torch.where(y > 0, 1.0, a.neg_weight)
         loss = (F.binary_cross_entropy_with_logits(logits, y, reduction="none") * w).sum() / w.sum()
