@@ -27,7 +27,7 @@ from model import WakeNet  # noqa: E402
 import train as T  # noqa: E402
 
 IN_SCALE = np.float32(0.10196079)
-OPS = {"CALL_ONCE": (129, 1), "VAR_HANDLE": (142, 1), "RESHAPE": (22, 1), "READ_VARIABLE": (143, 1),
+OPS = {"ADD": (0, 2), "CALL_ONCE": (129, 1), "VAR_HANDLE": (142, 1), "RESHAPE": (22, 1), "READ_VARIABLE": (143, 1),
        "CONCATENATION": (2, 2), "STRIDED_SLICE": (45, 2), "ASSIGN_VARIABLE": (144, 1),
        "CONV_2D": (3, 3), "DEPTHWISE_CONV_2D": (4, 3), "FULLY_CONNECTED": (9, 4),
        "LOGISTIC": (14, 2), "QUANTIZE": (114, 1)}
@@ -91,7 +91,10 @@ def qweights(w, axis_out=0):
 
 
 class Graph:
-    def __init__(self):
+    def __init__(self, short_names=False):
+        # short_names: tensors named by their index (except input and output), which saves
+        # ≈ 18 bytes a tensor; an ensemble needs it to stay under 64 KB.
+        self.short_names = short_names
         self.buffers = [b""]
         self.codes = []
         self.sub = [{"name": "main", "tensors": [], "inputs": [], "outputs": [], "operators": []},
@@ -102,6 +105,8 @@ class Graph:
         return len(self.buffers) - 1
 
     def tensor(self, g, name, shape, dtype, data=None, scale=None, zp=None, qdim=0):
+        if self.short_names and name not in ("input_audio", "probability"):
+            name = str(len(self.sub[g]["tensors"]))
         t = {"name": name, "shape": [int(s) for s in shape], "dtype": dtype,
              "buffer": self.buf(data) if data is not None else 0, "quant": None}
         if scale is not None:
@@ -158,9 +163,16 @@ def dense_or_conv(G, name, x, w4, b, s_x, s_o, zp_o, relu, stride_h=1):
     return out4
 
 
-def build(layers, ranges):
-    """The streaming int8 graph of folded layers with calibration ranges."""
-    G = Graph()
+def build(layers, ranges, more=(), mean_range=None):
+    """The streaming int8 graph of folded layers with calibration ranges. With `more` (further
+    (layers, ranges) of other models on the same input), an ensemble: every model is a branch
+    with its own states and names prefixed `bI_`, each dense head is scaled by 1/n, and ADD sums
+    the heads, so the output is the logistic of the models' mean logit (`mean_range`: its
+    calibration range)."""
+    G = Graph(short_names=bool(more))
+    branches = [(layers, ranges)] + list(more)
+    n = len(branches)
+    heads = []
     # Ops must be ordered: CALL_ONCE first (like the converter), then VAR_HANDLEs.
     G.op(0, "CALL_ONCE", [], [], {"type": "CallOnce", "init_subgraph_index": 1})
     inp = G.tensor(0, "input_audio", [1, 3, 40], INT8, scale=IN_SCALE, zp=-128)
@@ -194,22 +206,60 @@ def build(layers, ranges):
     shape_c = G.tensor(0, "expand_dims/shape", [4], INT32, np.array([1, 3, 1, 40], "<i4"))
     x = G.tensor(0, "expand_dims", [1, 3, 1, 40], INT8, scale=IN_SCALE, zp=-128)
     G.op(0, "RESHAPE", [inp, shape_c], [x])
+    x_in = x
+    for bi, (layers, ranges) in enumerate(branches):
+        heads.append(branch(G, "" if n == 1 else f"b{bi}_", layers, ranges, x_in, n, state_var, stream))
+    if n > 1:
+        lo, hi = mean_range
+        s_o, zp_o = qparams(lo, hi, False)
+        acc = heads[0]
+        for k, h in enumerate(heads[1:]):
+            out = G.tensor(0, "dense/out" if k == n - 2 else f"dense/sum{k}", [1, 1], INT8, scale=s_o, zp=zp_o)
+            G.op(0, "ADD", [acc, h], [out], {"type": "Add", "activation": 0})
+            acc = out
+        finish(G, acc)
+
+    # Init graph: every state variable := its zero point.
+    for name, shape, scale, zp in states:
+        h = G.tensor(1, f"{name}/states_init", [], RESOURCE)
+        G.op(1, "VAR_HANDLE", [], [h], {"type": "VarHandle", "container": "", "shared_name": f"{name}/states"})
+        c = G.tensor(1, f"{name}/zeros", shape, INT8, np.full(shape, zp, np.int8), scale=scale, zp=zp)
+        G.op(1, "ASSIGN_VARIABLE", [h, c], [])
+    # READ_VARIABLEs after all VAR_HANDLEs is not required by TFLite; keep converter order anyway:
+    ops = G.sub[0]["operators"]
+    G.sub[0]["operators"] = [ops[0]] + [o for o in ops[1:] if G.codes[o["opcode_index"]][0] == 142] + \
+        [o for o in ops[1:] if G.codes[o["opcode_index"]][0] != 142]
+    return G
+
+
+def finish(G, logit):
+    """logit -> LOGISTIC -> uint8 probability, the graph's output."""
+    p8 = G.tensor(0, "logistic", [1, 1], INT8, scale=np.float32(1 / 256), zp=-128)
+    G.op(0, "LOGISTIC", [logit], [p8])
+    pu8 = G.tensor(0, "probability", [1, 1], UINT8, scale=np.float32(1 / 256), zp=0)
+    G.op(0, "QUANTIZE", [p8], [pu8])
+    G.sub[0]["outputs"] = [pu8]
+
+
+def branch(G, pre, layers, ranges, x, n, state_var, stream):
+    """One model's layers on the input tensor x. A single model (n = 1) ends in the output;
+    in an ensemble, returns its dense head's output (the logit / n)."""
     x_shape, s_x, zp_x = [1, 3, 1, 40], IN_SCALE, -128
     li = 0
     for (kind, w, b), (lo, hi) in zip(layers, ranges):
-        name = f"layer{li}_{kind}"
+        name = f"{pre}layer{li}_{kind}"
         li += 1
         if kind == "conv1":
             # The first layer sees 2 state frames + 3 new = its 5-frame kernel.
-            h = state_var("stream_conv1", [1, 2, 1, 40], s_x, zp_x)
-            r = G.tensor(0, "stream_conv1/read", [1, 2, 1, 40], INT8, scale=s_x, zp=zp_x)
+            h = state_var(f"{pre}stream_conv1", [1, 2, 1, 40], s_x, zp_x)
+            r = G.tensor(0, f"{pre}stream_conv1/read", [1, 2, 1, 40], INT8, scale=s_x, zp=zp_x)
             G.op(0, "READ_VARIABLE", [h], [r])
-            cat = G.tensor(0, "stream_conv1/concat", [1, 5, 1, 40], INT8, scale=s_x, zp=zp_x)
+            cat = G.tensor(0, f"{pre}stream_conv1/concat", [1, 5, 1, 40], INT8, scale=s_x, zp=zp_x)
             G.op(0, "CONCATENATION", [r, x], [cat], {"type": "Concatenation", "axis": 1, "activation": 0})
-            begin = G.tensor(0, "stream_conv1/begin", [4], INT32, np.array([0, 3, 0, 0], "<i4"))
-            end = G.tensor(0, "stream_conv1/end", [4], INT32, np.array([1, 5, 1, 40], "<i4"))
-            strides = G.tensor(0, "stream_conv1/strides", [4], INT32, np.array([1, 1, 1, 1], "<i4"))
-            sl = G.tensor(0, "stream_conv1/slice", [1, 2, 1, 40], INT8, scale=s_x, zp=zp_x)
+            begin = G.tensor(0, f"{pre}stream_conv1/begin", [4], INT32, np.array([0, 3, 0, 0], "<i4"))
+            end = G.tensor(0, f"{pre}stream_conv1/end", [4], INT32, np.array([1, 5, 1, 40], "<i4"))
+            strides = G.tensor(0, f"{pre}stream_conv1/strides", [4], INT32, np.array([1, 1, 1, 1], "<i4"))
+            sl = G.tensor(0, f"{pre}stream_conv1/slice", [1, 2, 1, 40], INT8, scale=s_x, zp=zp_x)
             G.op(0, "STRIDED_SLICE", [cat, begin, end, strides], [sl],
                  {"type": "StridedSlice", "begin_mask": 13, "end_mask": 15, "ellipsis_mask": 0,
                   "new_axis_mask": 0, "shrink_axis_mask": 0})
@@ -239,40 +289,26 @@ def build(layers, ranges):
         else:  # head: window of 5 steps -> flatten -> FC -> logistic -> uint8
             k = w.shape[2]
             C = w.shape[1]
-            cat = stream("stream_head", x, x_shape, k, s_x, zp_x)
-            fs = G.tensor(0, "flatten/shape", [2], INT32, np.array([1, k * C], "<i4"))
-            flat = G.tensor(0, "flatten", [1, k * C], INT8, scale=s_x, zp=zp_x)
+            cat = stream(f"{pre}stream_head", x, x_shape, k, s_x, zp_x)
+            fs = G.tensor(0, f"{pre}flatten/shape", [2], INT32, np.array([1, k * C], "<i4"))
+            flat = G.tensor(0, f"{pre}flatten", [1, k * C], INT8, scale=s_x, zp=zp_x)
             G.op(0, "RESHAPE", [cat, fs], [flat])
-            # torch [1, C, k] -> [1, k*C] in (time, channel) order
-            wf = w[0].T.reshape(1, k * C)
+            # torch [1, C, k] -> [1, k*C] in (time, channel) order; / n in an ensemble
+            wf = w[0].T.reshape(1, k * C) / n
             ws = np.float32(max(np.abs(wf).max(), 1e-12) / 127.0)
             wq = np.clip(np.round(wf / np.float64(ws)), -127, 127).astype(np.int8)
-            wt = G.tensor(0, "dense/w", [1, k * C], INT8, wq, scale=ws, zp=0)
+            wt = G.tensor(0, f"{pre}dense/w", [1, k * C], INT8, wq, scale=ws, zp=0)
             bs = np.float64(s_x) * np.float64(ws)
-            bt = G.tensor(0, "dense/b", [1], INT32, np.round(b / bs).astype("<i4"), scale=np.float32(bs), zp=0)
-            s_o, zp_o = qparams(lo, hi, False)
-            logit = G.tensor(0, "dense/out", [1, 1], INT8, scale=s_o, zp=zp_o)
+            bt = G.tensor(0, f"{pre}dense/b", [1], INT32, np.round(b / n / bs).astype("<i4"), scale=np.float32(bs), zp=0)
+            s_o, zp_o = qparams(lo / n, hi / n, False)
+            logit = G.tensor(0, f"{pre}dense/out", [1, 1], INT8, scale=s_o, zp=zp_o)
             G.op(0, "FULLY_CONNECTED", [flat, wt, bt], [logit],
                  {"type": "FullyConnected", "activation": 0, "keep_num_dims": False})
-            p8 = G.tensor(0, "logistic", [1, 1], INT8, scale=np.float32(1 / 256), zp=-128)
-            G.op(0, "LOGISTIC", [logit], [p8])
-            pu8 = G.tensor(0, "probability", [1, 1], UINT8, scale=np.float32(1 / 256), zp=0)
-            G.op(0, "QUANTIZE", [p8], [pu8])
-            G.sub[0]["outputs"] = [pu8]
-            continue
+            if n == 1:
+                finish(G, logit)
+            return logit
         x, x_shape, s_x, zp_x = out, [1, 1, 1, len(b)], s_o, zp_o
-
-    # Init graph: every state variable := its zero point.
-    for name, shape, scale, zp in states:
-        h = G.tensor(1, f"{name}/states_init", [], RESOURCE)
-        G.op(1, "VAR_HANDLE", [], [h], {"type": "VarHandle", "container": "", "shared_name": f"{name}/states"})
-        c = G.tensor(1, f"{name}/zeros", shape, INT8, np.full(shape, zp, np.int8), scale=scale, zp=zp)
-        G.op(1, "ASSIGN_VARIABLE", [h, c], [])
-    # READ_VARIABLEs after all VAR_HANDLEs is not required by TFLite; keep converter order anyway:
-    ops = G.sub[0]["operators"]
-    G.sub[0]["operators"] = [ops[0]] + [o for o in ops[1:] if G.codes[o["opcode_index"]][0] == 142] + \
-        [o for o in ops[1:] if G.codes[o["opcode_index"]][0] != 142]
-    return G
+    raise ValueError("model without a dense head")
 
 
 def calibration(data: Path, model: WakeNet, n=512, seed=7):
@@ -291,7 +327,8 @@ def calibration(data: Path, model: WakeNet, n=512, seed=7):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ckpt", type=Path, required=True)
+    ap.add_argument("--ckpt", type=Path, nargs="+", required=True,
+                    help="checkpoint; several: one ensemble .tflite (mean logit of the models)")
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--name", required=True)
@@ -301,17 +338,22 @@ def main():
     ap.add_argument("--pointwise", choices=["fc", "conv"], default="fc")
     ap.add_argument("--sotto", default=str(Path(__file__).resolve().parents[3] / "target/release/sotto"))
     a = ap.parse_args()
-    s = torch.load(a.ckpt, weights_only=False)
-    cfg = s["cfg"]
-    m = WakeNet(cfg["c1"], cfg["channels"], cfg["kernels"], cfg["head"])
-    m.load_state_dict(s["model"])
-    m.eval()
     global POINTWISE
     POINTWISE = a.pointwise
-    layers = float_layers(m)
-    x = calibration(a.data, m)
-    ranges, _ = forward_ranges(layers, x)
-    G = build(layers, ranges)
+    built, logits = [], []
+    for c in a.ckpt:
+        s = torch.load(c, weights_only=False)
+        cfg = s["cfg"]
+        m = WakeNet(cfg["c1"], cfg["channels"], cfg["kernels"], cfg["head"])
+        m.load_state_dict(s["model"])
+        m.eval()
+        layers = float_layers(m)
+        x = calibration(a.data, m)  # same seed, so the same windows for every member
+        ranges, out = forward_ranges(layers, x)
+        built.append((layers, ranges))
+        logits.append(out)
+    mean = sum(logits) / len(logits)
+    G = build(*built[0], more=built[1:], mean_range=(float(mean.min()), float(mean.max())))
     a.out.mkdir(parents=True, exist_ok=True)
     desc = a.out / f"{a.name}.graph.json"
     desc.write_text(json.dumps(G.json(f"sotto wake-train: {a.wake_word}")))
