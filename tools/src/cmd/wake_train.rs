@@ -41,9 +41,11 @@ pub struct Args {
     /// Windows per training step (the shipped models used 64).
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub batch: u32,
-    /// Seed of training alone (default: --seed).
-    #[arg(long, value_name = "N")]
-    pub train_seed: Option<u64>,
+    /// Seed of training alone (default: --seed). Several, comma-separated (e.g. 3,8): one
+    /// model per seed, exported together as an ensemble in one .tflite (the mean of their
+    /// logits; two small nets fit 64 KB).
+    #[arg(long, value_name = "N[,N]", value_delimiter = ',')]
+    pub train_seed: Vec<u64>,
     /// Channels of the first convolution.
     #[arg(long, value_name = "N", default_value_t = 24)]
     pub c1: u32,
@@ -137,78 +139,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .context("running prepare.py")?;
         anyhow::ensure!(st.success(), "prepare.py failed ({st})");
     }
-    // 2. Training with a progress bar fed by train.py's "step<TAB>loss<TAB>seconds" lines.
-    let run_dir = work.join("run");
-    if !run_dir.join("final.pt").exists() {
-        eprintln!(
-            "sotto: [2/4] training ({} steps; resumes from {})",
-            args.steps,
-            run_dir.display()
-        );
-        let mut child = py("train.py")
-            .arg("--data")
-            .arg(&work)
-            .args([
-                "--steps",
-                &args.steps.to_string(),
-                "--batch",
-                &args.batch.to_string(),
-                "--seed",
-                &args.train_seed.unwrap_or(args.seed).to_string(),
-                "--mine-every",
-                &args.mine_every.to_string(),
-                "--c1",
-                &args.c1.to_string(),
-                "--channels",
-                &args.channels,
-            ])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .context("running train.py")?;
-        let bar = indicatif::ProgressBar::new(u64::from(args.steps));
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} steps, loss {msg} ({elapsed}, eta {eta})",
-            )
-            .expect("valid template"),
-        );
-        let stdout = child.stdout.take().expect("piped");
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-            let line = line?;
-            let f: Vec<&str> = line.split('\t').collect();
-            if let (Some(Ok(step)), Some(loss)) = (f.first().map(|s| s.parse::<u64>()), f.get(1)) {
-                bar.set_position(step);
-                bar.set_message(loss.to_string());
-                if bar.is_hidden() && step % 500 == 0 {
-                    // No terminal (a log file): a line now and then instead of the bar.
-                    eprintln!("sotto: step {step}/{}, loss {loss}", args.steps);
-                }
-            } else if let Some(r) = line.strip_prefix("resumed at step ") {
-                bar.set_position(r.parse().unwrap_or(0));
-            } else if line.starts_with("val ") || line.starts_with("mined ") {
-                // Validation of the snapshots and hard-negative mining, as they happen (a
-                // hidden bar prints nothing, so those go to stderr directly).
-                if bar.is_hidden() {
-                    eprintln!("{line}");
-                } else {
-                    bar.println(line);
-                }
-            }
+    // 2. Training with a progress bar fed by train.py's "step<TAB>loss<TAB>seconds" lines, once
+    // per training seed.
+    let seeds = if args.train_seed.is_empty() {
+        vec![args.seed]
+    } else {
+        args.train_seed.clone()
+    };
+    let mut ckpts = Vec::new();
+    for (i, seed) in seeds.iter().enumerate() {
+        // One seed keeps the folder name of earlier versions (so they resume).
+        let run_dir = if seeds.len() == 1 {
+            work.join("run")
+        } else {
+            work.join(format!("run_s{seed}"))
+        };
+        if !run_dir.join("final.pt").exists() {
+            train(&args, &py, &work, &run_dir, *seed, i, seeds.len())?;
         }
-        let st = child.wait()?;
-        bar.finish_and_clear();
-        anyhow::ensure!(st.success(), "train.py failed ({st})");
+        // The candidate train.py chose on the validation sets (best.pt), else the last one.
+        ckpts.push(
+            [run_dir.join("best.pt"), run_dir.join("final.pt")]
+                .into_iter()
+                .find(|p| p.exists())
+                .context("train.py left no checkpoint")?,
+        );
     }
-    // 3. Export: int8 .tflite written by sotto + manifest, from the snapshot train.py chose on
-    // the validation sets (best.pt), else the last one.
-    let ckpt = [run_dir.join("best.pt"), run_dir.join("final.pt")]
-        .into_iter()
-        .find(|p| p.exists())
-        .context("train.py left no checkpoint")?;
-    eprintln!("sotto: [3/4] int8 export of {}", ckpt.display());
+    // 3. Export: int8 .tflite written by sotto + manifest.
+    eprintln!(
+        "sotto: [3/4] int8 export of {}",
+        ckpts
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    );
     let st = py("export.py")
         .arg("--ckpt")
-        .arg(&ckpt)
+        .args(&ckpts)
         .arg("--data")
         .arg(&work)
         .arg("--out")
@@ -272,6 +240,84 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "sotto: done in {:.1} min",
         t0.elapsed().as_secs_f64() / 60.0
     );
+    Ok(())
+}
+
+/// Step 2 of `wake-train` for one seed: train.py into `run_dir`, with a progress bar.
+fn train(
+    args: &Args,
+    py: &dyn Fn(&str) -> std::process::Command,
+    work: &Path,
+    run_dir: &Path,
+    seed: u64,
+    i: usize,
+    n: usize,
+) -> anyhow::Result<()> {
+    eprintln!(
+        "sotto: [2/4] training{} ({} steps, seed {seed}; resumes from {})",
+        if n > 1 {
+            format!(" {}/{n}", i + 1)
+        } else {
+            String::new()
+        },
+        args.steps,
+        run_dir.display()
+    );
+    let mut child = py("train.py")
+        .arg("--data")
+        .arg(work)
+        .arg("--run")
+        .arg(run_dir)
+        .args([
+            "--steps",
+            &args.steps.to_string(),
+            "--batch",
+            &args.batch.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--mine-every",
+            &args.mine_every.to_string(),
+            "--c1",
+            &args.c1.to_string(),
+            "--channels",
+            &args.channels,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("running train.py")?;
+    let bar = indicatif::ProgressBar::new(u64::from(args.steps));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} steps, loss {msg} ({elapsed}, eta {eta})",
+        )
+        .expect("valid template"),
+    );
+    let stdout = child.stdout.take().expect("piped");
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line?;
+        let f: Vec<&str> = line.split('\t').collect();
+        if let (Some(Ok(step)), Some(loss)) = (f.first().map(|s| s.parse::<u64>()), f.get(1)) {
+            bar.set_position(step);
+            bar.set_message(loss.to_string());
+            if bar.is_hidden() && step % 500 == 0 {
+                // No terminal (a log file): a line now and then instead of the bar.
+                eprintln!("sotto: step {step}/{}, loss {loss}", args.steps);
+            }
+        } else if let Some(r) = line.strip_prefix("resumed at step ") {
+            bar.set_position(r.parse().unwrap_or(0));
+        } else if line.starts_with("val ") || line.starts_with("mined ") {
+            // Validation of the snapshots and hard-negative mining, as they happen (a
+            // hidden bar prints nothing, so those go to stderr directly).
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+        }
+    }
+    let st = child.wait()?;
+    bar.finish_and_clear();
+    anyhow::ensure!(st.success(), "train.py failed ({st})");
     Ok(())
 }
 
