@@ -165,3 +165,16 @@ fn manifests_carry_the_arena_estimate() {
     }
     assert!(n > 0, "no manifests in {}", dir.display());
 }
+
+#[test]
+fn a_bad_training_seed_list_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args(["wake-train", "alexa", "-o"])
+        .arg(std::env::temp_dir().join("sotto-wake-train-usage"))
+        .args(["--train-seed", "3,x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--train-seed"), "{err}");
+}
