@@ -189,6 +189,28 @@ pub fn output_with_stdin(cmd: &mut std::process::Command, input: &[u8]) -> std::
     child.wait_with_output().unwrap()
 }
 
+/// Runs `cmd` to completion and returns its stdout; panics with its stderr when it fails.
+pub fn stdout_ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// How many lines of two equally long outputs (e.g. per-invocation scores of two runtimes)
+/// differ; panics when their line counts differ.
+pub fn differing_lines(a: &str, b: &str) -> usize {
+    assert_eq!(
+        a.lines().count(),
+        b.lines().count(),
+        "outputs of different length"
+    );
+    a.lines().zip(b.lines()).filter(|(x, y)| x != y).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -282,12 +282,7 @@ fn tflite_optimized_kernels_reproduce_pymicro_wakeword() {
                 "v2 {model} on {clip}: sotto != pymicro-wakeword"
             );
             let reference = ok(&["--scores", "-m", m, w]);
-            assert_eq!(reference.lines().count(), golden.lines().count());
-            reference_differs += reference
-                .lines()
-                .zip(golden.lines())
-                .filter(|(a, b)| a != b)
-                .count();
+            reference_differs += sotto_testutil::differing_lines(&reference, &golden);
         }
         // The clips were picked because the kernel families disagree on them; if the default
         // (reference) arithmetic matched pymicro too, this test could not catch a mode that

@@ -54,23 +54,18 @@ fn rates_at_cutoff_match_expected_detections() {
         }
     }
     let svg = tmp.path().join("det.svg");
-    let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
-        .args(["wake-eval", "--json", "--max-fa-per-hour", "1000", "-m"])
-        .arg(root.join(manifest))
-        .arg("--positives")
-        .arg(&pos)
-        .arg("--negatives")
-        .arg(&neg)
-        .arg("--det")
-        .arg(&svg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = sotto_testutil::stdout_ok(
+        Command::new(env!("CARGO_BIN_EXE_sotto"))
+            .args(["wake-eval", "--json", "--max-fa-per-hour", "1000", "-m"])
+            .arg(root.join(manifest))
+            .arg("--positives")
+            .arg(&pos)
+            .arg("--negatives")
+            .arg(&neg)
+            .arg("--det")
+            .arg(&svg),
     );
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(j["positives"].as_u64().unwrap() as usize, n_pos);
     assert_eq!(j["at_cutoff"]["missed"].as_u64().unwrap() as usize, missed);
     // Each detected negative clip gives at least one false accept.
@@ -183,14 +178,7 @@ fn several_models_report_like_single_runs_and_share_one_plot() {
         if let Some(d) = det {
             c.arg("--det").arg(d);
         }
-        let out = c.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
+        sotto_testutil::stdout_ok(&mut c)
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
             .collect::<Vec<_>>()

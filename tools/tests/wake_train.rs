@@ -42,21 +42,15 @@ fn golden(name: &str, clip: &str, runtime: &str) -> PathBuf {
 
 /// `sotto wake --scores --kernels <kernels>` on one clip.
 fn sotto_scores(model: &Path, clip: &Path, kernels: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
-        .arg("wake")
-        .arg("--scores")
-        .args(["--kernels", kernels])
-        .arg("-m")
-        .arg(model)
-        .arg(clip)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    sotto_testutil::stdout_ok(
+        Command::new(env!("CARGO_BIN_EXE_sotto"))
+            .arg("wake")
+            .arg("--scores")
+            .args(["--kernels", kernels])
+            .arg("-m")
+            .arg(model)
+            .arg(clip),
+    )
 }
 
 fn check_model(name: &str) {
@@ -77,12 +71,7 @@ fn check_model(name: &str) {
             pm,
             "{name} on {clip}: sotto --kernels tflite-optimized != pymicro-wakeword"
         );
-        assert_eq!(reference.lines().count(), pm.lines().count());
-        families_differ += reference
-            .lines()
-            .zip(pm.lines())
-            .filter(|(a, b)| a != b)
-            .count();
+        families_differ += sotto_testutil::differing_lines(&reference, &pm);
     }
     assert!(
         families_differ > 0,
@@ -118,23 +107,14 @@ fn live_tflite_runs_match() {
     let model = zoo("alexa");
     let wav = clips.join("pmww_alexa_1.wav");
     for (runtime, kernels) in [("litert-ref", "reference"), ("pymicro", "tflite-optimized")] {
-        let out = Command::new(&py)
-            .arg(&script)
-            .args(["--runtime", runtime])
-            .arg(&model)
-            .arg(&wav)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let theirs = sotto_testutil::stdout_ok(
+            Command::new(&py)
+                .arg(&script)
+                .args(["--runtime", runtime])
+                .arg(&model)
+                .arg(&wav),
         );
-        assert_eq!(
-            String::from_utf8(out.stdout).unwrap(),
-            sotto_scores(&model, &wav, kernels),
-            "{runtime}"
-        );
+        assert_eq!(theirs, sotto_scores(&model, &wav, kernels), "{runtime}");
     }
 }
 
