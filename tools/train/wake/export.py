@@ -340,16 +340,18 @@ def main():
     a = ap.parse_args()
     global POINTWISE
     POINTWISE = a.pointwise
-    built, logits = [], []
+    built, logits, windows = [], [], {}
     for c in a.ckpt:
         s = torch.load(c, weights_only=False)
-        cfg = s["cfg"]
-        m = WakeNet(cfg["c1"], cfg["channels"], cfg["kernels"], cfg["head"])
-        m.load_state_dict(s["model"])
+        m = T.net(s["cfg"], s["model"])
         m.eval()
         layers = float_layers(m)
-        x = calibration(a.data, m)  # same seed, so the same windows for every member
-        ranges, out = forward_ranges(layers, x)
+        # The same calibration windows for every member (read once per window length: the
+        # feature sets are hundreds of MB).
+        R = m.receptive_steps()
+        if R not in windows:
+            windows[R] = calibration(a.data, m)
+        ranges, out = forward_ranges(layers, windows[R])
         built.append((layers, ranges))
         logits.append(out)
     mean = sum(logits) / len(logits)

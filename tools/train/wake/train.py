@@ -304,9 +304,7 @@ def main():
         vs = {n: FeatureSet(a.data, n) for n in ("val_pos", "val_kw", "val_speech")}
         for c in a.validate:
             ck_ = torch.load(c, weights_only=False)
-            m = WakeNet(ck_["cfg"]["c1"], ck_["cfg"]["channels"], ck_["cfg"]["kernels"], ck_["cfg"]["head"])
-            m.load_state_dict(ck_["model"])
-            print(c, validate(m, vs), flush=True)
+            print(c, validate(net(ck_["cfg"], ck_["model"]), vs), flush=True)
         return
     ALL = [("pos_tts", 0.2, True), ("pos_real", 0.15, True), ("neg_near", 0.12, False),
            ("neg_kw", 0.13, False), ("neg_speech", 0.3, False), ("neg_noise", 0.1, False),
