@@ -358,13 +358,25 @@ fn installed_binary_finds_the_default_model() {
     let bin_dir = tempfile::tempdir().unwrap();
     let bin = bin_dir.path().join("sotto");
     std::fs::copy(env!("CARGO_BIN_EXE_sotto"), &bin).unwrap();
-    let out = Command::new(&bin)
-        .args(["transcribe", "--beam", "1"])
-        .arg(root.join("examples/audio/fox.wav"))
-        .current_dir(bin_dir.path())
-        .env_remove("SOTTO_MODEL")
-        .output()
-        .unwrap();
+    // Another test thread that forks while `copy` still holds the new file open for writing
+    // keeps that descriptor until its child execs, and exec of a file open for writing fails
+    // with ETXTBSY ("Text file busy"); that window is short, so try again for a while.
+    let mut tries = 0;
+    let out = loop {
+        match Command::new(&bin)
+            .args(["transcribe", "--beam", "1"])
+            .arg(root.join("examples/audio/fox.wav"))
+            .current_dir(bin_dir.path())
+            .env_remove("SOTTO_MODEL")
+            .output()
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => break other.unwrap(),
+        }
+    };
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("fox.wav\t"));
 }
