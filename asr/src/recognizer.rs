@@ -39,15 +39,16 @@ pub const MODEL_ENV: &str = "SOTTO_MODEL";
 /// File names tried, in order, in a `models/zoo` folder before any other `.safetensors` there.
 pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-en.safetensors"];
 
-/// Default weight of the word LM (tuned as described in the README).
-pub const DEFAULT_LM_WEIGHT: f32 = 0.2;
+/// Default weight of the word LM (tuned on dev together with the blank penalty, as described in
+/// the README, "Words").
+pub const DEFAULT_LM_WEIGHT: f32 = 0.25;
 /// Default per-word bonus of the word-level search.
 pub const DEFAULT_WORD_BONUS: f32 = 1.0;
 
 /// Default blank penalty (see [`RecognizerConfig::blank_penalty`]): the shipped model deletes
-/// words (a fifth of dev's reference words at penalty 0); 0.5 was best of 0.25–1.5 on dev at the
-/// default search (README, "Words").
-pub const DEFAULT_BLANK_PENALTY: f32 = 0.5;
+/// words (a sixth of dev's reference words at penalty 0). A higher LM weight needs a higher
+/// penalty; 0.75 with LM weight 0.25 was best of the pairs tried on dev (README, "Words").
+pub const DEFAULT_BLANK_PENALTY: f32 = 0.75;
 
 /// How a [`Recognizer`] is built.
 #[derive(Debug, Clone)]

@@ -272,8 +272,12 @@ impl FbankConfig {
 }
 
 /// Kaldi mel scale (natural-log form, `1127 ln(1 + f/700)`).
+///
+/// The frontend's `ln`, `cos`, `sin` and `pow` come from the `libm` crate, not the platform's C
+/// library: glibc and the WebAssembly build's math differ in the last bit, and features that differ
+/// by one bit can flip a near tie in the search, so every target must compute the same features.
 fn mel_scale(freq: f32) -> f32 {
-    1127.0 * (1.0 + freq / 700.0).ln()
+    1127.0 * libm::logf(1.0 + freq / 700.0)
 }
 
 /// One triangular filter: weights for FFT bins `first..first + weights.len()`.
@@ -327,9 +331,9 @@ fn window_function(kind: WindowType, len: usize) -> Vec<f32> {
     let a = std::f64::consts::TAU / n as f64;
     (0..len)
         .map(|i| {
-            let c = (a * i as f64).cos();
+            let c = libm::cos(a * i as f64);
             (match kind {
-                WindowType::Povey => (0.5 - 0.5 * c).powf(0.85),
+                WindowType::Povey => libm::pow(0.5 - 0.5 * c, 0.85),
                 WindowType::Hann | WindowType::Hanning => 0.5 - 0.5 * c,
                 WindowType::Hamming => 0.54 - 0.46 * c,
                 WindowType::Rectangular => 1.0,
@@ -602,7 +606,7 @@ impl Fbank {
             let mean = w.iter().sum::<f32>() / len as f32;
             w.iter_mut().for_each(|x| *x -= mean);
         }
-        let energy = |w: &[f32]| w.iter().map(|x| x * x).sum::<f32>().max(f32::EPSILON).ln();
+        let energy = |w: &[f32]| libm::logf(w.iter().map(|x| x * x).sum::<f32>().max(f32::EPSILON));
         let mut log_energy = if self.cfg.use_energy && self.cfg.raw_energy {
             energy(w)
         } else {
@@ -638,12 +642,12 @@ impl Fbank {
                 .zip(&self.power[bin.first..])
                 .map(|(w, p)| w * p)
                 .sum();
-            *m = e.max(self.cfg.log_floor).ln();
+            *m = libm::logf(e.max(self.cfg.log_floor));
         }
         if let Some(e) = head {
             let floor = self.cfg.energy_floor;
             e[0] = if floor > 0.0 {
-                log_energy.max(floor.ln())
+                log_energy.max(libm::logf(floor))
             } else {
                 log_energy
             };

@@ -14,8 +14,8 @@ struct Cpx {
 impl Cpx {
     fn from_phase(phase: f64) -> Self {
         Self {
-            r: phase.cos() as f32,
-            i: phase.sin() as f32,
+            r: libm::cos(phase) as f32,
+            i: libm::sin(phase) as f32,
         }
     }
     #[inline(always)]
