@@ -1,5 +1,11 @@
 //! Kaldi-compatible log-mel filterbank ("fbank"), streaming.
 //!
+//! Every `ln`, `cos`, `sin` and `pow` here (window, mel scale, log, dither, FFT twiddles) comes
+//! from the `libm` crate, not the platform's C library: glibc and the WebAssembly build's math
+//! differ in the last bit, and features one bit apart can flip a near tie in the search, so every
+//! target computes the same features. (The `realfft` path for FFT sizes that are not a power of
+//! two computes its own twiddles.)
+//!
 //! Follows kaldi-native-fbank's `OnlineFbank` step by step (frame extraction with
 //! reflection at the edges, dither, DC removal, pre-emphasis, window, power spectrum,
 //! triangular mel banks on the Kaldi mel scale, `log(max(e, eps))`), in `f32` like the
@@ -272,10 +278,6 @@ impl FbankConfig {
 }
 
 /// Kaldi mel scale (natural-log form, `1127 ln(1 + f/700)`).
-///
-/// The frontend's `ln`, `cos`, `sin` and `pow` come from the `libm` crate, not the platform's C
-/// library: glibc and the WebAssembly build's math differ in the last bit, and features that differ
-/// by one bit can flip a near tie in the search, so every target must compute the same features.
 fn mel_scale(freq: f32) -> f32 {
     1127.0 * libm::logf(1.0 + freq / 700.0)
 }
@@ -337,7 +339,7 @@ fn window_function(kind: WindowType, len: usize) -> Vec<f32> {
                 WindowType::Hann | WindowType::Hanning => 0.5 - 0.5 * c,
                 WindowType::Hamming => 0.54 - 0.46 * c,
                 WindowType::Rectangular => 1.0,
-                WindowType::Blackman => 0.42 - 0.5 * c + 0.08 * (2.0 * a * i as f64).cos(),
+                WindowType::Blackman => 0.42 - 0.5 * c + 0.08 * libm::cos(2.0 * a * i as f64),
             }) as f32
         })
         .collect()
@@ -375,10 +377,10 @@ impl GaussRng {
         if let Some(s) = self.spare.take() {
             return s;
         }
-        let r = (-2.0 * self.uniform().ln()).sqrt();
+        let r = (-2.0 * libm::log(self.uniform())).sqrt();
         let t = std::f64::consts::TAU * self.uniform();
-        self.spare = Some((r * t.sin()) as f32);
-        (r * t.cos()) as f32
+        self.spare = Some((r * libm::sin(t)) as f32);
+        (r * libm::cos(t)) as f32
     }
 }
 
