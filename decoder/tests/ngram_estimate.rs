@@ -240,6 +240,55 @@ fn entropy_pruning_shrinks_the_model_gradually() {
     assert!(ppls.windows(2).all(|w| w[1] >= w[0] * 0.999), "{ppls:?}");
 }
 
+/// Pruning a finished model (`NgramLm::prune_entropy`, read back from its ARPA text) keeps and
+/// drops the same n-grams as pruning at estimation, with the same probabilities and backoffs up
+/// to the log10 rounding of the stored values.
+#[test]
+fn pruning_a_finished_model_equals_pruning_at_estimation() {
+    let text = lines("kitchen.txt");
+    let full = sotto_decoder::ngram::estimate::estimate(&text, &EstimateOptions::new(3))
+        .unwrap()
+        .lm;
+    let mut arpa = Vec::new();
+    full.write_arpa(&mut arpa).unwrap();
+    let from_arpa = NgramLm::from_arpa_reader(&arpa[..], "full.arpa").unwrap();
+    let mut removed = Vec::new();
+    for theta in [1e-5, 1e-4, 1e-3, 1e-2] {
+        let mut o = EstimateOptions::new(3);
+        o.entropy_prune = theta;
+        let want = sotto_decoder::ngram::estimate::estimate(&text, &o)
+            .unwrap()
+            .lm;
+        let got = from_arpa.prune_entropy(theta).unwrap();
+        assert_eq!(got.num_ngrams(), want.num_ngrams(), "theta {theta}");
+        let (g, w) = (listing(&got), listing(&want));
+        for (k, (gk, wk)) in g.iter().zip(&w).enumerate() {
+            for (ngram, &(wp, wb)) in wk {
+                let &(gp, gb) = gk
+                    .get(ngram)
+                    .unwrap_or_else(|| panic!("theta {theta}: {}-gram {ngram} lost", k + 1));
+                assert!(
+                    close(gp as f64, wp as f64, 1e-5) && close(gb as f64, wb as f64, 1e-4),
+                    "theta {theta}: {ngram}: ({gp}, {gb}) vs ({wp}, {wb})"
+                );
+            }
+        }
+        let n = full.num_ngrams();
+        let m = got.num_ngrams();
+        removed.push(n[1] + n[2] - m[1] - m[2]);
+    }
+    assert!(removed[3] > removed[0] && removed[0] > 0, "{removed:?}");
+    for bad in [0.0, -1e-6, f64::NAN, f64::INFINITY] {
+        assert!(
+            matches!(
+                full.prune_entropy(bad),
+                Err(sotto_decoder::NgramError::Options(_))
+            ),
+            "threshold {bad}"
+        );
+    }
+}
+
 #[test]
 fn options_are_checked() {
     let mut o = EstimateOptions::new(6);

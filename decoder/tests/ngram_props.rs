@@ -158,6 +158,32 @@ proptest! {
     }
 
     #[test]
+    fn pruned_finished_models_are_distributions(
+        (text, _v) in text_strategy(),
+        order in 2usize..=4,
+        theta in 1e-6f64..1e-1,
+    ) {
+        let Ok(e) = estimate(&text, &EstimateOptions::new(order)) else { return Ok(()); };
+        let lm = e.lm.prune_entropy(theta).unwrap();
+        let (before, after) = (e.lm.num_ngrams(), lm.num_ngrams());
+        prop_assert_eq!(before[0], after[0]);
+        prop_assert!(before.iter().zip(&after).all(|(b, a)| a <= b));
+        let naive = Naive::parse(&arpa_of(&lm));
+        let mut states = vec![lm.null_state(), lm.begin_state()];
+        for s in &text {
+            let ids: Vec<WordId> = s.split_whitespace().map(|w| lm.word_id(w).unwrap()).collect();
+            for i in 0..=ids.len() {
+                states.push(chain(&lm, lm.begin_state(), &ids[..i]));
+            }
+            check_chain_equals_naive(&lm, &naive, &ids);
+        }
+        for s in &states {
+            let m = mass(&lm, s);
+            prop_assert!((m - 1.0).abs() < 1e-4, "context {:?}: mass {}", s.words(), m);
+        }
+    }
+
+    #[test]
     fn binary_and_arpa_round_trip((text, _v) in text_strategy(), order in 1usize..=5) {
         let Ok(e) = estimate(&text, &EstimateOptions::new(order)) else { return Ok(()); };
         let lm = e.lm;

@@ -222,4 +222,66 @@ fn bad_inputs_exit_2_with_a_message() {
         dir.path().join("y.bin").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
+
+    // A pruning threshold must be positive.
+    let o = sotto(&[
+        "lm",
+        "convert",
+        bin.to_str().unwrap(),
+        "--prune-entropy=-1",
+        "-o",
+        dir.path().join("z.bin").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("threshold"));
+}
+
+/// `lm convert --prune-entropy` writes a smaller model that still loads and scores text, and a
+/// larger threshold removes more.
+#[test]
+fn convert_prunes_a_finished_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.arpa");
+    ok(&sotto(&[
+        "lm",
+        "build",
+        data("garden.txt").to_str().unwrap(),
+        "--order",
+        "3",
+        "-o",
+        dir.path().join("full.bin").to_str().unwrap(),
+        "--arpa",
+        full.to_str().unwrap(),
+    ]));
+    let mut sizes = Vec::new();
+    for theta in ["1e-4", "1e-2"] {
+        let out = dir.path().join(format!("p{theta}.bin"));
+        let o = sotto(&[
+            "lm",
+            "convert",
+            full.to_str().unwrap(),
+            "--prune-entropy",
+            theta,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        ok(&o);
+        assert!(String::from_utf8_lossy(&o.stderr).contains("pruned at"));
+        let ppl = ok(&sotto(&[
+            "lm",
+            "perplexity",
+            "--lm",
+            out.to_str().unwrap(),
+            data("eval.txt").to_str().unwrap(),
+        ]));
+        assert!(parse_ppl(ppl.lines().last().unwrap()).0.is_finite());
+        sizes.push(std::fs::metadata(&out).unwrap().len());
+    }
+    let full_size = std::fs::metadata(dir.path().join("full.bin"))
+        .unwrap()
+        .len();
+    assert!(
+        full_size > sizes[0] && sizes[0] > sizes[1],
+        "{full_size} {sizes:?}"
+    );
 }

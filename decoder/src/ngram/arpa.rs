@@ -275,37 +275,22 @@ fn fmt(v: f32) -> String {
     }
 }
 
-/// Writes a model as ARPA text.
-pub(crate) fn write<W: Write>(lm: &NgramLm, w: W) -> Result<(), NgramError> {
-    let io = |e| NgramError::Io {
-        file: lm.name.clone(),
-        source: e,
-    };
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+/// The model back in forward tables (the inverse of the builder): for writing ARPA and for
+/// pruning a loaded model. N-grams come out sorted by key; backoffs as stored, i.e. log10 values
+/// and −0.0 (the builder's extension mark) where no longer n-gram extends the n-gram.
+pub(crate) fn tables(lm: &NgramLm) -> Tables {
     let v = View::new(lm.image.bytes(), &lm.lay);
     let order = lm.order();
-    let counts = lm.num_ngrams();
-    let has_bo = |bo: f32, k: usize| k < order && (bo != 0.0 || bo.to_bits() != NO_EXTENSION);
-    writeln!(w, "\\data\\").map_err(io)?;
-    for (k, c) in counts.iter().enumerate() {
-        writeln!(w, "ngram {}={c}", k + 1).map_err(io)?;
-    }
-    writeln!(w, "\n\\1-grams:").map_err(io)?;
-    for id in 0..lm.vocab_size() {
-        let p = v.uni_prob[id];
-        let bo = v.uni_backoff[id];
-        let word = v.word(id as u32);
-        if has_bo(bo, 1) {
-            writeln!(w, "{}\t{word}\t{}", fmt(p), fmt(bo)).map_err(io)?;
-        } else {
-            writeln!(w, "{}\t{word}", fmt(p)).map_err(io)?;
-        }
-    }
+    let words = (0..lm.vocab_size())
+        .map(|id| v.word(id as u32).to_string())
+        .collect();
+    let uni_prob = v.uni_prob.to_vec();
+    let uni_backoff = v.uni_backoff.to_vec();
+    let mut ngrams = Vec::with_capacity(order.saturating_sub(1));
     // Walk the reversed trie level by level, keeping each entry's reversed key.
     let mut prev: Vec<u128> = (0..lm.vocab_size() as u128).collect();
     let mut prev_child: &[u32] = v.uni_child;
     for k in 2..=order {
-        writeln!(w, "\n\\{k}-grams:").map_err(io)?;
         let lev = &v.levels[k - 2];
         let mut rk = vec![0u128; lev.words.len()];
         for (p, &pk) in prev.iter().enumerate() {
@@ -320,24 +305,78 @@ pub(crate) fn write<W: Write>(lm: &NgramLm, w: W) -> Result<(), NgramError> {
             .map(|(j, &r)| (build::reverse(r, k), j as u32))
             .collect();
         fwd.sort_unstable();
-        let mut line = String::new();
+        let mut t = OrderTable {
+            keys: Vec::with_capacity(fwd.len()),
+            prob: Vec::with_capacity(fwd.len()),
+            backoff: Vec::with_capacity(fwd.len()),
+            lines: Vec::new(),
+        };
         for &(key, j) in &fwd {
-            let j = j as usize;
+            t.keys.push(key);
+            t.prob.push(lev.prob[j as usize]);
+            t.backoff.push(if k < order {
+                lev.backoff[j as usize]
+            } else {
+                0.0
+            });
+        }
+        ngrams.push(t);
+        prev = rk;
+        prev_child = lev.child;
+    }
+    Tables {
+        order,
+        words,
+        uni_prob,
+        uni_backoff,
+        ngrams,
+    }
+}
+
+/// Writes a model as ARPA text.
+pub(crate) fn write<W: Write>(lm: &NgramLm, w: W) -> Result<(), NgramError> {
+    let io = |e| NgramError::Io {
+        file: lm.name.clone(),
+        source: e,
+    };
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    let t = tables(lm);
+    let order = t.order;
+    // A backoff is written unless it carries the mark "no longer n-gram" (an extended n-gram
+    // with backoff 0 still gets its "0", as before).
+    let has_bo = |bo: f32, k: usize| k < order && (bo != 0.0 || bo.to_bits() != NO_EXTENSION);
+    writeln!(w, "\\data\\").map_err(io)?;
+    writeln!(w, "ngram 1={}", t.words.len()).map_err(io)?;
+    for (k, tab) in t.ngrams.iter().enumerate() {
+        writeln!(w, "ngram {}={}", k + 2, tab.keys.len()).map_err(io)?;
+    }
+    writeln!(w, "\n\\1-grams:").map_err(io)?;
+    for (id, word) in t.words.iter().enumerate() {
+        let (p, bo) = (t.uni_prob[id], t.uni_backoff[id]);
+        if has_bo(bo, 1) {
+            writeln!(w, "{}\t{word}\t{}", fmt(p), fmt(bo)).map_err(io)?;
+        } else {
+            writeln!(w, "{}\t{word}", fmt(p)).map_err(io)?;
+        }
+    }
+    let mut line = String::new();
+    for (i, tab) in t.ngrams.iter().enumerate() {
+        let k = i + 2;
+        writeln!(w, "\n\\{k}-grams:").map_err(io)?;
+        for ((&key, &p), &bo) in tab.keys.iter().zip(&tab.prob).zip(&tab.backoff) {
             line.clear();
-            line.push_str(&fmt(lev.prob[j]));
+            line.push_str(&fmt(p));
             for i in 0..k {
                 line.push(if i == 0 { '\t' } else { ' ' });
-                line.push_str(v.word(build::word_at(key, k, i)));
+                line.push_str(&t.words[build::word_at(key, k, i) as usize]);
             }
-            if k < order && has_bo(lev.backoff[j], k) {
+            if has_bo(bo, k) {
                 line.push('\t');
-                line.push_str(&fmt(lev.backoff[j]));
+                line.push_str(&fmt(bo));
             }
             line.push('\n');
             w.write_all(line.as_bytes()).map_err(io)?;
         }
-        prev = rk;
-        prev_child = lev.child;
     }
     writeln!(w, "\n\\end\\").map_err(io)?;
     w.flush().map_err(io)?;

@@ -19,7 +19,8 @@
 //!   lost n-grams is renormalized: `bo(h) = (1 − Σ_kept p(w|h)) / (1 − Σ_kept p(w|h'))`, so
 //!   every context still sums to one.
 //! * Optionally Stolcke entropy pruning after that (SRILM's `ngram -prune θ`), highest order
-//!   first, with the same renormalization.
+//!   first, with the same renormalization. [`prune_tables`] applies the same pruning to a
+//!   finished model (an ARPA or binary file, `NgramLm::prune_entropy`).
 //!
 //! Memory: word ids are integers and every n-gram is one packed `u128` key plus its count in
 //! sorted vectors; text is counted in chunks that are sorted and merged, so memory grows with the
@@ -666,6 +667,85 @@ impl Estimator {
             adjusted_counts,
         })
     }
+}
+
+/// Stolcke entropy pruning of a finished backoff model given as forward tables sorted by key
+/// (SRILM `ngram -lm IN -prune θ -write-lm OUT`): the same pruning and renormalization as after
+/// estimation, on the model's own probabilities. Unigrams are never pruned; backoffs of contexts
+/// that lost nothing keep their stored values bit for bit.
+pub(crate) fn prune_tables(t: &Tables, threshold: f64, name: &str) -> Result<Tables, NgramError> {
+    if !(threshold > 0.0 && threshold.is_finite()) {
+        return Err(NgramError::Options(format!(
+            "entropy pruning threshold {threshold} must be a finite number > 0"
+        )));
+    }
+    let n = t.order;
+    let bos = t
+        .words
+        .iter()
+        .position(|w| w == BOS)
+        .ok_or(NgramError::MissingMarker {
+            file: name.into(),
+            word: BOS,
+        })? as WordId;
+    let lin = |x: f32| 10f64.powf(x as f64);
+    let p1: Vec<f64> = t.uni_prob.iter().map(|&x| lin(x)).collect();
+    let empty: &[u128] = &[];
+    let mut keys: Vec<&[u128]> = vec![empty, empty];
+    let mut prob: Vec<Vec<f64>> = vec![Vec::new(), Vec::new()];
+    let mut kept: Vec<Vec<bool>> = vec![Vec::new(), Vec::new()];
+    let mut bo: Vec<Vec<f64>> = vec![Vec::new(), t.uni_backoff.iter().map(|&x| lin(x)).collect()];
+    for tab in &t.ngrams[..n.saturating_sub(1)] {
+        keys.push(&tab.keys);
+        prob.push(tab.prob.iter().map(|&x| lin(x)).collect());
+        kept.push(vec![true; tab.keys.len()]);
+        bo.push(tab.backoff.iter().map(|&x| lin(x)).collect());
+    }
+    let before = bo.clone();
+    let mut m = Model {
+        n,
+        bos,
+        keys,
+        prob: &prob,
+        p1: &p1,
+        kept: &mut kept,
+        bo: &mut bo,
+    };
+    m.entropy_prune(threshold);
+    // Renormalized backoffs in log10; the others as stored.
+    let relog = |old: f32, b0: f64, b: f64| -> f32 {
+        if b.to_bits() == b0.to_bits() {
+            old
+        } else if b > 0.0 {
+            b.log10() as f32
+        } else {
+            -99.0
+        }
+    };
+    let uni_backoff = (t.uni_backoff.iter().zip(&before[1]).zip(&bo[1]))
+        .map(|((&o, &b0), &b)| relog(o, b0, b))
+        .collect();
+    let mut ngrams = Vec::with_capacity(t.ngrams.len());
+    for (i, tab) in t.ngrams[..n.saturating_sub(1)].iter().enumerate() {
+        let k = i + 2;
+        let mut out = OrderTable::default();
+        for x in 0..tab.keys.len() {
+            if kept[k][x] {
+                out.keys.push(tab.keys[x]);
+                out.prob.push(tab.prob[x]);
+                out.backoff
+                    .push(relog(tab.backoff[x], before[k][x], bo[k][x]));
+            }
+        }
+        ngrams.push(out);
+    }
+    Ok(Tables {
+        order: n,
+        words: t.words.clone(),
+        uni_prob: t.uni_prob.clone(),
+        uni_backoff,
+        ngrams,
+    })
 }
 
 /// The estimated backoff model in linear probabilities, for entropy pruning.

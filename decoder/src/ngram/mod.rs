@@ -275,6 +275,18 @@ impl NgramLm {
         total + self.end_score(&s)
     }
 
+    /// Stolcke relative-entropy pruning of this model (SRILM `ngram -lm IN -prune θ`): n-grams
+    /// (order ≥ 2) whose removal raises the model's perplexity by a relative amount below
+    /// `threshold` go, highest order first, except those a kept longer n-gram needs; the
+    /// backoffs of contexts that lost n-grams are renormalized so every context still sums to
+    /// one. The same pruning as `sotto lm build --prune-entropy`, for a finished model such as a
+    /// large ARPA file that must fit a size budget.
+    pub fn prune_entropy(&self, threshold: f64) -> Result<NgramLm, NgramError> {
+        let t = arpa::tables(self);
+        let t = estimate::prune_tables(&t, threshold, &self.name)?;
+        build::build(t, &self.name)
+    }
+
     /// Explicit n-gram lookup: the stored log10 probability and backoff of `ngram` (forward
     /// order), if the model lists it. Not for the inner loop.
     pub fn ngram(&self, ngram: &[WordId]) -> Option<(f32, f32)> {

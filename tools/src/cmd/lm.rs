@@ -8,6 +8,8 @@
 //!   words skipped); the last line is `perplexity <x> (<words> words, <oov> OOV, <sentences>
 //!   sentences)`.
 //! * `sotto lm info LM`: order, n-gram counts, vocabulary, size.
+//! * `sotto lm convert IN -o OUT [--arpa] [--prune-entropy THETA]`: ARPA ↔ binary, optionally
+//!   entropy-pruned on the way (as SRILM `ngram -lm IN -prune THETA -write-lm OUT`).
 //!
 //! LM files may be binary or ARPA (recognized by content). Progress goes to stderr.
 
@@ -41,7 +43,7 @@ pub enum LmCommand {
     Perplexity(PerplexityArgs),
     /// Describe a model: order, n-gram counts, vocabulary, size.
     Info(InfoArgs),
-    /// Convert an ARPA model to the binary form (or back with `--arpa`).
+    /// Convert an ARPA model to the binary form (or back with `--arpa`), optionally pruned.
     Convert(ConvertArgs),
 }
 
@@ -57,6 +59,11 @@ pub struct ConvertArgs {
     /// Write ARPA text instead of the binary form.
     #[arg(long)]
     pub arpa: bool,
+    /// Stolcke entropy pruning on the way (as SRILM `ngram -lm IN -prune THETA`): drop n-grams
+    /// whose removal raises perplexity by less than THETA (relative, e.g. 1e-8) and renormalize
+    /// the backoffs; for fitting a large model into a size budget. 0 = off.
+    #[arg(long, value_name = "THETA", default_value_t = 0.0)]
+    pub prune_entropy: f64,
 }
 
 /// Arguments of `sotto lm build`.
@@ -358,7 +365,25 @@ struct InfoReport {
 }
 
 fn convert(a: ConvertArgs) -> anyhow::Result<()> {
-    let lm = load_lm(&a.input)?;
+    let mut lm = load_lm(&a.input)?;
+    if a.prune_entropy != 0.0 {
+        let before = lm.num_ngrams();
+        lm = lm
+            .prune_entropy(a.prune_entropy)
+            .map_err(|e| with_status(2, e))?;
+        let counts = |c: &[usize]| {
+            c.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        eprintln!(
+            "pruned at {}: n-grams {} -> {}",
+            a.prune_entropy,
+            counts(&before),
+            counts(&lm.num_ngrams())
+        );
+    }
     if a.arpa {
         let f = std::fs::File::create(&a.output)
             .with_context(|| format!("{}: cannot create", a.output.display()))?;
