@@ -25,7 +25,7 @@ for m in f32 int8; do
     echo "$m beam $beam, no LM: $(tail -1 "$RUN/sotto_${m}_beam$beam.txt")"
   done
 done
-# What a user gets: the int8 model with the word LM beside it, default search (beam 8, blank penalty 0.5);
+# What a user gets: the int8 model with the word LM beside it, default search (beam 8, LM weight 0.25, blank penalty 0.75);
 # beam 4 with the LM; and the default search without the blank penalty.
 for beam in 4 8; do
   $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" --beam $beam -j 2 > "$RUN/sotto_int8_lm_beam$beam.txt" 2> /dev/null || true
@@ -33,36 +33,27 @@ for beam in 4 8; do
 done
 $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" --blank-penalty 0 -j 2 > "$RUN/sotto_int8_lm_beam8_bp0.txt" 2> /dev/null || true
 echo "int8 beam 8 + LM, blank penalty 0: $(tail -1 "$RUN/sotto_int8_lm_beam8_bp0.txt")"
-# Per-source WER from the same per-file output (same word edit distance as train.py), and how many dev
-# transcripts sotto (f32 / int8 greedy) shares with PyTorch's greedy decode of the same model.
+# Per-source WER from the same per-file output (scored as `sotto transcribe --ref` scores, `wer.py`), and how many
+# dev transcripts sotto (f32 / int8 greedy) shares with PyTorch's greedy decode of the same model.
 .venv/bin/python - "$RUN" <<'PY'
 import sys, glob
 from pathlib import Path
 from train import edit_distance
+from wer import line, read_hyps, read_refs, score
 run = Path(sys.argv[1])
-refs = [l.rstrip("\n").split("\t", 1) for l in open("runs/dev_wav/refs_all.tsv") if l.strip()]
+refs = read_refs("runs/dev_wav/refs_all.tsv")
 ref = dict(refs)
 torch_hyp = {refs[int(i)][0]: h for i, h in (l.rstrip("\n").split("\t", 1) for l in open(run / "dev_hyps_pytorch.tsv"))}
-def read_hyps(f):
-    hyp = {}
-    for l in open(f):
-        if "\t" in l:
-            p, t = l.rstrip("\n").split("\t", 1)
-            hyp[Path(p).resolve().relative_to(Path("runs/dev_wav").resolve()).as_posix()] = t
-    return hyp
+base = str(Path("runs/dev_wav").resolve())
 for f in sorted(glob.glob(str(run / "sotto_*_beam*.txt"))):
-    hyp = read_hyps(f)
-    for part in ("librispeech", "speechocean762", ""):
-        keys = [k for k in ref if k.startswith(part)]
-        e = sum(edit_distance(ref[k].split(), hyp.get(k, "").split()) for k in keys)
-        n = sum(len(ref[k].split()) for k in keys)
-        print(f"{Path(f).name}: {part or 'all'} WER {100 * e / n:.2f}% ({e}/{n}, {len(keys)} utts)")
+    hyp = read_hyps(f, base)
+    for k, v in score(refs, hyp).items():
+        print(f"{Path(f).name}: {line(k, v)}")
     if "beam1" in f:
         same = sum(hyp.get(k, None) == torch_hyp[k] for k in ref)
         e = sum(edit_distance(torch_hyp[k].split(), hyp.get(k, "").split()) for k in ref)
         n = sum(len(torch_hyp[k].split()) for k in ref)
         print(f"{Path(f).name}: same transcript as PyTorch greedy on {same}/{len(ref)} dev utterances; "
               f"word difference {100 * e / max(n, 1):.2f}% ({e}/{n})")
-e = sum(edit_distance(ref[k].split(), torch_hyp[k].split()) for k in ref)
-print(f"PyTorch greedy (f32, cached fbank): all WER {100 * e / sum(len(ref[k].split()) for k in ref):.2f}%")
+print(f"PyTorch greedy (f32, cached fbank): {line('all', score(refs, torch_hyp)['all'])}")
 PY
