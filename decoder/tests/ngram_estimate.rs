@@ -289,6 +289,41 @@ fn pruning_a_finished_model_equals_pruning_at_estimation() {
     }
 }
 
+/// A model mixed with itself is itself (up to log10 rounding); bad weights are named errors.
+#[test]
+fn mixing_a_model_with_itself_changes_nothing() {
+    let text = lines("kitchen.txt");
+    let lm = sotto_decoder::ngram::estimate::estimate(&text, &EstimateOptions::new(3))
+        .unwrap()
+        .lm;
+    let m = NgramLm::mix(&[&lm, &lm], &[0.3, 0.7], "self").unwrap();
+    assert_eq!(m.num_ngrams(), lm.num_ngrams());
+    let (a, b) = (listing(&lm), listing(&m));
+    for (ak, bk) in a.iter().zip(&b) {
+        for (g, &(p, bo)) in ak {
+            let &(q, bo2) = bk.get(g).unwrap_or_else(|| panic!("{g} lost"));
+            assert!(
+                close(p as f64, q as f64, 1e-5) && close(bo as f64, bo2 as f64, 1e-4),
+                "{g}: ({p}, {bo}) vs ({q}, {bo2})"
+            );
+        }
+    }
+    for w in [
+        &[0.5, 0.6][..],
+        &[1.0][..],
+        &[-0.5, 1.5][..],
+        &[0.5, f64::NAN][..],
+    ] {
+        assert!(
+            matches!(
+                NgramLm::mix(&[&lm, &lm], w, "bad"),
+                Err(sotto_decoder::NgramError::Options(_))
+            ),
+            "weights {w:?}"
+        );
+    }
+}
+
 #[test]
 fn options_are_checked() {
     let mut o = EstimateOptions::new(6);

@@ -1,6 +1,9 @@
 //! Properties of the n-gram LM on random texts and random bytes:
 //! * every context of an estimated model (pruned or not) is a distribution: the probabilities
 //!   of all words but `<s>` (with `</s>` and `<unk>`) sum to 1;
+//! * so is every context of a finished model after entropy pruning, and of a static mixture of
+//!   two models, whose listed n-grams carry the dynamic mixture of the components' ARPA
+//!   probabilities;
 //! * the binary form and ARPA round-trip exactly;
 //! * the state chain gives the score of the full history under ARPA backoff semantics (a naive
 //!   recursive definition over the ARPA text), also for ARPA files that lack contexts/suffixes;
@@ -180,6 +183,55 @@ proptest! {
         for s in &states {
             let m = mass(&lm, s);
             prop_assert!((m - 1.0).abs() < 1e-4, "context {:?}: mass {}", s.words(), m);
+        }
+    }
+
+    #[test]
+    fn static_mixtures_are_distributions_with_the_dynamic_mixture_listed(
+        (text_a, _va) in text_strategy(),
+        (text_b, _vb) in text_strategy(),
+        order_a in 1usize..=3,
+        order_b in 1usize..=3,
+        lambda in 0.05f64..0.95,
+    ) {
+        let (Ok(a), Ok(b)) = (
+            estimate(&text_a, &EstimateOptions::new(order_a)),
+            estimate(&text_b, &EstimateOptions::new(order_b)),
+        ) else { return Ok(()); };
+        let (a, b) = (a.lm, b.lm);
+        let m = NgramLm::mix(&[&a, &b], &[lambda, 1.0 - lambda], "mix").unwrap();
+        prop_assert_eq!(m.order(), order_a.max(order_b));
+        let (na, nb) = (Naive::parse(&arpa_of(&a)), Naive::parse(&arpa_of(&b)));
+        let comp = |n: &Naive, hist: &[String], w: &str| -> f64 {
+            if n.map.contains_key(&vec![w.to_string()]) {
+                let h: Vec<String> = hist.iter().filter(|x| n.map.contains_key(&vec![x.to_string()])).cloned().collect();
+                if h.len() == hist.len() { 10f64.powf(n.prob(hist, w)) } else { f64::NAN }
+            } else {
+                0.0
+            }
+        };
+        // Listed n-grams (with all words known to both or one) carry the dynamic mixture.
+        let nm = Naive::parse(&arpa_of(&m));
+        for g in nm.map.keys() {
+            let (hist, w) = (&g[..g.len() - 1], &g[g.len() - 1]);
+            if w == "<s>" { continue; }
+            let (pa, pb) = (comp(&na, hist, w), comp(&nb, hist, w));
+            if pa.is_nan() || pb.is_nan() { continue; }
+            let want = lambda * pa + (1.0 - lambda) * pb;
+            let got = 10f64.powf(nm.map[g].0);
+            prop_assert!((got - want).abs() < 1e-4 * want.max(1e-3), "{:?}: {} vs {}", g, got, want);
+        }
+        // Every context is a distribution over the union vocabulary.
+        let mut states = vec![m.null_state(), m.begin_state()];
+        for s in text_a.iter().chain(&text_b) {
+            let ids: Vec<WordId> = s.split_whitespace().map(|w| m.word_id(w).unwrap()).collect();
+            for i in 0..=ids.len() {
+                states.push(chain(&m, m.begin_state(), &ids[..i]));
+            }
+        }
+        for s in &states {
+            let p = mass(&m, s);
+            prop_assert!((p - 1.0).abs() < 1e-4, "context {:?}: mass {}", s.words(), p);
         }
     }
 

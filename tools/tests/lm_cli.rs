@@ -285,3 +285,64 @@ fn convert_prunes_a_finished_model() {
         "{full_size} {sizes:?}"
     );
 }
+
+/// `lm mix` writes one model over both vocabularies; weights that do not sum to 1 exit 2.
+#[test]
+fn mix_interpolates_two_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, m) = (
+        dir.path().join("a.bin"),
+        dir.path().join("b.bin"),
+        dir.path().join("m.bin"),
+    );
+    for (text, out) in [("garden.txt", &a), ("commands.txt", &b)] {
+        ok(&sotto(&[
+            "lm",
+            "build",
+            data(text).to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]));
+    }
+    let o = sotto(&[
+        "lm",
+        "mix",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--weights",
+        "0.6,0.4",
+        "-o",
+        m.to_str().unwrap(),
+    ]);
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mixed with weights"));
+    let vocab = |p: &Path| -> u64 {
+        let info = ok(&sotto(&["lm", "info", "--json", p.to_str().unwrap()]));
+        serde_json::from_str::<serde_json::Value>(&info).unwrap()["vocab"]
+            .as_u64()
+            .unwrap()
+    };
+    let (va, vb, vm) = (vocab(&a), vocab(&b), vocab(&m));
+    assert!(vm > va.max(vb) && vm < va + vb, "{va} {vb} {vm}");
+    let ppl = ok(&sotto(&[
+        "lm",
+        "perplexity",
+        "--lm",
+        m.to_str().unwrap(),
+        data("eval.txt").to_str().unwrap(),
+    ]));
+    assert!(parse_ppl(ppl.lines().last().unwrap()).0.is_finite());
+
+    let o = sotto(&[
+        "lm",
+        "mix",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--weights",
+        "0.6,0.6",
+        "-o",
+        dir.path().join("bad.bin").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sum to 1"));
+}

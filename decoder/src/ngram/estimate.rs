@@ -748,22 +748,23 @@ pub(crate) fn prune_tables(t: &Tables, threshold: f64, name: &str) -> Result<Tab
     })
 }
 
-/// The estimated backoff model in linear probabilities, for entropy pruning.
-struct Model<'a> {
-    n: usize,
-    bos: WordId,
+/// A backoff model in linear probabilities over sorted forward keys: for entropy pruning (of an
+/// estimate or of a finished model) and for mixing models.
+pub(crate) struct Model<'a> {
+    pub n: usize,
+    pub bos: WordId,
     /// `keys[k]`: n-grams of order k ≥ 2, sorted.
-    keys: Vec<&'a [u128]>,
-    prob: &'a [Vec<f64>],
-    p1: &'a [f64],
-    kept: &'a mut Vec<Vec<bool>>,
+    pub keys: Vec<&'a [u128]>,
+    pub prob: &'a [Vec<f64>],
+    pub p1: &'a [f64],
+    pub kept: &'a mut Vec<Vec<bool>>,
     /// Linear backoffs; NaN = not a context (1).
-    bo: &'a mut Vec<Vec<f64>>,
+    pub bo: &'a mut Vec<Vec<f64>>,
 }
 
 impl Model<'_> {
     /// Index of a kept n-gram of order `k` ≥ 2.
-    fn find(&self, k: usize, key: u128) -> Option<usize> {
+    pub fn find(&self, k: usize, key: u128) -> Option<usize> {
         let i = self.keys[k].binary_search(&key).ok()?;
         self.kept[k][i].then_some(i)
     }
@@ -783,7 +784,7 @@ impl Model<'_> {
     }
 
     /// p(w | ctx) under the current (pruned) model.
-    fn p(&self, ctx: &[WordId], w: WordId) -> f64 {
+    pub fn p(&self, ctx: &[WordId], w: WordId) -> f64 {
         let ctx = &ctx[ctx.len().saturating_sub(self.n - 1)..];
         let mut acc = 1.0;
         let mut g: Vec<WordId> = Vec::with_capacity(ctx.len() + 1);

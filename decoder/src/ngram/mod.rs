@@ -41,6 +41,7 @@ pub mod binary;
 mod build;
 mod error;
 pub mod estimate;
+mod mix;
 mod query;
 
 use std::path::Path;
@@ -285,6 +286,15 @@ impl NgramLm {
         let t = arpa::tables(self);
         let t = estimate::prune_tables(&t, threshold, &self.name)?;
         build::build(t, &self.name)
+    }
+
+    /// Static interpolation of `models` with `weights` (positive, summing to 1) into one backoff
+    /// model (SRILM `ngram -lm A -mix-lm B -lambda λ`, N-way): the union vocabulary and n-grams,
+    /// each listed n-gram with the mixture `Σ λ_i p_i(w|h)` of the components' backed-off
+    /// probabilities, and backoffs recomputed so every context sums to one. For adapting a large
+    /// generic LM with a small in-domain one. The result is named `name` in messages.
+    pub fn mix(models: &[&NgramLm], weights: &[f64], name: &str) -> Result<NgramLm, NgramError> {
+        mix::mix(models, weights, name)
     }
 
     /// Explicit n-gram lookup: the stored log10 probability and backoff of `ngram` (forward

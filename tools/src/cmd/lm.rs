@@ -10,6 +10,8 @@
 //! * `sotto lm info LM`: order, n-gram counts, vocabulary, size.
 //! * `sotto lm convert IN -o OUT [--arpa] [--prune-entropy THETA]`: ARPA ↔ binary, optionally
 //!   entropy-pruned on the way (as SRILM `ngram -lm IN -prune THETA -write-lm OUT`).
+//! * `sotto lm mix A B… --weights WA,WB… -o OUT [--arpa] [--prune-entropy THETA]`: static
+//!   interpolation into one backoff model (as SRILM `ngram -lm A -mix-lm B -lambda WA`).
 //!
 //! LM files may be binary or ARPA (recognized by content). Progress goes to stderr.
 
@@ -45,6 +47,28 @@ pub enum LmCommand {
     Info(InfoArgs),
     /// Convert an ARPA model to the binary form (or back with `--arpa`), optionally pruned.
     Convert(ConvertArgs),
+    /// Interpolate models into one backoff model (a generic LM adapted with in-domain text).
+    Mix(MixArgs),
+}
+
+/// Arguments of `sotto lm mix`.
+#[derive(clap::Args)]
+pub struct MixArgs {
+    /// Models to mix (ARPA or binary), two or more.
+    #[arg(required = true, num_args = 2.., value_name = "LM")]
+    pub models: Vec<PathBuf>,
+    /// One weight per model, positive, summing to 1 (`--weights 0.8,0.2`).
+    #[arg(long, required = true, value_delimiter = ',', num_args = 1.., value_name = "W")]
+    pub weights: Vec<f64>,
+    /// Output file.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// Write ARPA text instead of the binary form.
+    #[arg(long)]
+    pub arpa: bool,
+    /// Stolcke entropy pruning of the mixture (see `convert`); 0 = off.
+    #[arg(long, value_name = "THETA", default_value_t = 0.0)]
+    pub prune_entropy: f64,
 }
 
 /// Arguments of `sotto lm convert`.
@@ -129,6 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         LmCommand::Perplexity(a) => ppl(a),
         LmCommand::Info(a) => info(a),
         LmCommand::Convert(a) => convert(a),
+        LmCommand::Mix(a) => mix(a),
     }
 }
 
@@ -365,40 +390,75 @@ struct InfoReport {
 }
 
 fn convert(a: ConvertArgs) -> anyhow::Result<()> {
-    let mut lm = load_lm(&a.input)?;
-    if a.prune_entropy != 0.0 {
-        let before = lm.num_ngrams();
-        lm = lm
-            .prune_entropy(a.prune_entropy)
-            .map_err(|e| with_status(2, e))?;
-        let counts = |c: &[usize]| {
-            c.iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(" / ")
-        };
-        eprintln!(
-            "pruned at {}: n-grams {} -> {}",
-            a.prune_entropy,
-            counts(&before),
-            counts(&lm.num_ngrams())
-        );
+    let lm = load_lm(&a.input)?;
+    let lm = prune(lm, a.prune_entropy)?;
+    write_lm(&lm, &a.output, a.arpa)
+}
+
+fn mix(a: MixArgs) -> anyhow::Result<()> {
+    let lms = a
+        .models
+        .iter()
+        .map(|p| load_lm(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let refs: Vec<&NgramLm> = lms.iter().collect();
+    let t = Instant::now();
+    let lm = NgramLm::mix(&refs, &a.weights, &a.output.display().to_string())
+        .map_err(|e| with_status(2, e))?;
+    let counts = |lm: &NgramLm| {
+        lm.num_ngrams()
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    for (p, m) in a.models.iter().zip(&lms) {
+        eprintln!("{}: n-grams {}", p.display(), counts(m));
     }
-    if a.arpa {
-        let f = std::fs::File::create(&a.output)
-            .with_context(|| format!("{}: cannot create", a.output.display()))?;
-        lm.write_arpa(std::io::BufWriter::new(f))
-            .with_context(|| format!("{}: cannot write", a.output.display()))?;
-    } else {
-        lm.write_binary(&a.output)
-            .with_context(|| format!("{}: cannot write", a.output.display()))?;
-    }
-    let size = std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0);
     eprintln!(
-        "wrote {} ({})",
-        a.output.display(),
-        human_bytes(size as usize)
+        "mixed with weights {:?} in {:.1} s: n-grams {}",
+        a.weights,
+        t.elapsed().as_secs_f64(),
+        counts(&lm)
     );
+    let lm = prune(lm, a.prune_entropy)?;
+    write_lm(&lm, &a.output, a.arpa)
+}
+
+/// Entropy-prunes at `theta` (0 = unchanged), reporting the counts.
+fn prune(lm: NgramLm, theta: f64) -> anyhow::Result<NgramLm> {
+    if theta == 0.0 {
+        return Ok(lm);
+    }
+    let before = lm.num_ngrams();
+    let pruned = lm.prune_entropy(theta).map_err(|e| with_status(2, e))?;
+    let counts = |c: &[usize]| {
+        c.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    eprintln!(
+        "pruned at {theta}: n-grams {} -> {}",
+        counts(&before),
+        counts(&pruned.num_ngrams())
+    );
+    Ok(pruned)
+}
+
+/// Writes the binary form, or ARPA text.
+fn write_lm(lm: &NgramLm, out: &Path, arpa: bool) -> anyhow::Result<()> {
+    if arpa {
+        let f = std::fs::File::create(out)
+            .with_context(|| format!("{}: cannot create", out.display()))?;
+        lm.write_arpa(std::io::BufWriter::new(f))
+            .with_context(|| format!("{}: cannot write", out.display()))?;
+    } else {
+        lm.write_binary(out)
+            .with_context(|| format!("{}: cannot write", out.display()))?;
+    }
+    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    eprintln!("wrote {} ({})", out.display(), human_bytes(size as usize));
     Ok(())
 }
 
