@@ -171,22 +171,42 @@ def load_averaged(paths):
     """The last checkpoint's metadata with the element-wise mean of all the checkpoints' weights.
 
     Averaging the weights of the last few epochs (as icefall's `--avg` does) smooths the epoch-to-epoch
-    noise of a small-data run; all checkpoints must come from one run (same config).
+    noise of a small-data run; all checkpoints must have one model config. An exported f32 model
+    (`.safetensors`, e.g. the shipped mean a run was warm-started from) may be among them and counts as one
+    checkpoint (name it twice to weigh it twice); tensors it lacks (the CTC head) are averaged over the others.
     """
-    cks = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
-    ck = cks[-1]
-    for other, p in zip(cks, paths):
+    cks = []
+    for p in paths:
+        if str(p).endswith(".safetensors"):
+            from safetensors.torch import load_file
+            cks.append({"model": load_file(p), "config": None, "epoch": None, "step": None, "path": str(p)})
+        else:
+            ck = torch.load(p, map_location="cpu", weights_only=False)
+            ck["path"] = str(p)
+            cks.append(ck)
+    full = [c for c in cks if c["config"] is not None]
+    if not full:
+        raise SystemExit(f"{paths}: at least one training checkpoint (.pt) is needed for the metadata")
+    ck = full[-1]
+    for other in full:
         if other["config"]["model"] != ck["config"]["model"]:
-            raise SystemExit(f"{p}: model hyperparameters differ from {paths[-1]}; cannot average")
+            raise SystemExit(f"{other['path']}: model hyperparameters differ from {ck['path']}; cannot average")
     if len(cks) > 1:
         avg = {}
         for k, v in ck["model"].items():
             if v.is_floating_point():
-                avg[k] = sum(c["model"][k].double() for c in cks).div(len(cks)).to(v.dtype)
+                have = [c["model"][k] for c in cks if k in c["model"]]
+                for c in cks:
+                    if k in c["model"] and c["model"][k].shape != v.shape:
+                        raise SystemExit(f"{c['path']}: {k} has shape {tuple(c['model'][k].shape)}, not {tuple(v.shape)}")
+                avg[k] = sum(t.double() for t in have).div(len(have)).to(v.dtype)
             else:
                 avg[k] = v
-        ck = dict(ck, model=avg, averaged=[{"path": str(p), "epoch": c["epoch"], "step": c["step"]}
-                                           for p, c in zip(paths, cks)])
+        for c in cks:
+            extra = set(c["model"]) - set(ck["model"])
+            if extra:
+                raise SystemExit(f"{c['path']}: tensors the model does not have: {sorted(extra)[:3]}")
+        ck = dict(ck, model=avg, averaged=[{"path": c["path"], "epoch": c["epoch"], "step": c["step"]} for c in cks])
     return ck
 
 
@@ -230,7 +250,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golden", action="store_true")
     ap.add_argument("--resynth", action="store_true", help="re-run espeak-ng for the golden clip")
-    ap.add_argument("--ckpt", nargs="+", help="checkpoint(s); several are averaged weight by weight (same run)")
+    ap.add_argument("--ckpt", nargs="+", help="checkpoint(s); several are averaged weight by weight (same model config; "
+                    "an exported f32 .safetensors counts as one)")
     ap.add_argument("--out")
     ap.add_argument("--notes", default="")
     ap.add_argument("--int8", action="store_true", help="write int8 weights: exports f32, then runs `sotto quantize`")
