@@ -405,21 +405,14 @@ fn mix(a: MixArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let lm = NgramLm::mix(&refs, &a.weights, &a.output.display().to_string())
         .map_err(|e| with_status(2, e))?;
-    let counts = |lm: &NgramLm| {
-        lm.num_ngrams()
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(" / ")
-    };
     for (p, m) in a.models.iter().zip(&lms) {
-        eprintln!("{}: n-grams {}", p.display(), counts(m));
+        eprintln!("{}: n-grams {}", p.display(), counts(&m.num_ngrams()));
     }
     eprintln!(
         "mixed with weights {:?} in {:.1} s: n-grams {}",
         a.weights,
         t.elapsed().as_secs_f64(),
-        counts(&lm)
+        counts(&lm.num_ngrams())
     );
     let lm = prune(lm, a.prune_entropy)?;
     write_lm(&lm, &a.output, a.arpa)
@@ -432,18 +425,20 @@ fn prune(lm: NgramLm, theta: f64) -> anyhow::Result<NgramLm> {
     }
     let before = lm.num_ngrams();
     let pruned = lm.prune_entropy(theta).map_err(|e| with_status(2, e))?;
-    let counts = |c: &[usize]| {
-        c.iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(" / ")
-    };
     eprintln!(
         "pruned at {theta}: n-grams {} -> {}",
         counts(&before),
         counts(&pruned.num_ngrams())
     );
     Ok(pruned)
+}
+
+/// N-gram counts per order, `a / b / c`.
+fn counts(c: &[usize]) -> String {
+    c.iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 /// Writes the binary form, or ARPA text.
