@@ -25,7 +25,10 @@ version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' asr/wasm/Cargo.toml)
 tools=$PWD/target/tools
 if ! "$tools/bin/wasm-bindgen" --version 2>/dev/null | grep -q " $version\$"; then
   echo "installing wasm-bindgen-cli $version (cargo install, a few minutes)"
+  # --locked first; if the registry no longer serves a locked dependency (seen 2026-12-03: webpki-roots
+  # 1.0.11 missing), let cargo resolve the versions it has.
   cargo install -q wasm-bindgen-cli --version "$version" --locked --root "$tools" >/dev/null 2>&1 ||
+    cargo install -q wasm-bindgen-cli --version "$version" --root "$tools" >/dev/null 2>&1 ||
     skip "could not cargo install wasm-bindgen-cli $version"
 fi
 command -v chromium >/dev/null || apt_install chromium || skip "could not apt-get install chromium"

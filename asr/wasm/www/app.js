@@ -99,7 +99,10 @@ async function startMic() {
     const media = await navigator.mediaDevices.getUserMedia({
       audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
     });
-    const ctx = new AudioContext();
+    // `?rate=N` asks the browser for an N Hz context (it resamples the microphone itself); the
+    // default is the device's rate, which sotto resamples to 16 kHz.
+    const rate = Number(new URLSearchParams(location.search).get('rate')) || undefined;
+    const ctx = new AudioContext(rate ? { sampleRate: rate } : undefined);
     await ctx.audioWorklet.addModule(new URL('./worklet.js', import.meta.url));
     const src = ctx.createMediaStreamSource(media);
     const node = new AudioWorkletNode(ctx, 'sotto-capture');
