@@ -240,6 +240,23 @@ fn entropy_pruning_shrinks_the_model_gradually() {
     assert!(ppls.windows(2).all(|w| w[1] >= w[0] * 0.999), "{ppls:?}");
 }
 
+/// Every n-gram of `want` is in `got` with the same log10 probability (within 1e-5) and backoff
+/// (within 1e-4): equal up to the log10 rounding of stored values.
+fn assert_same_ngrams(got: &NgramLm, want: &NgramLm, what: &str) {
+    let (g, w) = (listing(got), listing(want));
+    for (k, (gk, wk)) in g.iter().zip(&w).enumerate() {
+        for (ngram, &(wp, wb)) in wk {
+            let &(gp, gb) = gk
+                .get(ngram)
+                .unwrap_or_else(|| panic!("{what}: {}-gram {ngram} lost", k + 1));
+            assert!(
+                close(gp as f64, wp as f64, 1e-5) && close(gb as f64, wb as f64, 1e-4),
+                "{what}: {ngram}: ({gp}, {gb}) vs ({wp}, {wb})"
+            );
+        }
+    }
+}
+
 /// Pruning a finished model (`NgramLm::prune_entropy`, read back from its ARPA text) keeps and
 /// drops the same n-grams as pruning at estimation, with the same probabilities and backoffs up
 /// to the log10 rounding of the stored values.
@@ -261,18 +278,7 @@ fn pruning_a_finished_model_equals_pruning_at_estimation() {
             .lm;
         let got = from_arpa.prune_entropy(theta).unwrap();
         assert_eq!(got.num_ngrams(), want.num_ngrams(), "theta {theta}");
-        let (g, w) = (listing(&got), listing(&want));
-        for (k, (gk, wk)) in g.iter().zip(&w).enumerate() {
-            for (ngram, &(wp, wb)) in wk {
-                let &(gp, gb) = gk
-                    .get(ngram)
-                    .unwrap_or_else(|| panic!("theta {theta}: {}-gram {ngram} lost", k + 1));
-                assert!(
-                    close(gp as f64, wp as f64, 1e-5) && close(gb as f64, wb as f64, 1e-4),
-                    "theta {theta}: {ngram}: ({gp}, {gb}) vs ({wp}, {wb})"
-                );
-            }
-        }
+        assert_same_ngrams(&got, &want, &format!("theta {theta}"));
         let n = full.num_ngrams();
         let m = got.num_ngrams();
         removed.push(n[1] + n[2] - m[1] - m[2]);
@@ -298,16 +304,7 @@ fn mixing_a_model_with_itself_changes_nothing() {
         .lm;
     let m = NgramLm::mix(&[&lm, &lm], &[0.3, 0.7], "self").unwrap();
     assert_eq!(m.num_ngrams(), lm.num_ngrams());
-    let (a, b) = (listing(&lm), listing(&m));
-    for (ak, bk) in a.iter().zip(&b) {
-        for (g, &(p, bo)) in ak {
-            let &(q, bo2) = bk.get(g).unwrap_or_else(|| panic!("{g} lost"));
-            assert!(
-                close(p as f64, q as f64, 1e-5) && close(bo as f64, bo2 as f64, 1e-4),
-                "{g}: ({p}, {bo}) vs ({q}, {bo2})"
-            );
-        }
-    }
+    assert_same_ngrams(&m, &lm, "self-mix");
     for w in [
         &[0.5, 0.6][..],
         &[1.0][..],

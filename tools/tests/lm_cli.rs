@@ -44,6 +44,18 @@ fn parse_ppl(line: &str) -> (f64, u64, u64, u64) {
     )
 }
 
+/// Perplexity of `eval.txt` under the model at `lm`.
+fn eval_ppl(lm: &Path) -> f64 {
+    let out = ok(&sotto(&[
+        "lm",
+        "perplexity",
+        "--lm",
+        lm.to_str().unwrap(),
+        data("eval.txt").to_str().unwrap(),
+    ]));
+    parse_ppl(out.lines().last().unwrap()).0
+}
+
 #[test]
 fn build_then_perplexity_matches_kenlm() {
     let dir = tempfile::tempdir().unwrap();
@@ -267,14 +279,7 @@ fn convert_prunes_a_finished_model() {
         ]);
         ok(&o);
         assert!(String::from_utf8_lossy(&o.stderr).contains("pruned at"));
-        let ppl = ok(&sotto(&[
-            "lm",
-            "perplexity",
-            "--lm",
-            out.to_str().unwrap(),
-            data("eval.txt").to_str().unwrap(),
-        ]));
-        assert!(parse_ppl(ppl.lines().last().unwrap()).0.is_finite());
+        assert!(eval_ppl(&out).is_finite());
         sizes.push(std::fs::metadata(&out).unwrap().len());
     }
     let full_size = std::fs::metadata(dir.path().join("full.bin"))
@@ -304,16 +309,19 @@ fn mix_interpolates_two_models() {
             out.to_str().unwrap(),
         ]));
     }
-    let o = sotto(&[
-        "lm",
-        "mix",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--weights",
-        "0.6,0.4",
-        "-o",
-        m.to_str().unwrap(),
-    ]);
+    let mix = |weights: &str, out: &Path| {
+        sotto(&[
+            "lm",
+            "mix",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--weights",
+            weights,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+    };
+    let o = mix("0.6,0.4", &m);
     ok(&o);
     assert!(String::from_utf8_lossy(&o.stderr).contains("mixed with weights"));
     let vocab = |p: &Path| -> u64 {
@@ -324,25 +332,9 @@ fn mix_interpolates_two_models() {
     };
     let (va, vb, vm) = (vocab(&a), vocab(&b), vocab(&m));
     assert!(vm > va.max(vb) && vm < va + vb, "{va} {vb} {vm}");
-    let ppl = ok(&sotto(&[
-        "lm",
-        "perplexity",
-        "--lm",
-        m.to_str().unwrap(),
-        data("eval.txt").to_str().unwrap(),
-    ]));
-    assert!(parse_ppl(ppl.lines().last().unwrap()).0.is_finite());
+    assert!(eval_ppl(&m).is_finite());
 
-    let o = sotto(&[
-        "lm",
-        "mix",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--weights",
-        "0.6,0.6",
-        "-o",
-        dir.path().join("bad.bin").to_str().unwrap(),
-    ]);
+    let o = mix("0.6,0.6", &dir.path().join("bad.bin"));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("sum to 1"));
 }

@@ -570,15 +570,8 @@ impl Estimator {
                     } else {
                         adj[k - 1].keys.binary_search(&h).unwrap_or(usize::MAX)
                     };
-                    let num = (1.0 - sp).max(0.0);
-                    let den = 1.0 - sl;
-                    let b = if den > 1e-12 {
-                        (num / den).max(1e-99)
-                    } else {
-                        1.0
-                    };
                     if let Some(slot) = bo[k - 1].get_mut(hi) {
-                        *slot = b;
+                        *slot = backoff_of(sp, sl);
                     }
                 }
                 i = j;
@@ -601,20 +594,7 @@ impl Estimator {
 
         // To forward tables (log10).
         progress("building the model");
-        let lg = |x: f64| -> f32 {
-            if x > 0.0 {
-                x.log10() as f32
-            } else {
-                -99.0
-            }
-        };
-        let lbo = |x: f64| -> f32 {
-            if x.is_nan() {
-                0.0
-            } else {
-                lg(x)
-            }
-        };
+        let (lg, lbo) = (log10_prob, log10_backoff);
         let mut uni_prob: Vec<f32> = p1.iter().map(|&x| lg(x)).collect();
         uni_prob[bos] = -99.0;
         let uni_backoff: Vec<f32> = bo[1].iter().map(|&x| lbo(x)).collect();
@@ -673,7 +653,7 @@ impl Estimator {
 /// (SRILM `ngram -lm IN -prune θ -write-lm OUT`): the same pruning and renormalization as after
 /// estimation, on the model's own probabilities. Unigrams are never pruned; backoffs of contexts
 /// that lost nothing keep their stored values bit for bit.
-pub(crate) fn prune_tables(t: &Tables, threshold: f64, name: &str) -> Result<Tables, NgramError> {
+pub(crate) fn prune_tables(t: Tables, threshold: f64, name: &str) -> Result<Tables, NgramError> {
     if !(threshold > 0.0 && threshold.is_finite()) {
         return Err(NgramError::Options(format!(
             "entropy pruning threshold {threshold} must be a finite number > 0"
@@ -716,10 +696,8 @@ pub(crate) fn prune_tables(t: &Tables, threshold: f64, name: &str) -> Result<Tab
     let relog = |old: f32, b0: f64, b: f64| -> f32 {
         if b.to_bits() == b0.to_bits() {
             old
-        } else if b > 0.0 {
-            b.log10() as f32
         } else {
-            -99.0
+            log10_prob(b)
         }
     };
     let uni_backoff = (t.uni_backoff.iter().zip(&before[1]).zip(&bo[1]))
@@ -741,11 +719,40 @@ pub(crate) fn prune_tables(t: &Tables, threshold: f64, name: &str) -> Result<Tab
     }
     Ok(Tables {
         order: n,
-        words: t.words.clone(),
-        uni_prob: t.uni_prob.clone(),
+        words: t.words,
+        uni_prob: t.uni_prob,
         uni_backoff,
         ngrams,
     })
+}
+
+/// log10 of a linear probability, −99 for 0.
+pub(crate) fn log10_prob(x: f64) -> f32 {
+    if x > 0.0 {
+        x.log10() as f32
+    } else {
+        -99.0
+    }
+}
+
+/// log10 of a linear backoff; NaN (not a context) is 0.
+pub(crate) fn log10_backoff(x: f64) -> f32 {
+    if x.is_nan() {
+        0.0
+    } else {
+        log10_prob(x)
+    }
+}
+
+/// The backoff that makes a context sum to one: `(1 − Σ p(w|h)) / (1 − Σ p(w|h'))` over its listed
+/// words (`sp`, `sq`), 1 where the lower order leaves no mass.
+pub(crate) fn backoff_of(sp: f64, sq: f64) -> f64 {
+    let (num, den) = ((1.0 - sp).max(0.0), 1.0 - sq);
+    if den > 1e-12 {
+        (num / den).max(1e-99)
+    } else {
+        1.0
+    }
 }
 
 /// A backoff model in linear probabilities over sorted forward keys: for entropy pruning (of an
@@ -804,6 +811,36 @@ impl Model<'_> {
         acc * self.p1[w as usize]
     }
 
+    /// Σ p(w|h) and Σ p(w|h') over the kept order-`k` n-grams `i..j`, which share the context
+    /// `h` (its words `hw`).
+    fn kept_mass(&self, k: usize, i: usize, j: usize, hw: &[WordId]) -> (f64, f64) {
+        let (mut sp, mut sq) = (0.0, 0.0);
+        for x in i..j {
+            if self.kept[k][x] {
+                sp += self.prob[k][x];
+                sq += self.p(&hw[1..], build::word_at(self.keys[k][x], k, k - 1));
+            }
+        }
+        (sp, sq)
+    }
+
+    /// Sets the backoff of context `h` (packed, order `k` − 1), the prefix of the order-`k`
+    /// n-grams `i..j`, so that the context sums to one over its kept n-grams. Reads only orders
+    /// below `k` − 1, so a whole order can be done in one pass.
+    pub fn renormalize(&mut self, k: usize, i: usize, j: usize, h: u128) {
+        let (sp, sq) = self.kept_mass(k, i, j, &build::unpack(h, k - 1));
+        let b = backoff_of(sp, sq);
+        let slot = if k == 2 {
+            self.bo[1].get_mut(h as usize)
+        } else {
+            let y = self.keys[k - 1].binary_search(&h).ok();
+            y.and_then(|y| self.bo[k - 1].get_mut(y))
+        };
+        if let Some(s) = slot {
+            *s = b;
+        }
+    }
+
     /// Probability of a history: p(h1) p(h2|h1) …, with p(<s>) = 1 at the start.
     fn history(&self, h: &[WordId]) -> f64 {
         let mut p = 1.0;
@@ -846,13 +883,7 @@ impl Model<'_> {
                 }
                 let hw = build::unpack(h, k - 1);
                 let lower = |x: usize| self.p(&hw[1..], build::word_at(keys[x], k, k - 1));
-                let (mut sp, mut sq) = (0.0, 0.0);
-                for x in i..j {
-                    if self.kept[k][x] {
-                        sp += self.prob[k][x];
-                        sq += lower(x);
-                    }
-                }
+                let (sp, sq) = self.kept_mass(k, i, j, &hw);
                 let (num, den) = ((1.0 - sp).max(0.0), 1.0 - sq);
                 let candidates: Vec<usize> = (i..j)
                     .filter(|&x| self.kept[k][x] && !protected[x])
@@ -882,29 +913,7 @@ impl Model<'_> {
             }
             // Renormalize the backoffs of the contexts that lost n-grams.
             for (i, j, h) in groups {
-                let hw = build::unpack(h, k - 1);
-                let (mut sp, mut sq) = (0.0, 0.0);
-                for (x, &key) in keys.iter().enumerate().take(j).skip(i) {
-                    if self.kept[k][x] {
-                        sp += self.prob[k][x];
-                        sq += self.p(&hw[1..], build::word_at(key, k, k - 1));
-                    }
-                }
-                let (num, den) = ((1.0 - sp).max(0.0), 1.0 - sq);
-                let b = if den > 1e-12 {
-                    (num / den).max(1e-99)
-                } else {
-                    1.0
-                };
-                let slot = if k == 2 {
-                    self.bo[1].get_mut(h as usize)
-                } else {
-                    let y = self.keys[k - 1].binary_search(&h).ok();
-                    y.and_then(|y| self.bo[k - 1].get_mut(y))
-                };
-                if let Some(s) = slot {
-                    *s = b;
-                }
+                self.renormalize(k, i, j, h);
             }
         }
     }

@@ -12,7 +12,7 @@
 
 use super::binary::MAX_VOCAB;
 use super::build::{self, OrderTable, Tables};
-use super::estimate::Model;
+use super::estimate::{log10_backoff, log10_prob, Model};
 use super::{arpa, NgramError, NgramLm, WordId, BOS, MAX_ORDER};
 
 /// One component in the union's word ids: linear probabilities and backoffs over sorted keys.
@@ -174,55 +174,33 @@ pub(crate) fn mix(models: &[&NgramLm], weights: &[f64], name: &str) -> Result<Ng
     let mut kept: Vec<Vec<bool>> = keys.iter().map(|k| vec![true; k.len()]).collect();
     let mut bo: Vec<Vec<f64>> = keys.iter().map(|k| vec![f64::NAN; k.len()]).collect();
     bo[1] = vec![f64::NAN; vocab];
-    for k in 2..=n {
-        let mut slots = Vec::new();
-        {
-            let m = Model {
-                n,
-                bos,
-                keys: keys.iter().map(|k| &k[..]).collect(),
-                prob: &prob,
-                p1: &p1,
-                kept: &mut kept,
-                bo: &mut bo,
-            };
-            let ks = &keys[k];
+    {
+        let mut m = Model {
+            n,
+            bos,
+            keys: keys.iter().map(|k| &k[..]).collect(),
+            prob: &prob,
+            p1: &p1,
+            kept: &mut kept,
+            bo: &mut bo,
+        };
+        for k in 2..=n {
+            let ks = m.keys[k];
             let mut i = 0;
             while i < ks.len() {
                 let h = build::prefix(ks[i]);
-                let hw = build::unpack(h, k - 1);
-                let (mut sp, mut sq) = (0.0, 0.0);
-                let mut j = i;
-                while j < ks.len() && build::prefix(ks[j]) == h {
-                    sp += prob[k][j];
-                    sq += m.p(&hw[1..], build::word_at(ks[j], k, k - 1));
-                    j += 1;
-                }
-                let (num, den) = ((1.0 - sp).max(0.0), 1.0 - sq);
-                let b = if den > 1e-12 {
-                    (num / den).max(1e-99)
-                } else {
-                    1.0
-                };
-                let slot = if k == 2 {
-                    Some(h as usize)
-                } else {
-                    keys[k - 1].binary_search(&h).ok()
-                };
-                if let Some(s) = slot {
-                    slots.push((s, b));
-                }
+                let j = i + ks[i..]
+                    .iter()
+                    .take_while(|&&x| build::prefix(x) == h)
+                    .count();
+                m.renormalize(k, i, j, h);
                 i = j;
             }
-        }
-        for (s, b) in slots {
-            bo[k - 1][s] = b;
         }
     }
 
     // Back to log10 tables.
-    let lg = |x: f64| if x > 0.0 { x.log10() as f32 } else { -99.0 };
-    let lbo = |x: f64| if x.is_nan() { 0.0 } else { lg(x) };
+    let (lg, lbo) = (log10_prob, log10_backoff);
     let mut uni_prob: Vec<f32> = p1.iter().map(|&x| lg(x)).collect();
     uni_prob[bos as usize] = -99.0;
     let uni_backoff = bo[1].iter().map(|&x| lbo(x)).collect();

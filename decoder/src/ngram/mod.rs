@@ -284,7 +284,7 @@ impl NgramLm {
     /// large ARPA file that must fit a size budget.
     pub fn prune_entropy(&self, threshold: f64) -> Result<NgramLm, NgramError> {
         let t = arpa::tables(self);
-        let t = estimate::prune_tables(&t, threshold, &self.name)?;
+        let t = estimate::prune_tables(t, threshold, &self.name)?;
         build::build(t, &self.name)
     }
 

@@ -60,23 +60,13 @@ pub struct MixArgs {
     /// One weight per model, positive, summing to 1 (`--weights 0.8,0.2`).
     #[arg(long, required = true, value_delimiter = ',', num_args = 1.., value_name = "W")]
     pub weights: Vec<f64>,
-    /// Output file.
-    #[arg(short, long, value_name = "OUT")]
-    pub output: PathBuf,
-    /// Write ARPA text instead of the binary form.
-    #[arg(long)]
-    pub arpa: bool,
-    /// Stolcke entropy pruning of the mixture (see `convert`); 0 = off.
-    #[arg(long, value_name = "THETA", default_value_t = 0.0)]
-    pub prune_entropy: f64,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
-/// Arguments of `sotto lm convert`.
+/// Where `convert` and `mix` write their model, and its pruning on the way.
 #[derive(clap::Args)]
-pub struct ConvertArgs {
-    /// Input model (ARPA or binary).
-    #[arg(value_name = "IN")]
-    pub input: PathBuf,
+pub struct OutputArgs {
     /// Output file.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
@@ -88,6 +78,16 @@ pub struct ConvertArgs {
     /// the backoffs; for fitting a large model into a size budget. 0 = off.
     #[arg(long, value_name = "THETA", default_value_t = 0.0)]
     pub prune_entropy: f64,
+}
+
+/// Arguments of `sotto lm convert`.
+#[derive(clap::Args)]
+pub struct ConvertArgs {
+    /// Input model (ARPA or binary).
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// Arguments of `sotto lm build`.
@@ -391,8 +391,7 @@ struct InfoReport {
 
 fn convert(a: ConvertArgs) -> anyhow::Result<()> {
     let lm = load_lm(&a.input)?;
-    let lm = prune(lm, a.prune_entropy)?;
-    write_lm(&lm, &a.output, a.arpa)
+    write_lm(lm, &a.out)
 }
 
 fn mix(a: MixArgs) -> anyhow::Result<()> {
@@ -403,7 +402,7 @@ fn mix(a: MixArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let refs: Vec<&NgramLm> = lms.iter().collect();
     let t = Instant::now();
-    let lm = NgramLm::mix(&refs, &a.weights, &a.output.display().to_string())
+    let lm = NgramLm::mix(&refs, &a.weights, &a.out.output.display().to_string())
         .map_err(|e| with_status(2, e))?;
     for (p, m) in a.models.iter().zip(&lms) {
         eprintln!("{}: n-grams {}", p.display(), counts(&m.num_ngrams()));
@@ -414,8 +413,7 @@ fn mix(a: MixArgs) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64(),
         counts(&lm.num_ngrams())
     );
-    let lm = prune(lm, a.prune_entropy)?;
-    write_lm(&lm, &a.output, a.arpa)
+    write_lm(lm, &a.out)
 }
 
 /// Entropy-prunes at `theta` (0 = unchanged), reporting the counts.
@@ -441,9 +439,11 @@ fn counts(c: &[usize]) -> String {
         .join(" / ")
 }
 
-/// Writes the binary form, or ARPA text.
-fn write_lm(lm: &NgramLm, out: &Path, arpa: bool) -> anyhow::Result<()> {
-    if arpa {
+/// Prunes as asked, then writes the binary form or ARPA text.
+fn write_lm(lm: NgramLm, o: &OutputArgs) -> anyhow::Result<()> {
+    let lm = prune(lm, o.prune_entropy)?;
+    let out = &o.output;
+    if o.arpa {
         let f = std::fs::File::create(out)
             .with_context(|| format!("{}: cannot create", out.display()))?;
         lm.write_arpa(std::io::BufWriter::new(f))
