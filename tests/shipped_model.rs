@@ -68,7 +68,7 @@ fn decode_with(
     // Parity is about the network: without the shipped word LM unless asked, and without the
     // blank penalty (PyTorch's greedy decode has none).
     config.no_lm = !lm;
-    config.blank_penalty = 0.0;
+    config.blank_penalty = Some(0.0);
     config.beam = beam;
     config.max_symbols_per_frame = max_symbols;
     let recognizer = Recognizer::new(config).expect("load model");

@@ -39,16 +39,27 @@ pub const MODEL_ENV: &str = "SOTTO_MODEL";
 /// File names tried, in order, in a `models/zoo` folder before any other `.safetensors` there.
 pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-en.safetensors"];
 
+/// Default beam size of modified beam search (see [`RecognizerConfig::beam`]): with the word
+/// LM, wider beams keep finding better word sequences (dev WER at 8 / 16 / 32 / 64 / 128 in the
+/// README, "Words"); 32 costs about 1.6x the CPU time of 8, still under 0.01 of real time.
+pub const DEFAULT_BEAM: usize = 32;
+
 /// Default weight of the word LM (tuned on dev together with the blank penalty, as described in
 /// the README, "Words").
 pub const DEFAULT_LM_WEIGHT: f32 = 0.25;
-/// Default per-word bonus of the word-level search.
-pub const DEFAULT_WORD_BONUS: f32 = 1.0;
+/// Default per-word bonus of the word-level search (tuned on dev with
+/// [`DEFAULT_BLANK_PENALTY_WITH_LM`]).
+pub const DEFAULT_WORD_BONUS: f32 = 0.25;
 
-/// Default blank penalty (see [`RecognizerConfig::blank_penalty`]): the shipped model deletes
-/// words (a sixth of dev's reference words at penalty 0). A higher LM weight needs a higher
-/// penalty; 0.75 with LM weight 0.25 was best of the pairs tried on dev (README, "Words").
+/// Default blank penalty without a word LM (see [`RecognizerConfig::blank_penalty`]): the
+/// shipped model deletes words (a sixth of dev's reference words at penalty 0); 0.75 was best
+/// of the values tried on dev (README, "Words").
 pub const DEFAULT_BLANK_PENALTY: f32 = 0.75;
+
+/// Default blank penalty when the search has a word LM: the LM favours fewer words, so more
+/// of the blank's mass is taken off, and the word bonus is lower
+/// ([`DEFAULT_WORD_BONUS`]); chosen on dev with `tools/train/tune_search.py` (README, "Words").
+pub const DEFAULT_BLANK_PENALTY_WITH_LM: f32 = 2.0;
 
 /// How a [`Recognizer`] is built.
 #[derive(Debug, Clone)]
@@ -87,8 +98,10 @@ pub struct RecognizerConfig {
     /// log, ≥ 0); `None`: only lexicon words.
     pub spell_penalty: Option<f32>,
     /// Subtracted from the blank logit of every frame before the search (natural log; 0:
-    /// none). Positive values trade deletions for insertions, see [`DEFAULT_BLANK_PENALTY`].
-    pub blank_penalty: f32,
+    /// none). Positive values trade deletions for insertions. `None`:
+    /// [`DEFAULT_BLANK_PENALTY_WITH_LM`] when the search has a word LM, else
+    /// [`DEFAULT_BLANK_PENALTY`].
+    pub blank_penalty: Option<f32>,
     /// Endpoint rules checked by [`Stream::is_endpoint`].
     pub endpoint: EndpointConfig,
     /// Stop [`Stream::decode`] at the exact encoder frame where an endpoint rule fires, so that
@@ -99,12 +112,12 @@ pub struct RecognizerConfig {
 }
 
 impl RecognizerConfig {
-    /// Defaults for a model: beam 8 (one point of dev WER better than 4 for 1.2x the CPU time), no
-    /// hotwords, sherpa-onnx endpoint rules.
+    /// Defaults for a model: beam [`DEFAULT_BEAM`], the word-LM weights and blank penalty
+    /// tuned on dev, no hotwords, sherpa-onnx endpoint rules.
     pub fn new(model: impl Into<PathBuf>) -> Self {
         Self {
             model: model.into(),
-            beam: 8,
+            beam: DEFAULT_BEAM,
             max_symbols_per_frame: 1,
             ctc: false,
             hotwords: None,
@@ -116,7 +129,7 @@ impl RecognizerConfig {
             lm_weight: DEFAULT_LM_WEIGHT,
             word_bonus: DEFAULT_WORD_BONUS,
             spell_penalty: None,
-            blank_penalty: DEFAULT_BLANK_PENALTY,
+            blank_penalty: None,
             endpoint: EndpointConfig::default(),
             stop_at_endpoints: false,
         }
@@ -247,13 +260,19 @@ impl Recognizer {
             }
             _ => None,
         };
+        let blank_penalty = config.blank_penalty.unwrap_or_else(|| {
+            match words.as_ref().is_some_and(|w| w.lm().is_some()) {
+                true => DEFAULT_BLANK_PENALTY_WITH_LM,
+                false => DEFAULT_BLANK_PENALTY,
+            }
+        });
         let frame_duration = model.hyper().stack as f32 * fbank.frame_shift_ms / 1000.0;
         let opts = DecoderOptions {
             method,
             frame_duration,
             hotwords,
             words,
-            blank_penalty: config.blank_penalty,
+            blank_penalty,
             ..Default::default()
         };
         let net = Net {

@@ -32,7 +32,7 @@ fn golden_recognizer(stem: &str, beam: usize) -> Option<(Recognizer, Array2<f32>
     let tokens: Array1<i64> = z.by_name("greedy_tokens").unwrap();
     let rec = Recognizer::new(RecognizerConfig {
         beam,
-        blank_penalty: 0.0, // PyTorch's greedy decode has none
+        blank_penalty: Some(0.0), // PyTorch's greedy decode has none
         ..RecognizerConfig::new(model)
     })
     .unwrap();

@@ -232,7 +232,7 @@ pub unsafe extern "C" fn sotto_recognizer_new(
         c.hotword_boost = o.hotword_boost.unwrap_or(c.hotword_boost);
         c.lm_weight = o.lm_weight.unwrap_or(c.lm_weight);
         c.word_bonus = o.word_bonus.unwrap_or(c.word_bonus);
-        c.blank_penalty = o.blank_penalty.unwrap_or(c.blank_penalty);
+        c.blank_penalty = o.blank_penalty.or(c.blank_penalty);
         c.ctc = o.ctc.unwrap_or(c.ctc);
         c.stop_at_endpoints = o.stop_at_endpoints.unwrap_or(c.stop_at_endpoints);
         let rec = Recognizer::new(c).map_err(|e| e.to_string())?;

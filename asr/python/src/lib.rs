@@ -100,12 +100,12 @@ struct Recognizer {
 #[pymethods]
 impl Recognizer {
     #[new]
-    #[pyo3(signature = (model=None, *, beam=8, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None))]
+    #[pyo3(signature = (model=None, *, beam=None, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         model: Option<PathBuf>,
-        beam: usize,
+        beam: Option<usize>,
         no_lm: bool,
         lm: Option<PathBuf>,
         lexicon: Option<PathBuf>,
@@ -122,7 +122,7 @@ impl Recognizer {
             None => r::Recognizer::default_model().map_err(err)?,
         };
         let mut c = RecognizerConfig::new(model);
-        c.beam = beam;
+        c.beam = beam.unwrap_or(c.beam);
         c.no_lm = no_lm;
         c.lm = lm;
         c.lexicon = lexicon;
@@ -133,7 +133,7 @@ impl Recognizer {
         // None keeps the library's defaults (one source of truth for the tuned values).
         c.lm_weight = lm_weight.unwrap_or(c.lm_weight);
         c.word_bonus = word_bonus.unwrap_or(c.word_bonus);
-        c.blank_penalty = blank_penalty.unwrap_or(c.blank_penalty);
+        c.blank_penalty = blank_penalty.or(c.blank_penalty);
         let rec = py.allow_threads(|| r::Recognizer::new(c)).map_err(err)?;
         Ok(Recognizer { rec })
     }

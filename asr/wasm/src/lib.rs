@@ -39,13 +39,14 @@ pub struct Recognizer {
 
 #[wasm_bindgen]
 impl Recognizer {
-    /// Loads a sotto `.safetensors` model from its bytes; `beam` 8 is the CLI's default.
+    /// Loads a sotto `.safetensors` model from its bytes; `beam` left out (`undefined`) is the
+    /// CLI's default ([`r::DEFAULT_BEAM`]).
     #[wasm_bindgen(constructor)]
-    pub fn new(model: &[u8], beam: usize) -> Result<Recognizer, JsError> {
+    pub fn new(model: &[u8], beam: Option<usize>) -> Result<Recognizer, JsError> {
         let name = "model.safetensors";
         let t = Transducer::from_bytes(model, name).map_err(js_err)?;
         let mut c = RecognizerConfig::new(name);
-        c.beam = beam;
+        c.beam = beam.unwrap_or(c.beam);
         c.no_lm = true;
         c.use_companions = false;
         let rec = r::Recognizer::from_transducer(t, c).map_err(js_err)?;

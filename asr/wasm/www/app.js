@@ -43,7 +43,7 @@ async function loadModels() {
   const [model, tflite, manifest] = await Promise.all([
     fetchBytes(MODEL), fetchBytes(WAKE_TFLITE), fetch(WAKE_MANIFEST).then((r) => r.text()),
   ]);
-  models = { rec: new Recognizer(model, 8), tflite, manifest };
+  models = { rec: new Recognizer(model), tflite, manifest };
   return models;
 }
 

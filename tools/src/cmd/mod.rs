@@ -18,7 +18,7 @@ pub struct RecognizerArgs {
     #[arg(long, short = 'm', value_name = "M")]
     pub model: Option<std::path::PathBuf>,
     /// Beam size of modified beam search (1 = greedy).
-    #[arg(long, value_name = "K", default_value_t = 8)]
+    #[arg(long, value_name = "K", default_value_t = sotto_asr::recognizer::DEFAULT_BEAM)]
     pub beam: usize,
     /// Greedy search (--beam 1): most symbols emitted per encoder frame.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
@@ -44,9 +44,9 @@ pub struct RecognizerArgs {
     #[arg(long, value_name = "P")]
     pub spell_penalty: Option<f32>,
     /// Subtract P from the blank logit of every frame (natural log): more words, fewer
-    /// deletions; 0 = the network's own distribution.
-    #[arg(long, value_name = "P", default_value_t = sotto_asr::recognizer::DEFAULT_BLANK_PENALTY, allow_negative_numbers = true)]
-    pub blank_penalty: f32,
+    /// deletions; 0 = the network's own distribution [default: 2 with a word LM, 0.75 without]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    pub blank_penalty: Option<f32>,
     /// Decode the model's CTC head (CTC prefix beam search, --beam prefixes) instead of the
     /// transducer; lexicon, LM and hotwords apply the same way.
     #[arg(long)]
@@ -91,4 +91,26 @@ impl std::error::Error for ExitStatus {}
 /// An error with message `msg` that makes the process exit with `code`.
 pub fn with_status(code: u8, msg: impl std::fmt::Display + Send + Sync + 'static) -> anyhow::Error {
     anyhow::Error::new(ExitStatus(code)).context(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecognizerArgs;
+    use sotto_asr::recognizer::{DEFAULT_BLANK_PENALTY, DEFAULT_BLANK_PENALTY_WITH_LM};
+
+    /// `--blank-penalty` has no clap default (it depends on the LM), so its help states the
+    /// library's two defaults in words: they must stay those of the library.
+    #[test]
+    fn blank_penalty_help_states_the_library_defaults() {
+        let cmd = <RecognizerArgs as clap::Args>::augment_args(clap::Command::new("t"));
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "blank_penalty")
+            .expect("--blank-penalty");
+        let help = arg.get_help().expect("help").to_string();
+        let want = format!(
+            "[default: {DEFAULT_BLANK_PENALTY_WITH_LM} with a word LM, {DEFAULT_BLANK_PENALTY} without]"
+        );
+        assert!(help.contains(&want), "{help:?} lacks {want:?}");
+    }
 }

@@ -79,11 +79,13 @@ class Recognizer:
     """A loaded model and search configuration, shared by any number of streams.
 
     ``model`` None: the default model (``$SOTTO_MODEL``, else ``models/zoo`` of the checkout).
+    ``beam``, ``lm_weight``, ``word_bonus``, ``blank_penalty`` None: the library's defaults (those
+    of ``sotto transcribe``).
     The recognizer also has one built-in stream, so that ``accept``/``partial``/``finish``
     can be called on it directly; :meth:`stream` makes independent ones.
     """
 
-    def __init__(self, model=None, *, beam: int = 8, no_lm: bool = False, lm=None, lexicon=None,
+    def __init__(self, model=None, *, beam=None, no_lm: bool = False, lm=None, lexicon=None,
                  hotwords=None, hotword_boost: float = 1.5, ctc: bool = False,
                  stop_at_endpoints: bool = False, lm_weight=None, word_bonus=None,
                  blank_penalty=None):

@@ -48,7 +48,7 @@ class Recognizer:
         self,
         model: Optional[_Path] = None,
         *,
-        beam: int = 8,
+        beam: Optional[int] = None,
         no_lm: bool = False,
         lm: Optional[_Path] = None,
         lexicon: Optional[_Path] = None,
