@@ -128,19 +128,16 @@ fn finish_latency_beam4(bencher: divan::Bencher, name: &str) {
     finish_latency(bencher, name, 4);
 }
 
-/// The shipped model as `sotto transcribe` runs it by default: beam 8 in the word-level
-/// search with the word LM shipped beside it (`sotto-en.lm.bin`, > 1 M n-grams): the LM's
-/// end-of-sentence scores and the word in progress are settled in `finish`.
+/// The shipped model as `sotto transcribe` runs it by default: the default search (beam
+/// [`DEFAULT_BEAM`](sotto_asr::recognizer::DEFAULT_BEAM), word-level, with the word LM shipped
+/// beside it, `sotto-en.lm.bin`, > 1 M n-grams): the LM's end-of-sentence scores and the word in
+/// progress are settled in `finish`.
 #[divan::bench(sample_count = 20, sample_size = 1)]
-fn finish_latency_beam8_word_lm(bencher: divan::Bencher) {
+fn finish_latency_default_word_lm(bencher: divan::Bencher) {
     let (Some(t), Ok(path)) = (network("shipped"), Recognizer::default_model()) else {
         eprintln!("no shipped model in models/zoo, skipped");
         return;
     };
-    let config = RecognizerConfig {
-        beam: 8,
-        ..RecognizerConfig::new(path)
-    };
-    let rec = Recognizer::from_transducer(t.clone(), config).unwrap();
+    let rec = Recognizer::from_transducer(t.clone(), RecognizerConfig::new(path)).unwrap();
     bench_finish(bencher, &rec);
 }
