@@ -46,10 +46,14 @@ pub const DEFAULT_BEAM: usize = 32;
 
 /// Default weight of the word LM (tuned on dev together with the blank penalty, as described in
 /// the README, "Words").
-pub const DEFAULT_LM_WEIGHT: f32 = 0.25;
+pub const DEFAULT_LM_WEIGHT: f32 = 0.35;
 /// Default per-word bonus of the word-level search (tuned on dev with
 /// [`DEFAULT_BLANK_PENALTY_WITH_LM`]).
 pub const DEFAULT_WORD_BONUS: f32 = 0.25;
+
+/// Default LODR weight (see [`RecognizerConfig::lodr_weight`]); chosen on dev with
+/// `tools/train/tune_search.py` together with [`DEFAULT_LM_WEIGHT`] (README, "Words").
+pub const DEFAULT_LODR_WEIGHT: f32 = 0.2;
 
 /// Default blank penalty without a word LM (see [`RecognizerConfig::blank_penalty`]): the
 /// shipped model deletes words (a sixth of dev's reference words at penalty 0); 0.75 was best
@@ -59,7 +63,7 @@ pub const DEFAULT_BLANK_PENALTY: f32 = 0.75;
 /// Default blank penalty when the search has a word LM: the LM favours fewer words, so more
 /// of the blank's mass is taken off, and the word bonus is lower
 /// ([`DEFAULT_WORD_BONUS`]); chosen on dev with `tools/train/tune_search.py` (README, "Words").
-pub const DEFAULT_BLANK_PENALTY_WITH_LM: f32 = 2.0;
+pub const DEFAULT_BLANK_PENALTY_WITH_LM: f32 = 1.5;
 
 /// How a [`Recognizer`] is built.
 #[derive(Debug, Clone)]
@@ -93,6 +97,10 @@ pub struct RecognizerConfig {
     pub lm_weight: f32,
     /// Score added per word in the word-level search.
     pub word_bonus: f32,
+    /// LODR weight: with a word LM and a model that ships its training transcripts' token
+    /// bigram (`token_bigram`, `docs/model-format.md`), this × the bigram's log-probability is
+    /// taken off every emitted token (transducer search only); 0 turns it off.
+    pub lodr_weight: f32,
     /// BPE models in the word-level search: also write words outside the lexicon, piece by
     /// piece, each scored as an unknown word of the LM and charged this penalty (natural
     /// log, ≥ 0); `None`: only lexicon words.
@@ -128,6 +136,7 @@ impl RecognizerConfig {
             use_companions: true,
             lm_weight: DEFAULT_LM_WEIGHT,
             word_bonus: DEFAULT_WORD_BONUS,
+            lodr_weight: DEFAULT_LODR_WEIGHT,
             spell_penalty: None,
             blank_penalty: None,
             endpoint: EndpointConfig::default(),
@@ -237,7 +246,14 @@ impl Recognizer {
             Some(p) => Some(words::read_hotwords(p)?),
         };
         let blank = model.hyper().blank_id as usize;
-        let words = words::word_graph(&config, info, &vocab, blank, hotword_list.as_deref())?;
+        let words = words::word_graph(
+            &config,
+            info,
+            &vocab,
+            blank,
+            hotword_list.as_deref(),
+            model.token_bigram(),
+        )?;
         // Token-level hotwords only without the word-level search (there they are words).
         let hotwords = match (&hotword_list, &words) {
             (Some(list), None) => {

@@ -262,3 +262,50 @@ fn a_bpe_model_with_an_lm_spells_lm_words_with_its_pieces() {
         "{e}"
     );
 }
+
+/// The tiny random model with a `token_bigram` tensor (uniform over its 12 tokens).
+fn model_with_bigram() -> Vec<u8> {
+    use sotto_models::format::{ModelFile, ModelWriter};
+    let bytes = random_model_bytes(&tiny_hyperparameters(), 5, true);
+    let file = ModelFile::from_bytes(&bytes, "m").unwrap();
+    let mut w = ModelWriter::new(file.metadata().clone());
+    let names: Vec<String> = file.tensors().map(|(n, _)| n.to_string()).collect();
+    for n in &names {
+        w.copy_from(&file, n).unwrap();
+    }
+    let v = tiny_hyperparameters().vocab_size;
+    w.add_f32("token_bigram", &[v, v], &vec![-(v as f32).ln(); v * v]);
+    w.to_bytes().unwrap()
+}
+
+#[test]
+fn lodr_applies_with_a_word_lm_and_a_model_bigram_only() {
+    let arpa = "\\data\\\nngram 1=6\n\n\\1-grams:\n-1.0 </s>\n-99 <s>\n-1.0 bc\n-1.0 ef\n-1.0 hij\n-1.0 k\n\n\\end\\\n";
+    let dir = temp_dir("lodr");
+    let lm_path = dir.join("w.arpa");
+    std::fs::write(&lm_path, arpa).unwrap();
+    let build = |bytes: &[u8], c: RecognizerConfig| {
+        Recognizer::from_transducer(Transducer::from_bytes(bytes, "m").unwrap(), c)
+    };
+    let with_lm = |lodr_weight: f32| RecognizerConfig {
+        lm: Some(lm_path.clone()),
+        lodr_weight,
+        ..RecognizerConfig::new("m")
+    };
+    let bigram = model_with_bigram();
+    let w = sotto_asr::recognizer::DEFAULT_LODR_WEIGHT;
+    let rec = build(&bigram, with_lm(w)).unwrap();
+    assert_eq!(rec.word_graph().unwrap().lodr().map(|(_, x)| x), Some(w));
+    let rec = build(&bigram, with_lm(0.0)).unwrap();
+    assert!(rec.word_graph().unwrap().lodr().is_none());
+    // No bigram in the file: nothing to subtract.
+    let plain = random_model_bytes(&tiny_hyperparameters(), 5, true);
+    let rec = build(&plain, with_lm(w)).unwrap();
+    assert!(rec.word_graph().unwrap().lodr().is_none());
+    // A bad weight is an error, with or without a bigram to apply it to.
+    for bytes in [&bigram, &plain] {
+        let e = build(bytes, with_lm(-1.0)).unwrap_err();
+        assert!(e.to_string().contains("LODR weight -1"), "{e}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

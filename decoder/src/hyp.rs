@@ -505,6 +505,16 @@ impl<L: LanguageModel> Scorer<L> {
         out: &mut Vec<Candidate<L::State>>,
     ) {
         let tree = &g.tree;
+        // LODR: each emitted token pays `weight × ln p_bigram(token | previous token)`; the
+        // blank never does. Without it, `ilm` is the empty slice and nothing is subtracted.
+        let (ilm, iw) = match &g.lodr {
+            Some((b, w)) => (b.row(h.tokens.last().map_or(self.blank, |t| t.id)), *w),
+            None => (&[][..], 0.0),
+        };
+        let lp = |u: u32| match ilm.get(u as usize) {
+            Some(&l) => logp[u as usize] - iw * l,
+            None => logp[u as usize],
+        };
         let mut top: TopK<WordMove> = TopK::new(k);
         top.push(
             h.score + logp[self.blank],
@@ -523,7 +533,7 @@ impl<L: LanguageModel> Scorer<L> {
             for &(u, c) in tree.children(ROOT) {
                 let la = g.lookahead(c);
                 top.push(
-                    base + logp[u as usize] + la,
+                    base + lp(u) + la,
                     u as usize,
                     WordMove { node: c, la, ended },
                 );
@@ -531,7 +541,7 @@ impl<L: LanguageModel> Scorer<L> {
             if let Some(sp) = &g.spelling {
                 for &u in &sp.start {
                     top.push(
-                        base + logp[u as usize] + g.spelled_la,
+                        base + lp(u) + g.spelled_la,
                         u as usize,
                         WordMove {
                             node: FREE,
@@ -548,7 +558,7 @@ impl<L: LanguageModel> Scorer<L> {
             let sp = g.spelling.as_ref().expect("spelled words need a spelling");
             for &u in &sp.cont {
                 top.push(
-                    h.score + logp[u as usize],
+                    h.score + lp(u),
                     u as usize,
                     WordMove {
                         node: FREE,
@@ -563,7 +573,7 @@ impl<L: LanguageModel> Scorer<L> {
             for &(u, c) in tree.children(pos.node) {
                 let la = g.lookahead(c);
                 top.push(
-                    h.score + logp[u as usize] + la - pos.la,
+                    h.score + lp(u) + la - pos.la,
                     u as usize,
                     WordMove {
                         node: c,

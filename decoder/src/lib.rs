@@ -58,4 +58,4 @@ pub use search::{Decoder, DecoderOptions, Hypothesis, SearchMethod, Token, MAX_B
 pub use transcript::{TokenInfo, Transcript, Vocab, Word, WORD_START};
 pub(crate) use transducer::log_softmax;
 pub use transducer::TransducerNet;
-pub use words::{Spelling, WordGraph, WordScoring, SPELLED};
+pub use words::{Spelling, TokenBigram, WordGraph, WordScoring, SPELLED};

@@ -225,6 +225,14 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
                     ));
                 }
             }
+            if let Some((b, _)) = w.lodr() {
+                if b.vocab() != vocab_size {
+                    return bad(format!(
+                        "LODR token bigram over {} tokens, the model has {vocab_size}",
+                        b.vocab()
+                    ));
+                }
+            }
             if let Some(sp) = w.spelling() {
                 let all = sp.start.iter().chain(&sp.cont).map(|&u| u as usize);
                 if let Some(u) = all.into_iter().find(|&u| u >= vocab_size || u == blank) {

@@ -50,6 +50,50 @@ impl Spelling {
     }
 }
 
+/// Low-order density ratio (LODR, Zheng et al. 2022): a token bigram estimated on the acoustic
+/// model's training transcripts stands in for the transducer's internal LM. With a word LM in
+/// the search, `weight` × its log-probability is taken off every emitted token, so the
+/// training text's word statistics the network has absorbed are not counted twice beside the
+/// external LM (the search then wants a higher LM weight).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenBigram {
+    vocab: usize,
+    /// `[V, V]` natural-log probabilities, row = previous token (the blank row is the start of
+    /// a segment, as the prediction network's context is padded with blanks).
+    logp: Vec<f32>,
+}
+
+impl TokenBigram {
+    /// From a row-major `[vocab, vocab]` table of natural-log probabilities.
+    pub fn new(vocab: usize, logp: Vec<f32>) -> Result<Self, DecoderError> {
+        if vocab == 0 || logp.len() != vocab * vocab {
+            return Err(DecoderError::InvalidOption(format!(
+                "token bigram: {} values for a vocabulary of {vocab} (want {vocab}²)",
+                logp.len()
+            )));
+        }
+        if let Some(i) = logp.iter().position(|x| !(x.is_finite() && *x <= 0.0)) {
+            return Err(DecoderError::InvalidOption(format!(
+                "token bigram: value {} at ({}, {}) is not a log-probability",
+                logp[i],
+                i / vocab,
+                i % vocab
+            )));
+        }
+        Ok(Self { vocab, logp })
+    }
+
+    /// Vocabulary size.
+    pub fn vocab(&self) -> usize {
+        self.vocab
+    }
+
+    /// Log-probabilities of every token after `prev`.
+    pub(crate) fn row(&self, prev: usize) -> &[f32] {
+        &self.logp[prev * self.vocab..(prev + 1) * self.vocab]
+    }
+}
+
 /// `ln(10)`: the LM stores log10 probabilities, the search adds natural logs.
 const LN10: f32 = std::f32::consts::LN_10;
 
@@ -93,6 +137,8 @@ pub struct WordGraph {
     pub(crate) spelling: Option<Spelling>,
     /// Weighted look-ahead of a spelled word (its LM score and penalty, charged at its start).
     pub(crate) spelled_la: f32,
+    /// LODR: the token bigram and its weight (> 0), if set.
+    pub(crate) lodr: Option<(TokenBigram, f32)>,
 }
 
 impl WordGraph {
@@ -162,6 +208,7 @@ impl WordGraph {
             hotwords,
             spelling: None,
             spelled_la: 0.0,
+            lodr: None,
         })
     }
 
@@ -188,6 +235,23 @@ impl WordGraph {
         self.spelled_la = self.scoring.lm_weight * lm - spelling.penalty;
         self.spelling = Some(spelling);
         Ok(self)
+    }
+
+    /// Subtract `weight` × the token bigram's log-probability from every emitted token
+    /// ([`TokenBigram`]; weight 0 turns it off).
+    pub fn with_lodr(mut self, bigram: TokenBigram, weight: f32) -> Result<Self, DecoderError> {
+        if !(weight.is_finite() && weight >= 0.0) {
+            return Err(DecoderError::InvalidOption(format!(
+                "LODR weight {weight} is not a finite number >= 0"
+            )));
+        }
+        self.lodr = (weight > 0.0).then_some((bigram, weight));
+        Ok(self)
+    }
+
+    /// The LODR token bigram and its weight, if set.
+    pub fn lodr(&self) -> Option<(&TokenBigram, f32)> {
+        self.lodr.as_ref().map(|(b, w)| (b, *w))
     }
 
     /// The spelling of out-of-lexicon words, if allowed.

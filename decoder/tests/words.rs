@@ -3,8 +3,8 @@
 use proptest::prelude::*;
 use sotto_decoder::toy::{RandomTransducer, TableTransducer};
 use sotto_decoder::{
-    parse_hotwords, Decoder, DecoderOptions, Lexicon, NgramLm, SearchMethod, Transcript,
-    TransducerNet, Vocab, WordGraph, WordScoring,
+    parse_hotwords, Decoder, DecoderOptions, Lexicon, NgramLm, SearchMethod, TokenBigram,
+    Transcript, TransducerNet, Vocab, WordGraph, WordScoring,
 };
 use std::sync::Arc;
 
@@ -259,6 +259,12 @@ proptest! {
         let frames = net.random_frames(40, seed + 1);
         let g = graph("I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n",
                       Some(HOMOPHONES_ARPA), WordScoring::default());
+        // Half the cases with LODR, whose term depends on each hypothesis' previous token.
+        let g = match seed % 2 {
+            0 => lodr_graph("I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n",
+                            HOMOPHONES_ARPA, TokenBigram::new(UNITS.len(), bigram_table(seed)).unwrap(), 0.3),
+            _ => g,
+        };
         let dim = TransducerNet::encoder_dim(&net);
         let offline = decode(&net, &frames, opts(g.clone(), 4));
         let mut d = Decoder::new(&net, opts(g, 4)).unwrap();
@@ -362,4 +368,126 @@ fn spelling_rejects_bad_penalties() {
         let err = g.with_spelling(sotto_decoder::Spelling::from_vocab(&vocab, 0, p));
         assert!(err.unwrap_err().to_string().contains("spelling penalty"));
     }
+}
+
+/// Log-probabilities of a token bigram over [`UNITS`], all distinct: every row a distribution
+/// over the non-blank units; the blank column is 0, as the recipe writes it.
+fn bigram_table(seed: u64) -> Vec<f32> {
+    let v = UNITS.len();
+    let mut logp = vec![0.0f32; v * v];
+    for prev in 0..v {
+        let w: Vec<f32> = (1..v)
+            .map(|t| 1.0 + ((prev * 7 + t * 3 + seed as usize) % 11) as f32)
+            .collect();
+        let sum: f32 = w.iter().sum();
+        for t in 1..v {
+            logp[prev * v + t] = (w[t - 1] / sum).ln();
+        }
+    }
+    logp
+}
+
+fn lodr_graph(lex: &str, arpa: &str, b: TokenBigram, weight: f32) -> Arc<WordGraph> {
+    let g = WordGraph::new(lexicon(lex), Some(lm(arpa)), WordScoring::default(), None).unwrap();
+    Arc::new(g.with_lodr(b, weight).unwrap())
+}
+
+#[test]
+fn lodr_takes_the_weighted_bigram_off_each_emitted_token() {
+    // The spelled path dominates, so both searches emit the same tokens; the scores differ by
+    // exactly weight × Σ ln p(token | previous token), the first token's context being blank.
+    let table = bigram_table(5);
+    let b = TokenBigram::new(UNITS.len(), table.clone()).unwrap();
+    let net = spell(&[Some("AY"), None, Some("R"), Some("EH"), Some("D"), None]);
+    for beam in [1, 4] {
+        let run = |g: Arc<WordGraph>| {
+            let mut d = Decoder::new(&net, opts(g, beam)).unwrap();
+            d.accept_frames(&net, net.frames()).unwrap();
+            d.finish_hypothesis()
+        };
+        let plain = run(graph(
+            RED_LEX,
+            Some(HOMOPHONES_ARPA),
+            WordScoring::default(),
+        ));
+        let lodr = run(lodr_graph(RED_LEX, HOMOPHONES_ARPA, b.clone(), 0.5));
+        assert_eq!(plain.ids(), lodr.ids());
+        assert_eq!(plain.ids().len(), 4);
+        let (mut prev, mut sum) = (0, 0.0);
+        for t in plain.ids() {
+            sum += table[prev * UNITS.len() + t];
+            prev = t;
+        }
+        let want = plain.score - 0.5 * sum;
+        assert!(
+            (lodr.score - want).abs() < 1e-3,
+            "beam {beam}: score {} with LODR, want {want} ({} - 0.5 × {sum})",
+            lodr.score,
+            plain.score
+        );
+    }
+}
+
+#[test]
+fn lodr_discounts_a_token_the_training_text_made_likely() {
+    // One frame where AY (the word I) is slightly likelier than AH (the word A), and an LM that
+    // prefers neither: the transducer's choice stands. A bigram in which AY is the usual token
+    // and AH a rare one takes AY's advantage back, and A wins.
+    let arpa = "\\data\\\nngram 1=5\n\n\\1-grams:\n-1.0 </s>\n-99 <s>\n-1.0 I\n-1.0 A\n-2.0 <unk>\n\n\\end\\\n";
+    let lex = "I AY\nA AH\n";
+    let mut row = vec![-5.0f32; UNITS.len()];
+    (row[0], row[unit("AY").unwrap()], row[unit("AH").unwrap()]) = (0.0, 5.0, 4.5);
+    let mut last = vec![-5.0f32; UNITS.len()];
+    last[0] = 5.0;
+    let net = TableTransducer::new(UNITS.len(), &[row, last]);
+    let g = graph(lex, Some(arpa), WordScoring::default());
+    assert_eq!(decode(&net, net.frames(), opts(g, 4)).text, "I");
+    let v = UNITS.len();
+    let mut logp = vec![(0.02f32).ln(); v * v];
+    for prev in 0..v {
+        logp[prev * v] = 0.0;
+        logp[prev * v + unit("AY").unwrap()] = (0.8f32).ln();
+    }
+    let b = TokenBigram::new(v, logp).unwrap();
+    let g = lodr_graph(lex, arpa, b.clone(), 0.5);
+    assert_eq!(decode(&net, net.frames(), opts(g, 4)).text, "A");
+    // Weight 0 is the plain search.
+    let g = lodr_graph(lex, arpa, b, 0.0);
+    assert!(g.lodr().is_none());
+    assert_eq!(decode(&net, net.frames(), opts(g, 4)).text, "I");
+}
+
+#[test]
+fn lodr_rejects_bad_tables_and_weights() {
+    let v = UNITS.len();
+    let e = TokenBigram::new(v, vec![0.0; v * v - 1]).unwrap_err();
+    assert!(
+        e.to_string().contains("values for a vocabulary of 8"),
+        "{e}"
+    );
+    let mut bad = vec![-1.0; v * v];
+    bad[v + 2] = 0.5;
+    let e = TokenBigram::new(v, bad).unwrap_err();
+    assert!(e.to_string().contains("(1, 2)"), "{e}");
+    let mut nan = vec![-1.0; v * v];
+    nan[3] = f32::NAN;
+    assert!(TokenBigram::new(v, nan).is_err());
+    let table = bigram_table(1);
+    for w in [-0.1, f32::INFINITY, f32::NAN] {
+        let g = WordGraph::new(lexicon(RED_LEX), None, WordScoring::default(), None).unwrap();
+        let e = g
+            .with_lodr(TokenBigram::new(v, table.clone()).unwrap(), w)
+            .unwrap_err();
+        assert!(e.to_string().contains("LODR weight"), "{e}");
+    }
+    // A bigram over another vocabulary than the model's is refused when the decoder is built.
+    let small = TokenBigram::new(3, vec![-1.0; 9]).unwrap();
+    let g = WordGraph::new(lexicon(RED_LEX), None, WordScoring::default(), None).unwrap();
+    let g = Arc::new(g.with_lodr(small, 0.2).unwrap());
+    let net = spell(&[Some("AY")]);
+    let e = Decoder::new(&net, opts(g, 4)).err().unwrap();
+    assert!(
+        e.to_string().contains("LODR token bigram over 3 tokens"),
+        "{e}"
+    );
 }

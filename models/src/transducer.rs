@@ -146,6 +146,10 @@ pub struct Transducer {
     /// CTC head `[P]` → `[V]` (trained as an auxiliary loss; decodable with CTC prefix beam
     /// search), present when the hyperparameter `ctc` is true.
     ctc: Option<Linear>,
+    /// Optional `token_bigram` `[V, V]`: natural-log token bigram of the training transcripts
+    /// (row = previous token, blank row = segment start), for the search's LODR term. Not a
+    /// network weight: it never enters the forward pass.
+    token_bigram: Option<Buffer<f32>>,
 }
 
 /// Per-stream encoder state: the partial stacking group and every layer's (h, c).
@@ -398,6 +402,12 @@ impl Transducer {
         self.enc_proj
             .forward(enc, out)
             .unwrap_or_else(|e| panic!("project_encoder: {e}"));
+    }
+
+    /// The token bigram of the training transcripts shipped in the file (`[V, V]` row-major
+    /// natural logs), if any.
+    pub fn token_bigram(&self) -> Option<&[f32]> {
+        self.token_bigram.as_deref()
     }
 
     /// Whether the model has a CTC head ([`ctc_logits`](Self::ctc_logits)).

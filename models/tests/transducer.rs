@@ -504,3 +504,26 @@ fn batched_join_equals_single_joins() {
         }
     }
 }
+
+/// The optional `token_bigram` (`[V, V]`, the search's LODR table) loads as it was written, is
+/// absent from files without it, and a wrong shape is an error naming the tensor.
+#[test]
+fn token_bigram_is_optional_and_checked() {
+    let v = tiny_hyperparameters().vocab_size;
+    let table: Vec<f32> = (0..v * v).map(|i| -(i as f32) / 7.0).collect();
+    let bytes: Vec<u8> = table.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let with = |shape: Vec<usize>, data: Vec<u8>| {
+        edited(|_, t| t.push(("token_bigram".into(), safetensors::Dtype::F32, shape, data)))
+    };
+    let t = Transducer::from_bytes(&with(vec![v, v], bytes.clone()), "lodr.safetensors").unwrap();
+    assert_eq!(t.token_bigram(), Some(&table[..]));
+    let plain = Transducer::from_bytes(&edited(|_, _| {}), "plain.safetensors").unwrap();
+    assert_eq!(plain.token_bigram(), None);
+    let e = Transducer::from_bytes(
+        &with(vec![v, v - 1], bytes[..v * (v - 1) * 4].to_vec()),
+        "bad.safetensors",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("token_bigram") && e.contains("shape"), "{e}");
+}

@@ -49,14 +49,43 @@ def tokens_from_bpe(path, vocab):
     return toks
 
 
-def save_model(model, tokens, out, provenance, units="bpe"):
+# Interpolation weight of the unigram in the token bigram (additive, in counts).
+BIGRAM_UNIGRAM_WEIGHT = 10.0
+
+
+def token_bigram(data, vocab, blank=0):
+    """The `token_bigram` tensor (`docs/model-format.md`): natural-log bigram over the model's BPE pieces of the
+    training transcripts (`train.index.tsv`, the utterances training reads), rows = previous token with the blank row
+    as the start of an utterance (the prediction network's context is blank-padded); each row interpolates the
+    bigram counts with the add-one unigram, p(t|s) = (c(s,t) + 10 p(t)) / (c(s) + 10). The blank column is 0 (never
+    emitted). The search's LODR term subtracts it (README, "Words")."""
+    import sentencepiece as spm
+    sp = spm.SentencePieceProcessor(model_file=str(data / "bpe.model"))
+    counts = np.zeros((vocab, vocab))
+    for line in open(data / "train.index.tsv"):
+        prev = blank
+        for t in sp.encode(line.rstrip("\n").split("\t")[-1]):
+            counts[prev, t] += 1
+            prev = t
+    uni = counts.sum(0) + 1.0
+    uni[blank] = 0.0
+    uni /= uni.sum()
+    p = (counts + BIGRAM_UNIGRAM_WEIGHT * uni[None, :]) / (counts.sum(1, keepdims=True) + BIGRAM_UNIGRAM_WEIGHT)
+    logp = np.log(np.where(p > 0, p, 1.0))
+    logp[:, blank] = 0.0
+    return torch.from_numpy(logp.astype(np.float32)), int(counts.sum())
+
+
+def save_model(model, tokens, out, provenance, units="bpe", extra=None):
     meta = {"format_version": 1, "architecture": "rnnt-lstm-stateless", "hyperparameters": model.hp,
             "features": FEATURES, "units": units, "tokens": tokens, "license": "CC-BY-4.0", "license_attribution": LICENSE_NOTE,
             "provenance": provenance}
     sd = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
+    params = sum(v.numel() for v in sd.values())
+    sd.update(extra or {})
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file(sd, str(out), metadata={"sotto": json.dumps(meta, ensure_ascii=False)})
-    print(f"wrote {out} ({out.stat().st_size} bytes, {sum(v.numel() for v in sd.values())} params)")
+    print(f"wrote {out} ({out.stat().st_size} bytes, {params} params, extra tensors: {sorted(extra or {})})")
 
 
 def write_wav16(path, x_int16):
@@ -179,7 +208,9 @@ def load_averaged(paths):
     for p in paths:
         if str(p).endswith(".safetensors"):
             from safetensors.torch import load_file
-            cks.append({"model": load_file(p), "config": None, "epoch": None, "step": None, "path": str(p)})
+            # The search's token bigram is no network weight: export rebuilds it from the transcripts.
+            sd = {k: v for k, v in load_file(p).items() if k != "token_bigram"}
+            cks.append({"model": sd, "config": None, "epoch": None, "step": None, "path": str(p)})
         else:
             ck = torch.load(p, map_location="cpu", weights_only=False)
             ck["path"] = str(p)
@@ -233,17 +264,22 @@ def export_ckpt(args):
             "config": cfg, "notes": args.notes}
     if "averaged" in ck:
         prov["averaged_checkpoints"] = ck["averaged"]
+    extra = {}
+    if units == "bpe":
+        extra["token_bigram"], n = token_bigram(data, m.hp["vocab_size"], m.hp["blank_id"])
+        prov["token_bigram"] = (f"train.index.tsv transcripts, {n} tokens; bigram interpolated with the add-one unigram "
+                                f"(weight {BIGRAM_UNIGRAM_WEIGHT:g})")
     out = Path(args.out)
     if args.int8:
         # One quantization rule, sotto's: write f32, then `sotto quantize` it.
         f32 = out.with_name(out.stem + ".f32-tmp.safetensors")
-        save_model(m, tokens, f32, prov, units=units)
+        save_model(m, tokens, f32, prov, units=units, extra=extra)
         try:
             subprocess.check_call([args.sotto, "quantize", str(f32), str(out)])
         finally:
             f32.unlink(missing_ok=True)
     else:
-        save_model(m, tokens, out, prov, units=units)
+        save_model(m, tokens, out, prov, units=units, extra=extra)
 
 
 def main():

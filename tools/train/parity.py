@@ -42,7 +42,7 @@ def load_model(path):
     assert "quantized" not in meta, "parity needs the f32 export"
     hp = dict(meta["hyperparameters"])
     m = Transducer(**hp).eval()
-    m.load_state_dict(load_file(str(path)))
+    m.load_state_dict({k: v for k, v in load_file(str(path)).items() if k != "token_bigram"})
     return m, meta["tokens"]
 
 

@@ -429,7 +429,9 @@ def main():
             f"{state['train_seconds'] / 60:.1f} min")
     elif a.init:
         from safetensors.torch import load_file
-        missing, unexpected = model.load_state_dict(load_file(a.init), strict=False)
+        # `token_bigram` is the search's (export rebuilds it), not a network weight.
+        sd = {k: v for k, v in load_file(a.init).items() if k != "token_bigram"}
+        missing, unexpected = model.load_state_dict(sd, strict=False)
         if missing or unexpected:
             raise SystemExit(f"{a.init}: missing tensors {missing}, unexpected {unexpected}")
         log(f"initialized weights from {a.init}")

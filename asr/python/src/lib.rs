@@ -100,7 +100,7 @@ struct Recognizer {
 #[pymethods]
 impl Recognizer {
     #[new]
-    #[pyo3(signature = (model=None, *, beam=None, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None))]
+    #[pyo3(signature = (model=None, *, beam=None, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None, lodr_weight=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -116,6 +116,7 @@ impl Recognizer {
         lm_weight: Option<f32>,
         word_bonus: Option<f32>,
         blank_penalty: Option<f32>,
+        lodr_weight: Option<f32>,
     ) -> PyResult<Self> {
         let model = match model {
             Some(m) => m,
@@ -134,6 +135,7 @@ impl Recognizer {
         c.lm_weight = lm_weight.unwrap_or(c.lm_weight);
         c.word_bonus = word_bonus.unwrap_or(c.word_bonus);
         c.blank_penalty = blank_penalty.or(c.blank_penalty);
+        c.lodr_weight = lodr_weight.unwrap_or(c.lodr_weight);
         let rec = py.allow_threads(|| r::Recognizer::new(c)).map_err(err)?;
         Ok(Recognizer { rec })
     }

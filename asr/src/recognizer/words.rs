@@ -4,7 +4,10 @@
 use super::RecognizerConfig;
 use crate::AsrError;
 use sotto_decoder::ngram::NgramLm;
-use sotto_decoder::{parse_hotwords, Hotword, Lexicon, Spelling, Vocab, WordGraph, WordScoring};
+use sotto_decoder::{
+    parse_hotwords, DecoderError, Hotword, Lexicon, Spelling, TokenBigram, Vocab, WordGraph,
+    WordScoring,
+};
 use sotto_models::transducer::{ModelInfo, Units};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,7 +60,14 @@ pub(crate) fn word_graph(
     vocab: &Vocab,
     blank: usize,
     hotwords: Option<&[Hotword]>,
+    token_bigram: Option<&[f32]>,
 ) -> Result<Option<Arc<WordGraph>>, AsrError> {
+    let w = config.lodr_weight;
+    if !(w.is_finite() && w >= 0.0) {
+        return Err(AsrError::Decoder(DecoderError::InvalidOption(format!(
+            "LODR weight {w} is not a finite number >= 0"
+        ))));
+    }
     let (lexicon_path, lm_path) = resolve(config);
     if info.units == Units::Phones && lexicon_path.is_none() {
         return Err(AsrError::ModelConfig {
@@ -158,6 +168,15 @@ pub(crate) fn word_graph(
         (Some(penalty), Units::Bpe) => graph
             .with_spelling(Spelling::from_vocab(vocab, blank, penalty))
             .map_err(AsrError::Decoder)?,
+        _ => graph,
+    };
+    // LODR only beside a word LM (it corrects shallow fusion) and only for the transducer (the
+    // bigram stands in for its prediction network; CTC has no internal LM).
+    let graph = match token_bigram {
+        Some(b) if graph.lm().is_some() && !config.ctc => {
+            let bigram = TokenBigram::new(info.hyper.vocab_size, b.to_vec())?;
+            graph.with_lodr(bigram, w)?
+        }
         _ => graph,
     };
     Ok(Some(Arc::new(graph)))

@@ -6,6 +6,9 @@ use crate::format::{Dtype, ModelFile};
 use crate::layers::{Embedding, FrameStack, LayerNorm, Linear, Lstm};
 use std::path::PathBuf;
 
+/// Name of the optional token-bigram tensor (see [`Transducer::token_bigram`]).
+const TOKEN_BIGRAM: &str = "token_bigram";
+
 /// `torch.nn.LayerNorm`'s default eps, which the recipe uses.
 const LAYER_NORM_EPS: f32 = 1e-5;
 
@@ -141,6 +144,10 @@ pub(super) fn load(file: &ModelFile) -> Result<Transducer, TransducerError> {
             Some(Linear::load(file, "ctc", p, v, true)?)
         } else {
             None
+        },
+        token_bigram: match file.has(TOKEN_BIGRAM) {
+            true => Some(file.tensor_f32(TOKEN_BIGRAM, &[v, v])?),
+            false => None,
         },
         info,
     };

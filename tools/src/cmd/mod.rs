@@ -35,6 +35,10 @@ pub struct RecognizerArgs {
     /// Score added per recognized word (word-level search).
     #[arg(long, value_name = "B", default_value_t = sotto_asr::recognizer::DEFAULT_WORD_BONUS, allow_negative_numbers = true)]
     pub word_bonus: f32,
+    /// LODR weight: with a word LM, subtract W × the model's token bigram (its training
+    /// transcripts', when the file ships one) per emitted token; 0 = off.
+    #[arg(long, value_name = "W", default_value_t = sotto_asr::recognizer::DEFAULT_LODR_WEIGHT)]
+    pub lodr_weight: f32,
     /// Pronunciation lexicon (CMUdict style, for phone models) or word list (BPE models);
     /// default: NAME.lexicon.txt beside the model.
     #[arg(long, value_name = "FILE")]
@@ -44,7 +48,7 @@ pub struct RecognizerArgs {
     #[arg(long, value_name = "P")]
     pub spell_penalty: Option<f32>,
     /// Subtract P from the blank logit of every frame (natural log): more words, fewer
-    /// deletions; 0 = the network's own distribution [default: 2 with a word LM, 0.75 without]
+    /// deletions; 0 = the network's own distribution [default: 1.5 with a word LM, 0.75 without]
     #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub blank_penalty: Option<f32>,
     /// Decode the model's CTC head (CTC prefix beam search, --beam prefixes) instead of the
@@ -67,6 +71,7 @@ impl RecognizerArgs {
             no_lm: self.no_lm,
             lm_weight: self.lm_weight,
             word_bonus: self.word_bonus,
+            lodr_weight: self.lodr_weight,
             lexicon: self.lexicon,
             ctc: self.ctc,
             spell_penalty: self.spell_penalty,

@@ -59,6 +59,7 @@ class Recognizer:
         lm_weight: Optional[float] = None,
         word_bonus: Optional[float] = None,
         blank_penalty: Optional[float] = None,
+        lodr_weight: Optional[float] = None,
     ) -> None: ...
     @property
     def model_path(self) -> str: ...
