@@ -195,3 +195,33 @@ fn unknown_architectures_are_listed_and_quantized_generically() {
         [Dtype::I8, Dtype::F32, Dtype::F32, Dtype::F32]
     );
 }
+
+/// The shipped model's `token_bigram` (the search's LODR table) is listed as a search table and
+/// not counted as a network parameter.
+#[test]
+fn info_keeps_search_tables_out_of_the_parameters() {
+    let model =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/zoo/sotto-en-int8.safetensors");
+    let j = info_json(&model);
+    let tensors = j["tensors"].as_array().unwrap();
+    let numel = |t: &serde_json::Value| -> u64 {
+        t["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap())
+            .product()
+    };
+    let bigram: Vec<_> = tensors
+        .iter()
+        .filter(|t| t["name"] == "token_bigram")
+        .collect();
+    assert_eq!(bigram.len(), 1, "the shipped model ships its token bigram");
+    assert_eq!(j["search_tensors"], serde_json::json!(["token_bigram"]));
+    let weights: u64 = tensors
+        .iter()
+        .filter(|t| t["name"] != "token_bigram" && !t["name"].as_str().unwrap().ends_with(".scale"))
+        .map(numel)
+        .sum();
+    assert_eq!(j["parameters"].as_u64().unwrap(), weights);
+}

@@ -25,14 +25,20 @@ for m in f32 int8; do
     echo "$m beam $beam, no LM: $(tail -1 "$RUN/sotto_${m}_beam$beam.txt")"
   done
 done
-# What a user gets: the int8 model with the word LM beside it, default search (beam 8, LM weight 0.25, blank penalty 0.75);
-# beam 4 with the LM; and the default search without the blank penalty.
-for beam in 4 8; do
-  $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" --beam $beam -j 2 > "$RUN/sotto_int8_lm_beam$beam.txt" 2> /dev/null || true
-  echo "int8 beam $beam + LM: $(tail -1 "$RUN/sotto_int8_lm_beam$beam.txt")"
-done
-$SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" --blank-penalty 0 -j 2 > "$RUN/sotto_int8_lm_beam8_bp0.txt" 2> /dev/null || true
-echo "int8 beam 8 + LM, blank penalty 0: $(tail -1 "$RUN/sotto_int8_lm_beam8_bp0.txt")"
+# What a user gets: the int8 model with the word LM beside it at the default search (beam 32, LM weight 0.35, LODR
+# 0.2, word bonus 0.25, blank penalty 1.5: `sotto transcribe --help`); the same without LODR, at beam 8, and without the
+# blank penalty.
+run_lm() {
+  $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" -j 2 "$@" 2> /dev/null || true
+}
+run_lm > "$RUN/sotto_int8_default.txt"
+echo "int8 default search (beam 32 + LM + LODR): $(tail -1 "$RUN/sotto_int8_default.txt")"
+run_lm --lodr-weight 0 > "$RUN/sotto_int8_default_lodr0.txt"
+echo "int8 default search without LODR: $(tail -1 "$RUN/sotto_int8_default_lodr0.txt")"
+run_lm --beam 8 > "$RUN/sotto_int8_default_beam8.txt"
+echo "int8 default search at beam 8: $(tail -1 "$RUN/sotto_int8_default_beam8.txt")"
+run_lm --blank-penalty 0 > "$RUN/sotto_int8_default_bp0.txt"
+echo "int8 default search, blank penalty 0: $(tail -1 "$RUN/sotto_int8_default_bp0.txt")"
 # Per-source WER from the same per-file output (scored as `sotto transcribe --ref` scores, `wer.py`), and how many
 # dev transcripts sotto (f32 / int8 greedy) shares with PyTorch's greedy decode of the same model.
 .venv/bin/python - "$RUN" <<'PY'
@@ -45,7 +51,7 @@ refs = read_refs("runs/dev_wav/refs_all.tsv")
 ref = dict(refs)
 torch_hyp = {refs[int(i)][0]: h for i, h in (l.rstrip("\n").split("\t", 1) for l in open(run / "dev_hyps_pytorch.tsv"))}
 base = str(Path("runs/dev_wav").resolve())
-for f in sorted(glob.glob(str(run / "sotto_*_beam*.txt"))):
+for f in sorted(glob.glob(str(run / "sotto_*.txt"))):
     hyp = read_hyps(f, base)
     for k, v in score(refs, hyp).items():
         print(f"{Path(f).name}: {line(k, v)}")

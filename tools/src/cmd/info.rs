@@ -52,8 +52,10 @@ struct Report {
     hyperparameters: serde_json::Map<String, serde_json::Value>,
     features: serde_json::Value,
     provenance: serde_json::Value,
-    /// Weights and biases (elements), not counting int8 scale vectors.
+    /// Weights and biases (elements), not counting int8 scale vectors or search tables.
     parameters: usize,
+    /// Tensors the search reads, not the network (e.g. `token_bigram`, the LODR table).
+    search_tensors: Vec<String>,
     /// Bytes of f32 tensors (including int8 scales).
     f32_bytes: usize,
     /// Bytes of int8 tensors.
@@ -69,6 +71,10 @@ struct Report {
     copied_tensors: Vec<String>,
     tensors: Vec<TensorRow>,
 }
+
+/// Optional tensors of a transducer file that the search uses, not the network
+/// (`docs/model-format.md`).
+const SEARCH_TENSORS: [&str; 1] = ["token_bigram"];
 
 /// Loads known architectures, returning (per-stream bytes, note).
 fn stream_memory(file: &ModelFile, chunk: usize) -> anyhow::Result<Option<(usize, String)>> {
@@ -109,14 +115,16 @@ fn report(args: &Args) -> anyhow::Result<Report> {
             .is_some_and(|t| t.dtype == Dtype::I8)
     };
     let (mut parameters, mut f32_bytes, mut int8_bytes) = (0, 0, 0);
-    let mut tensors = Vec::new();
+    let (mut tensors, mut search_tensors) = (Vec::new(), Vec::new());
     for (name, t) in file.tensors() {
         match t.dtype {
             Dtype::F32 => f32_bytes += t.bytes,
             Dtype::I8 => int8_bytes += t.bytes,
             _ => {}
         }
-        if !is_scale(name) {
+        if SEARCH_TENSORS.contains(&name) {
+            search_tensors.push(name.to_string());
+        } else if !is_scale(name) {
             parameters += t.numel();
         }
         tensors.push(TensorRow {
@@ -149,6 +157,7 @@ fn report(args: &Args) -> anyhow::Result<Report> {
         features: m.features.clone(),
         provenance: m.provenance.clone(),
         parameters,
+        search_tensors,
         f32_bytes,
         int8_bytes,
         f32_equivalent_bytes: parameters * 4,
@@ -227,6 +236,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         human_bytes(r.f32_bytes),
         human_bytes(r.f32_equivalent_bytes)
     )?;
+    if !r.search_tensors.is_empty() {
+        let bytes: usize = r
+            .tensors
+            .iter()
+            .filter(|t| r.search_tensors.contains(&t.name))
+            .map(|t| t.bytes)
+            .sum();
+        writeln!(
+            s,
+            "search tables    {} ({}: read by the search, not network weights; in the f32 bytes above)",
+            r.search_tensors.join(", "),
+            human_bytes(bytes)
+        )?;
+    }
     match r.stream_bytes {
         Some(b) => writeln!(
             s,
