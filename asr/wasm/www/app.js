@@ -43,7 +43,9 @@ async function loadModels() {
   const [model, tflite, manifest] = await Promise.all([
     fetchBytes(MODEL), fetchBytes(WAKE_TFLITE), fetch(WAKE_MANIFEST).then((r) => r.text()),
   ]);
-  models = { rec: new Recognizer(model), tflite, manifest };
+  // `?beam=N` sets the search's beam (left out: the library's default, as `sotto caption`).
+  const beam = params.get('beam') ? Number(params.get('beam')) : undefined;
+  models = { rec: new Recognizer(model, beam), tflite, manifest };
   return models;
 }
 
