@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 GOLDEN_DIR = ROOT / "models/tests/data/transducer"
 sys.path.insert(0, str(HERE))
-from model import Transducer  # noqa: E402
+from model import Transducer, load_network_weights  # noqa: E402
 from prepare import FEATURES, fbank  # noqa: E402
 
 LICENSE_NOTE = (
@@ -207,10 +207,7 @@ def load_averaged(paths):
     cks = []
     for p in paths:
         if str(p).endswith(".safetensors"):
-            from safetensors.torch import load_file
-            # The search's token bigram is no network weight: export rebuilds it from the transcripts.
-            sd = {k: v for k, v in load_file(p).items() if k != "token_bigram"}
-            cks.append({"model": sd, "config": None, "epoch": None, "step": None, "path": str(p)})
+            cks.append({"model": load_network_weights(p), "config": None, "epoch": None, "step": None, "path": str(p)})
         else:
             ck = torch.load(p, map_location="cpu", weights_only=False)
             ck["path"] = str(p)

@@ -208,3 +208,14 @@ class Transducer(nn.Module):
                 ctx[idx] = torch.cat([ctx[idx, 1:], tok[idx, None]], 1)
                 predp[idx] = self.joiner.pred_proj(self.decoder(ctx[idx])[:, -1])
         return hyps
+
+
+# Tensors of an exported model file that the search reads, not the network (`docs/model-format.md`).
+SEARCH_TENSORS = ("token_bigram",)
+
+
+def load_network_weights(path):
+    """The network's tensors of an exported `.safetensors` model file: its `state_dict()`, without the search tables
+    (`export.py` rebuilds those from the training transcripts)."""
+    from safetensors.torch import load_file
+    return {k: v for k, v in load_file(str(path)).items() if k not in SEARCH_TENSORS}

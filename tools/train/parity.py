@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 from export import greedy_with_margin, read_wav16, synth_clip  # noqa: E402
-from model import Transducer  # noqa: E402
+from model import Transducer, load_network_weights  # noqa: E402
 from prepare import fbank  # noqa: E402
 
 CLIPS = [  # (file, espeak-ng voice, words per minute, text)
@@ -42,7 +41,7 @@ def load_model(path):
     assert "quantized" not in meta, "parity needs the f32 export"
     hp = dict(meta["hyperparameters"])
     m = Transducer(**hp).eval()
-    m.load_state_dict({k: v for k, v in load_file(str(path)).items() if k != "token_bigram"})
+    m.load_state_dict(load_network_weights(path))
     return m, meta["tokens"]
 
 

@@ -31,7 +31,7 @@ import torchaudio.functional as AF
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from model import Transducer  # noqa: E402
+from model import Transducer, load_network_weights  # noqa: E402
 from rnnt import lattice_nll, prune_ranges, pruned_lattice, rnnt_loss, simple_lattice  # noqa: E402
 
 
@@ -428,10 +428,7 @@ def main():
         log(f"resumed {last}: epoch {state['epoch']} batch {state['batch_pos']} step {state['step']} "
             f"{state['train_seconds'] / 60:.1f} min")
     elif a.init:
-        from safetensors.torch import load_file
-        # `token_bigram` is the search's (export rebuilds it), not a network weight.
-        sd = {k: v for k, v in load_file(a.init).items() if k != "token_bigram"}
-        missing, unexpected = model.load_state_dict(sd, strict=False)
+        missing, unexpected = model.load_state_dict(load_network_weights(a.init), strict=False)
         if missing or unexpected:
             raise SystemExit(f"{a.init}: missing tensors {missing}, unexpected {unexpected}")
         log(f"initialized weights from {a.init}")
