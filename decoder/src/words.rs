@@ -88,6 +88,16 @@ impl TokenBigram {
         self.vocab
     }
 
+    /// A LODR weight must be a finite number ≥ 0 (0: off).
+    pub fn check_weight(weight: f32) -> Result<(), DecoderError> {
+        match weight.is_finite() && weight >= 0.0 {
+            true => Ok(()),
+            false => Err(DecoderError::InvalidOption(format!(
+                "LODR weight {weight} is not a finite number >= 0"
+            ))),
+        }
+    }
+
     /// Log-probabilities of every token after `prev`.
     pub(crate) fn row(&self, prev: usize) -> &[f32] {
         &self.logp[prev * self.vocab..(prev + 1) * self.vocab]
@@ -240,11 +250,7 @@ impl WordGraph {
     /// Subtract `weight` × the token bigram's log-probability from every emitted token
     /// ([`TokenBigram`]; weight 0 turns it off).
     pub fn with_lodr(mut self, bigram: TokenBigram, weight: f32) -> Result<Self, DecoderError> {
-        if !(weight.is_finite() && weight >= 0.0) {
-            return Err(DecoderError::InvalidOption(format!(
-                "LODR weight {weight} is not a finite number >= 0"
-            )));
-        }
+        TokenBigram::check_weight(weight)?;
         self.lodr = (weight > 0.0).then_some((bigram, weight));
         Ok(self)
     }

@@ -5,8 +5,7 @@ use super::RecognizerConfig;
 use crate::AsrError;
 use sotto_decoder::ngram::NgramLm;
 use sotto_decoder::{
-    parse_hotwords, DecoderError, Hotword, Lexicon, Spelling, TokenBigram, Vocab, WordGraph,
-    WordScoring,
+    parse_hotwords, Hotword, Lexicon, Spelling, TokenBigram, Vocab, WordGraph, WordScoring,
 };
 use sotto_models::transducer::{ModelInfo, Units};
 use std::path::{Path, PathBuf};
@@ -62,12 +61,9 @@ pub(crate) fn word_graph(
     hotwords: Option<&[Hotword]>,
     token_bigram: Option<&[f32]>,
 ) -> Result<Option<Arc<WordGraph>>, AsrError> {
+    // Checked even when there is no bigram or LM to apply it to.
     let w = config.lodr_weight;
-    if !(w.is_finite() && w >= 0.0) {
-        return Err(AsrError::Decoder(DecoderError::InvalidOption(format!(
-            "LODR weight {w} is not a finite number >= 0"
-        ))));
-    }
+    TokenBigram::check_weight(w)?;
     let (lexicon_path, lm_path) = resolve(config);
     if info.units == Units::Phones && lexicon_path.is_none() {
         return Err(AsrError::ModelConfig {
