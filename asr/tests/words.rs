@@ -41,6 +41,18 @@ fn phone_model() -> Vec<u8> {
     })
 }
 
+/// Writes `contents` to `dir/name` and returns the path.
+fn write_in(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+/// A recognizer around a model given as file bytes (`config.model` is only a name).
+fn from_bytes(bytes: &[u8], config: RecognizerConfig) -> Result<Recognizer, AsrError> {
+    Recognizer::from_transducer(Transducer::from_bytes(bytes, "m").unwrap(), config)
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("sotto-asr-words-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -90,8 +102,7 @@ ngram 2=2
 ";
 
 fn phone_recognizer(dir: &Path, beam: usize) -> Recognizer {
-    let lex = dir.join("lexicon.txt");
-    std::fs::write(&lex, PHONE_LEXICON).unwrap();
+    let lex = write_in(dir, "lexicon.txt", PHONE_LEXICON);
     let t = Transducer::from_bytes(&phone_model(), "phones").unwrap();
     Recognizer::from_transducer(
         t,
@@ -153,8 +164,7 @@ fn a_phone_model_spells_lexicon_words() {
 #[test]
 fn a_bad_lexicon_is_a_named_error() {
     let dir = temp_dir("badlex");
-    let lex = dir.join("bad.txt");
-    std::fs::write(&lex, "ONE XX YY\n").unwrap();
+    let lex = write_in(&dir, "bad.txt", "ONE XX YY\n");
     let t = Transducer::from_bytes(&phone_model(), "phones").unwrap();
     let e = Recognizer::from_transducer(
         t,
@@ -193,9 +203,8 @@ proptest! {
 #[test]
 fn companions_beside_the_model_are_used_unless_told_otherwise() {
     let dir = temp_dir("companions");
-    let model = dir.join("x-int8.safetensors");
-    std::fs::write(&model, phone_model()).unwrap();
-    std::fs::write(dir.join("x.lexicon.txt"), PHONE_LEXICON).unwrap();
+    let model = write_in(&dir, "x-int8.safetensors", phone_model());
+    write_in(&dir, "x.lexicon.txt", PHONE_LEXICON);
     let lm = NgramLm::from_arpa_reader(WORD_ARPA.as_bytes(), "words.arpa").unwrap();
     lm.write_binary(&dir.join("x.lm.bin")).unwrap();
     let rec = Recognizer::new(RecognizerConfig::new(&model)).unwrap();
@@ -221,18 +230,12 @@ fn a_bpe_model_with_an_lm_spells_lm_words_with_its_pieces() {
     // The random model's pieces: ▁b c d ▁e f g ▁h i j ▁k l.
     let arpa = "\\data\\\nngram 1=7\n\n\\1-grams:\n-1.0 </s>\n-99 <s>\n-1.0 bc\n-1.0 ef\n-1.0 hij\n-1.0 k\n-1.0 xyz\n\n\\end\\\n";
     let dir = temp_dir("bpe");
-    let lm_path = dir.join("w.arpa");
-    std::fs::write(&lm_path, arpa).unwrap();
-    let t =
-        Transducer::from_bytes(&random_model_bytes(&tiny_hyperparameters(), 5, true), "m").unwrap();
-    let rec = Recognizer::from_transducer(
-        t,
-        RecognizerConfig {
-            lm: Some(lm_path),
-            ..RecognizerConfig::new("m")
-        },
-    )
-    .unwrap();
+    let model = random_model_bytes(&tiny_hyperparameters(), 5, true);
+    let with_lm = |lm: PathBuf| RecognizerConfig {
+        lm: Some(lm),
+        ..RecognizerConfig::new("m")
+    };
+    let rec = from_bytes(&model, with_lm(write_in(&dir, "w.arpa", arpa))).unwrap();
     let g = rec.word_graph().unwrap();
     // xyz cannot be spelled with the model's pieces and is left out.
     assert_eq!(g.tree().lexicon().num_words(), 4);
@@ -245,18 +248,8 @@ fn a_bpe_model_with_an_lm_spells_lm_words_with_its_pieces() {
         out.text
     );
     // A broken LM file is a named error.
-    let bad = dir.join("bad.arpa");
-    std::fs::write(&bad, "\\data\\\nngram 1=x\n").unwrap();
-    let t =
-        Transducer::from_bytes(&random_model_bytes(&tiny_hyperparameters(), 5, true), "m").unwrap();
-    let e = Recognizer::from_transducer(
-        t,
-        RecognizerConfig {
-            lm: Some(bad),
-            ..RecognizerConfig::new("m")
-        },
-    )
-    .unwrap_err();
+    let bad = write_in(&dir, "bad.arpa", "\\data\\\nngram 1=x\n");
+    let e = from_bytes(&model, with_lm(bad)).unwrap_err();
     assert!(
         matches!(e, AsrError::Lm { .. }) && e.to_string().contains("bad.arpa"),
         "{e}"
@@ -282,11 +275,7 @@ fn model_with_bigram() -> Vec<u8> {
 fn lodr_applies_with_a_word_lm_and_a_model_bigram_only() {
     let arpa = "\\data\\\nngram 1=6\n\n\\1-grams:\n-1.0 </s>\n-99 <s>\n-1.0 bc\n-1.0 ef\n-1.0 hij\n-1.0 k\n\n\\end\\\n";
     let dir = temp_dir("lodr");
-    let lm_path = dir.join("w.arpa");
-    std::fs::write(&lm_path, arpa).unwrap();
-    let build = |bytes: &[u8], c: RecognizerConfig| {
-        Recognizer::from_transducer(Transducer::from_bytes(bytes, "m").unwrap(), c)
-    };
+    let lm_path = write_in(&dir, "w.arpa", arpa);
     let with_lm = |lodr_weight: f32| RecognizerConfig {
         lm: Some(lm_path.clone()),
         lodr_weight,
@@ -294,17 +283,17 @@ fn lodr_applies_with_a_word_lm_and_a_model_bigram_only() {
     };
     let bigram = model_with_bigram();
     let w = sotto_asr::recognizer::DEFAULT_LODR_WEIGHT;
-    let rec = build(&bigram, with_lm(w)).unwrap();
+    let rec = from_bytes(&bigram, with_lm(w)).unwrap();
     assert_eq!(rec.word_graph().unwrap().lodr().map(|(_, x)| x), Some(w));
-    let rec = build(&bigram, with_lm(0.0)).unwrap();
+    let rec = from_bytes(&bigram, with_lm(0.0)).unwrap();
     assert!(rec.word_graph().unwrap().lodr().is_none());
     // No bigram in the file: nothing to subtract.
     let plain = random_model_bytes(&tiny_hyperparameters(), 5, true);
-    let rec = build(&plain, with_lm(w)).unwrap();
+    let rec = from_bytes(&plain, with_lm(w)).unwrap();
     assert!(rec.word_graph().unwrap().lodr().is_none());
     // A bad weight is an error, with or without a bigram to apply it to.
     for bytes in [&bigram, &plain] {
-        let e = build(bytes, with_lm(-1.0)).unwrap_err();
+        let e = from_bytes(bytes, with_lm(-1.0)).unwrap_err();
         assert!(e.to_string().contains("LODR weight -1"), "{e}");
     }
     std::fs::remove_dir_all(&dir).ok();
