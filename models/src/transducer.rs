@@ -26,6 +26,9 @@ use std::path::{Path, PathBuf};
 /// The architecture name this module implements (metadata `architecture`).
 pub const ARCHITECTURE: &str = "rnnt-lstm-stateless";
 
+/// Name of the optional search table of a transducer file (see [`Transducer::token_bigram`]).
+pub const TOKEN_BIGRAM: &str = "token_bigram";
+
 /// Errors loading or running a transducer model.
 #[derive(Debug, thiserror::Error)]
 pub enum TransducerError {

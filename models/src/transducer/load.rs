@@ -1,13 +1,12 @@
 //! Building a [`Transducer`] from a [`ModelFile`]: metadata checks, then the shared layer loaders
 //! by PyTorch `state_dict()` name (see `docs/model-format.md`).
 
-use super::{Hyperparameters, ModelInfo, Transducer, TransducerError, Units, ARCHITECTURE};
+use super::{
+    Hyperparameters, ModelInfo, Transducer, TransducerError, Units, ARCHITECTURE, TOKEN_BIGRAM,
+};
 use crate::format::{Dtype, ModelFile};
 use crate::layers::{Embedding, FrameStack, LayerNorm, Linear, Lstm};
 use std::path::PathBuf;
-
-/// Name of the optional token-bigram tensor (see [`Transducer::token_bigram`]).
-const TOKEN_BIGRAM: &str = "token_bigram";
 
 /// `torch.nn.LayerNorm`'s default eps, which the recipe uses.
 const LAYER_NORM_EPS: f32 = 1e-5;

@@ -74,7 +74,7 @@ struct Report {
 
 /// Optional tensors of a transducer file that the search uses, not the network
 /// (`docs/model-format.md`).
-const SEARCH_TENSORS: [&str; 1] = ["token_bigram"];
+const SEARCH_TENSORS: [&str; 1] = [transducer::TOKEN_BIGRAM];
 
 /// Loads known architectures, returning (per-stream bytes, note).
 fn stream_memory(file: &ModelFile, chunk: usize) -> anyhow::Result<Option<(usize, String)>> {
