@@ -55,6 +55,11 @@ pub const DEFAULT_WORD_BONUS: f32 = 0.25;
 /// `tools/train/tune_search.py` together with [`DEFAULT_LM_WEIGHT`] (README, "Words").
 pub const DEFAULT_LODR_WEIGHT: f32 = 0.2;
 
+/// Default CTC rescoring weight (see [`RecognizerConfig::ctc_weight`]) for modified beam search
+/// over a model with a CTC head; chosen on dev with `tools/train/tune_search.py` (README,
+/// "Words").
+pub const DEFAULT_CTC_WEIGHT: f32 = 0.3;
+
 /// Default blank penalty without a word LM (see [`RecognizerConfig::blank_penalty`]): the
 /// shipped model deletes words (a sixth of dev's reference words at penalty 0); 0.75 was best
 /// of the values tried on dev (README, "Words").
@@ -110,6 +115,13 @@ pub struct RecognizerConfig {
     /// [`DEFAULT_BLANK_PENALTY_WITH_LM`] when the search has a word LM, else
     /// [`DEFAULT_BLANK_PENALTY`].
     pub blank_penalty: Option<f32>,
+    /// CTC rescoring: modified beam search over a model with a CTC head chooses its final
+    /// hypothesis by the transducer's score + this × the CTC head's log-likelihood of the
+    /// tokens (the beam and partial results are the transducer's; 0: off). `None`:
+    /// [`DEFAULT_CTC_WEIGHT`] where it applies (beam search over a model with a CTC head),
+    /// else off; a weight above 0 with greedy or CTC search, or a model without a CTC head,
+    /// is an error.
+    pub ctc_weight: Option<f32>,
     /// Endpoint rules checked by [`Stream::is_endpoint`].
     pub endpoint: EndpointConfig,
     /// Stop [`Stream::decode`] at the exact encoder frame where an endpoint rule fires, so that
@@ -139,6 +151,7 @@ impl RecognizerConfig {
             lodr_weight: DEFAULT_LODR_WEIGHT,
             spell_penalty: None,
             blank_penalty: None,
+            ctc_weight: None,
             endpoint: EndpointConfig::default(),
             stop_at_endpoints: false,
         }
@@ -282,6 +295,19 @@ impl Recognizer {
                 false => DEFAULT_BLANK_PENALTY,
             }
         });
+        let ctc_weight = match config.ctc_weight {
+            Some(w) => w,
+            None if model.has_ctc() && matches!(method, SearchMethod::ModifiedBeam { .. }) => {
+                DEFAULT_CTC_WEIGHT
+            }
+            None => 0.0,
+        };
+        if ctc_weight > 0.0 && !model.has_ctc() {
+            let msg = format!(
+                "CTC rescoring (ctc_weight {ctc_weight}) asked for, but the model has no CTC head"
+            );
+            return Err(AsrError::ModelConfig { path, msg });
+        }
         let frame_duration = model.hyper().stack as f32 * fbank.frame_shift_ms / 1000.0;
         let opts = DecoderOptions {
             method,
@@ -289,11 +315,13 @@ impl Recognizer {
             hotwords,
             words,
             blank_penalty,
+            ctc_weight,
             ..Default::default()
         };
         let net = Net {
             model,
             ctc: config.ctc,
+            rescore: ctc_weight > 0.0,
         };
         Decoder::new(&net, opts.clone())?; // validates the options once, here
         Ok(Self {
@@ -409,6 +437,12 @@ impl Recognizer {
     /// Duration of one encoder frame in seconds (the time resolution of word timestamps).
     pub fn frame_duration(&self) -> f32 {
         self.inner.opts.frame_duration
+    }
+
+    /// The search options the configuration resolved to (method, blank penalty, CTC
+    /// rescoring weight, …).
+    pub fn decoder_options(&self) -> &DecoderOptions {
+        &self.inner.opts
     }
 }
 

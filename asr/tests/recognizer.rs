@@ -496,3 +496,76 @@ fn ctc_decoding_emits_words_and_needs_a_ctc_head() {
     };
     assert!(err.to_string().contains("no CTC head"), "{err}");
 }
+
+/// The tiny CTC-head model of [`random_ctc_recognizer`], decoded by the transducer's beam
+/// search with `config`.
+fn ctc_head_recognizer(config: RecognizerConfig) -> Result<Recognizer, sotto_asr::AsrError> {
+    let hp = sotto_models::transducer::Hyperparameters {
+        ctc: true,
+        ..tiny_hyperparameters()
+    };
+    let t = Transducer::from_bytes(&random_model_bytes(&hp, 7, true), "tiny-ctc").unwrap();
+    Recognizer::from_transducer(t, config)
+}
+
+#[test]
+fn ctc_rescoring_is_on_by_default_where_it_applies() {
+    use sotto_asr::recognizer::DEFAULT_CTC_WEIGHT;
+    let cfg = |beam: usize, ctc_weight: Option<f32>| RecognizerConfig {
+        beam,
+        ctc_weight,
+        ..RecognizerConfig::new("tiny-ctc")
+    };
+    let weight = |r: Recognizer| r.decoder_options().ctc_weight;
+    assert_eq!(
+        weight(ctc_head_recognizer(cfg(4, None)).unwrap()),
+        DEFAULT_CTC_WEIGHT
+    );
+    assert_eq!(weight(ctc_head_recognizer(cfg(4, Some(0.0))).unwrap()), 0.0);
+    // Greedy search has one hypothesis, nothing to rescore: off unless asked, then an error.
+    assert_eq!(weight(ctc_head_recognizer(cfg(1, None)).unwrap()), 0.0);
+    let e = ctc_head_recognizer(cfg(1, Some(0.5))).err().unwrap();
+    assert!(e.to_string().contains("needs modified beam search"), "{e}");
+    // A model without a CTC head: off by default, an error when asked for.
+    assert_eq!(weight(random_recognizer(4)), 0.0);
+    let plain = Transducer::from_bytes(
+        &random_model_bytes(&tiny_hyperparameters(), 5, true),
+        "no-ctc",
+    )
+    .unwrap();
+    let e = Recognizer::from_transducer(plain, cfg(4, Some(0.5)))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("no CTC head"), "{e}");
+    let e = ctc_head_recognizer(cfg(4, Some(-1.0))).err().unwrap();
+    assert!(e.to_string().contains("ctc_weight -1"), "{e}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+    /// With CTC rescoring (at a weight that lets the CTC head decide), any chunking still
+    /// gives the one-shot transcript.
+    #[test]
+    fn ctc_rescoring_any_chunking_equals_one_shot(
+        cuts in proptest::collection::vec(1usize..4000, 1..12),
+        decode_each in any::<bool>(),
+    ) {
+        let rec = ctc_head_recognizer(RecognizerConfig {
+            beam: 4,
+            ctc_weight: Some(2.0),
+            ..RecognizerConfig::new("tiny-ctc")
+        }).unwrap();
+        let audio = synth(1.5, 3);
+        let want = one_shot(&rec, &audio);
+        let mut s = rec.stream();
+        let mut rest = &audio[..];
+        for c in cuts.iter().cycle() {
+            if rest.is_empty() { break; }
+            let (a, b) = rest.split_at((*c).min(rest.len()));
+            s.accept_waveform(16000, a).unwrap();
+            if decode_each { s.decode().unwrap(); let _ = s.partial(); }
+            rest = b;
+        }
+        prop_assert_eq!(s.finish().unwrap(), want);
+    }
+}

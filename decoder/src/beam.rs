@@ -1,16 +1,9 @@
 //! Modified beam search (one symbol per frame, merging equal paths).
 
+use crate::ctc_track::CtcFrames;
 use crate::hyp::{Candidate, Hyp, Pool, Scorer};
+use crate::transducer::log_add;
 use crate::{DecoderError, LanguageModel, TransducerNet};
-
-/// `log(exp(a) + exp(b))` without overflow.
-fn log_add(a: f32, b: f32) -> f32 {
-    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
-    if lo == f32::NEG_INFINITY {
-        return hi;
-    }
-    hi + (lo - hi).exp().ln_1p()
-}
 
 /// Work buffers of modified beam search kept from frame to frame (with the recycling
 /// [`Pool`]), so a frame allocates nothing once they have grown to their working size.
@@ -46,6 +39,7 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     frame: usize,
     logits: &mut Vec<f32>,
     beam: usize,
+    ctc: Option<&CtcFrames>,
     sc: &mut Scratch<N::PredState, L::State>,
 ) -> Result<(), DecoderError> {
     let v = s.vocab_size;
@@ -71,7 +65,7 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     sc.cands.truncate(beam);
     sc.next.clear();
     for c in sc.cands.drain(..) {
-        let h = s.extend(net, &hyps[c.hyp], c, frame, false, &mut sc.pool);
+        let h = s.extend(net, &hyps[c.hyp], c, frame, false, ctc, &mut sc.pool);
         // Candidates come best first, so an existing equal hypothesis is the better one.
         match sc.next.iter_mut().find(|n| n.same_path(&h)) {
             Some(n) => {

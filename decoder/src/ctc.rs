@@ -8,16 +8,8 @@
 //! while after a blank it starts a new one.
 
 use crate::hyp::{Candidate, Hyp, Pool, Scorer};
+use crate::transducer::log_add;
 use crate::{DecoderError, LanguageModel, TransducerNet};
-
-/// `log(exp(a) + exp(b))` without overflow.
-fn log_add(a: f32, b: f32) -> f32 {
-    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
-    if lo == f32::NEG_INFINITY {
-        return hi;
-    }
-    hi + (lo - hi).exp().ln_1p()
-}
 
 /// Decode one frame of CTC output for all prefixes; keeps the best `beam`.
 #[allow(clippy::too_many_arguments)]
@@ -81,7 +73,7 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     let mut next: Vec<Hyp<N::PredState, L::State>> = Vec::with_capacity(beam);
     for c in cands {
         // The prediction output is never used, so it is never stepped.
-        let h = s.extend(net, &hyps[c.hyp], c, frame, false, pool);
+        let h = s.extend(net, &hyps[c.hyp], c, frame, false, None, pool);
         match next
             .iter_mut()
             .find(|n| n.ctc_open == h.ctc_open && n.same_path(&h))

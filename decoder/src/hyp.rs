@@ -2,6 +2,7 @@
 //! Greedy and beam search take a [`Scorer`] and a hypothesis list; they never see the
 //! [`Decoder`](crate::Decoder) itself (so the decoder's modules form no import cycle).
 
+use crate::ctc_track::{CtcFrames, CtcTrack};
 use crate::lexicon::ROOT;
 use crate::ngram::LmState;
 use crate::words::{WordGraph, FREE, SPELLED};
@@ -178,10 +179,23 @@ pub(crate) struct Hyp<P, S> {
     /// CTC search: the previous frame's label was the last token (so the same label on this
     /// frame continues it instead of starting a new token).
     pub ctc_open: bool,
+    /// CTC rescoring: the CTC forward variables of the tokens (boxed: pooled, and moved
+    /// cheaply with the hypothesis).
+    pub ctc: Option<Box<CtcTrack>>,
 }
 
 impl<P, S: Clone> Clone for Hyp<P, S> {
     fn clone(&self) -> Self {
+        Self {
+            ctc: self.ctc.clone(),
+            ..self.clone_without_ctc()
+        }
+    }
+}
+
+impl<P, S: Clone> Hyp<P, S> {
+    /// A copy without the CTC track (which the caller fills from its pool).
+    fn clone_without_ctc(&self) -> Self {
         Self {
             tokens: self.tokens.clone(),
             key: self.key,
@@ -192,6 +206,7 @@ impl<P, S: Clone> Clone for Hyp<P, S> {
             trailing_blanks: self.trailing_blanks,
             word: self.word.clone(),
             ctc_open: self.ctc_open,
+            ctc: None,
         }
     }
 }
@@ -220,6 +235,9 @@ pub(crate) struct Pool<P> {
     preds: Vec<Arc<(P, Vec<f32>)>>,
     links: Vec<Arc<Link<Token>>>,
     top: Vec<(f32, usize, ())>,
+    /// Boxed on purpose: a hypothesis holds its track in a box, so recycling moves the box.
+    #[allow(clippy::vec_box)]
+    ctc: Vec<Box<CtcTrack>>,
 }
 
 impl<P> Default for Pool<P> {
@@ -228,6 +246,7 @@ impl<P> Default for Pool<P> {
             preds: Vec::new(),
             links: Vec::new(),
             top: Vec::new(),
+            ctc: Vec::new(),
         }
     }
 }
@@ -237,6 +256,16 @@ impl<P> Pool<P> {
     pub fn recycle<S>(&mut self, h: Hyp<P, S>) {
         self.recycle_pred(h.pred);
         h.tokens.recycle(&mut self.links);
+        if let Some(t) = h.ctc {
+            self.ctc.push(t);
+        }
+    }
+
+    /// A CTC track from the pool (contents unspecified) or a new one.
+    fn ctc_track(&mut self) -> Box<CtcTrack> {
+        self.ctc
+            .pop()
+            .unwrap_or_else(|| Box::new(CtcTrack::start()))
     }
 
     fn recycle_pred(&mut self, mut pred: Arc<(P, Vec<f32>)>) {
@@ -323,6 +352,8 @@ pub(crate) struct Scorer<L: LanguageModel> {
     pub use_lm: bool,
     pub vocab_size: usize,
     pub blank: usize,
+    /// CTC rescoring is on: hypotheses carry CTC tracks.
+    pub ctc: bool,
 }
 
 /// Score given to a hypothesis that ends inside a word (no word ends at its node): below any
@@ -339,7 +370,7 @@ impl<L: LanguageModel> Scorer<L> {
     }
 
     /// The hypothesis at the start of a segment.
-    pub fn start<P>(&self, pred: Arc<(P, Vec<f32>)>) -> Hyp<P, L::State> {
+    pub fn start<P>(&self, pred: Arc<(P, Vec<f32>)>, pool: &mut Pool<P>) -> Hyp<P, L::State> {
         let words = self.words();
         let ctx = match (words, self.hotwords()) {
             (Some(w), _) => w
@@ -367,6 +398,11 @@ impl<L: LanguageModel> Scorer<L> {
                 tokens: 0,
             }),
             ctc_open: false,
+            ctc: self.ctc.then(|| {
+                let mut t = pool.ctc_track();
+                t.restart();
+                t
+            }),
         }
     }
 
@@ -601,7 +637,9 @@ impl<L: LanguageModel> Scorer<L> {
 
     /// Apply a candidate to a copy of its hypothesis. The prediction network is stepped on
     /// an emitted token only if `step_pred` (beam search first merges, then steps the
-    /// survivors with [`step_pred`](Self::step_pred)).
+    /// survivors with [`step_pred`](Self::step_pred)). With CTC rescoring, `ctc` holds the
+    /// CTC head's frames up to this one, and the copy's CTC track advances by it.
+    #[allow(clippy::too_many_arguments)]
     pub fn extend<N: TransducerNet>(
         &self,
         net: &N,
@@ -609,9 +647,19 @@ impl<L: LanguageModel> Scorer<L> {
         c: Candidate<L::State>,
         frame: usize,
         step_pred: bool,
+        ctc: Option<&CtcFrames>,
         pool: &mut Pool<N::PredState>,
     ) -> Hyp<N::PredState, L::State> {
-        let mut h = parent.clone();
+        let mut h = parent.clone_without_ctc();
+        if let (Some(track), Some(fr)) = (&parent.ctc, ctc) {
+            let mut t = pool.ctc_track();
+            if c.token == self.blank {
+                track.advance_into(fr, &mut t);
+            } else {
+                track.extend_into(c.token as u32, fr, &mut t);
+            }
+            h.ctc = Some(t);
+        }
         h.score = c.score;
         if c.token == self.blank {
             h.trailing_blanks += 1;

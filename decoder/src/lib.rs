@@ -35,6 +35,7 @@
 mod beam;
 pub mod context;
 mod ctc;
+mod ctc_track;
 mod endpoint;
 mod error;
 mod greedy;
@@ -49,6 +50,7 @@ mod transducer;
 pub mod words;
 
 pub use context::{parse_hotwords, ContextGraph, ContextState, Hotword};
+pub use ctc_track::{MAX_LABELS as CTC_MAX_LABELS, WINDOW as CTC_WINDOW};
 pub use endpoint::{EndpointConfig, EndpointRule, EndpointRuleConfig};
 pub use error::DecoderError;
 pub use lexicon::{Lexicon, LexiconTree};

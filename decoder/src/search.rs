@@ -2,6 +2,7 @@
 //! greedy and modified beam search.
 
 use crate::beam::Scratch;
+use crate::ctc_track::{CtcFrames, CtcTrack};
 use crate::hyp::{Hyp, Scorer};
 use crate::words::{WordGraph, SPELLED};
 use crate::{
@@ -61,6 +62,12 @@ pub struct DecoderOptions {
     /// `blank_penalty`): a positive value makes the search emit more tokens, the remedy for a
     /// network that deletes words. 0 leaves the network's distribution unchanged.
     pub blank_penalty: f32,
+    /// CTC rescoring (modified beam search over a network whose frames carry CTC logits,
+    /// [`TransducerNet::has_ctc_logits`]): the final choice adds this × the CTC head's
+    /// log-likelihood of each hypothesis's tokens over the segment's frames (within the
+    /// bounds of [`CTC_WINDOW`](crate::CTC_WINDOW) and [`CTC_MAX_LABELS`](crate::CTC_MAX_LABELS)).
+    /// It does not change which hypotheses the beam keeps, nor partial results. 0: off.
+    pub ctc_weight: f32,
 }
 
 impl Default for DecoderOptions {
@@ -72,6 +79,7 @@ impl Default for DecoderOptions {
             words: None,
             lm_candidates: 8,
             blank_penalty: 0.0,
+            ctc_weight: 0.0,
         }
     }
 }
@@ -95,8 +103,12 @@ pub struct Hypothesis {
     /// Emitted tokens in order.
     pub tokens: Vec<Token>,
     /// Total log score: acoustic log-probabilities (log-sum-exp over merged paths in beam
-    /// search) + hotword bonuses + LM weight × LM log-probabilities.
+    /// search) + hotword bonuses + LM weight × LM log-probabilities (in a finished result,
+    /// also the CTC rescoring term).
     pub score: f32,
+    /// With CTC rescoring: the CTC head's log-likelihood of the tokens over the segment's
+    /// frames so far ([`DecoderOptions::ctc_weight`]); `None` without.
+    pub ctc_logprob: Option<f32>,
 }
 
 impl Hypothesis {
@@ -122,6 +134,8 @@ pub struct Decoder<N: TransducerNet, L: LanguageModel = NoLm> {
     segment_start: usize,
     enc_dim: usize,
     logits: Vec<f32>,
+    /// CTC rescoring: the CTC head's last frames.
+    ctc: Option<CtcFrames>,
     /// Work buffers and recycled allocations of the search (steady-state decoding allocates
     /// nothing).
     scratch: Scratch<N::PredState, L::State>,
@@ -196,6 +210,19 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
                 opts.blank_penalty
             ));
         }
+        if !(opts.ctc_weight.is_finite() && opts.ctc_weight >= 0.0) {
+            return bad(format!(
+                "ctc_weight {} must be a finite number ≥ 0",
+                opts.ctc_weight
+            ));
+        }
+        let rescore = opts.ctc_weight > 0.0;
+        if rescore && !matches!(opts.method, SearchMethod::ModifiedBeam { .. }) {
+            return bad("CTC rescoring (ctc_weight > 0) needs modified beam search".into());
+        }
+        if rescore && !net.has_ctc_logits() {
+            return bad("CTC rescoring (ctc_weight > 0) needs a network with a CTC head".into());
+        }
         let (vocab_size, blank) = (net.vocab_size(), net.blank_id());
         if blank >= vocab_size {
             return bad(format!(
@@ -250,12 +277,14 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
                 use_lm,
                 vocab_size,
                 blank,
+                ctc: rescore,
             },
             hyps: Vec::new(),
             frames: 0,
             segment_start: 0,
             enc_dim: net.encoder_dim(),
             logits: Vec::new(),
+            ctc: rescore.then(|| CtcFrames::new(vocab_size, blank)),
             scratch: Scratch::default(),
         };
         d.reset(net);
@@ -288,7 +317,11 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
         for h in self.hyps.drain(..) {
             self.scratch.pool.recycle(h);
         }
-        self.hyps.push(self.scorer.start(pred));
+        self.hyps
+            .push(self.scorer.start(pred, &mut self.scratch.pool));
+        if let Some(c) = &mut self.ctc {
+            c.reset();
+        }
         self.segment_start = self.frames;
     }
 
@@ -309,10 +342,11 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
             });
         }
         for enc in frames.chunks_exact(self.enc_dim) {
-            let (s, hyps, logits, sc) = (
+            let (s, hyps, logits, ctc, sc) = (
                 &self.scorer,
                 &mut self.hyps,
                 &mut self.logits,
+                &mut self.ctc,
                 &mut self.scratch,
             );
             match s.opts.method {
@@ -329,7 +363,18 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
                     sc,
                 )?,
                 SearchMethod::ModifiedBeam { beam } => {
-                    crate::beam::step(s, hyps, net, enc, self.frames, logits, beam, sc)?
+                    if let Some(c) = ctc.as_mut() {
+                        let row = net.ctc_logits(enc).ok_or_else(|| {
+                            DecoderError::InvalidOption(
+                                "the network's frames carry no CTC logits".into(),
+                            )
+                        })?;
+                        if row.len() != s.vocab_size || !c.push(row) {
+                            return Err(DecoderError::NonFiniteLogits { frame: self.frames });
+                        }
+                    }
+                    let ctc = ctc.as_ref();
+                    crate::beam::step(s, hyps, net, enc, self.frames, logits, beam, ctc, sc)?
                 }
                 SearchMethod::CtcPrefixBeam { beam } => {
                     crate::ctc::step(s, hyps, net, enc, self.frames, logits, beam, &mut sc.pool)?
@@ -377,12 +422,19 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
         let mut best = (0, f32::NEG_INFINITY, None);
         for (i, h) in self.hyps.iter().enumerate() {
             let (s, w) = self.scorer.final_score(h);
-            let s = s + bonus[i];
+            let s = s + bonus[i] + self.ctc_term(h);
             if i == 0 || s > best.1 {
                 best = (i, s, w);
             }
         }
         best
+    }
+
+    /// CTC rescoring's term of the final score: weight × the CTC log-likelihood.
+    fn ctc_term(&self, h: &Hyp<N::PredState, L::State>) -> f32 {
+        h.ctc
+            .as_deref()
+            .map_or(0.0, |t| self.scorer.opts.ctc_weight * t.log_likelihood())
     }
 
     /// The current best hypothesis (hotword bonuses of unfinished matches included).
@@ -391,6 +443,7 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
         Hypothesis {
             tokens: h.tokens.to_vec(),
             score: h.score,
+            ctc_logprob: h.ctc.as_deref().map(CtcTrack::log_likelihood),
         }
     }
 
@@ -403,6 +456,7 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
             .map(|h| Hypothesis {
                 tokens: h.tokens.to_vec(),
                 score: h.score,
+                ctc_logprob: h.ctc.as_deref().map(CtcTrack::log_likelihood),
             })
             .collect();
         all.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -415,9 +469,11 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
     /// call [`reset`](Self::reset) to go on with a new segment.
     pub fn finish_hypothesis(&self) -> Hypothesis {
         let (i, score, _) = self.best_final();
+        let h = &self.hyps[i];
         Hypothesis {
-            tokens: self.hyps[i].tokens.to_vec(),
+            tokens: h.tokens.to_vec(),
             score,
+            ctc_logprob: h.ctc.as_deref().map(CtcTrack::log_likelihood),
         }
     }
 

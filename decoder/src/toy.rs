@@ -180,3 +180,72 @@ impl TransducerNet for RandomTransducer {
         }
     }
 }
+
+/// A network whose search frames also carry CTC logits, as a real model serves CTC rescoring
+/// ([`TransducerNet::has_ctc_logits`]): each search frame is the wrapped network's encoder
+/// frame followed by `vocab_size` CTC logits, which the joiner ignores.
+#[derive(Debug, Clone)]
+pub struct WithCtc<N> {
+    /// The transducer.
+    pub inner: N,
+}
+
+impl<N: TransducerNet> WithCtc<N> {
+    /// Search frames from the wrapped network's frames and one row of CTC logits per frame
+    /// (`inner_frames`: n × `inner.encoder_dim()`, `ctc_rows`: n × `vocab_size`).
+    pub fn frames(&self, inner_frames: &[f32], ctc_rows: &[f32]) -> Vec<f32> {
+        let (d, v) = (self.inner.encoder_dim(), self.inner.vocab_size());
+        assert_eq!(
+            inner_frames.len() / d,
+            ctc_rows.len() / v,
+            "one CTC row per frame"
+        );
+        inner_frames
+            .chunks_exact(d)
+            .zip(ctc_rows.chunks_exact(v))
+            .flat_map(|(f, c)| f.iter().chain(c).copied())
+            .collect()
+    }
+}
+
+impl<N: TransducerNet> TransducerNet for WithCtc<N> {
+    type PredState = N::PredState;
+
+    fn vocab_size(&self) -> usize {
+        self.inner.vocab_size()
+    }
+
+    fn encoder_dim(&self) -> usize {
+        self.inner.encoder_dim() + self.inner.vocab_size()
+    }
+
+    fn blank_id(&self) -> usize {
+        self.inner.blank_id()
+    }
+
+    fn pred_init(&self) -> (Self::PredState, Vec<f32>) {
+        self.inner.pred_init()
+    }
+
+    fn pred_step(&self, state: &mut Self::PredState, token: usize, out: &mut Vec<f32>) {
+        self.inner.pred_step(state, token, out)
+    }
+
+    fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]) {
+        self.inner
+            .join(&enc[..self.inner.encoder_dim()], pred, logits)
+    }
+
+    fn join_batch(&self, enc: &[f32], preds: &mut [f32], logits: &mut [f32]) {
+        self.inner
+            .join_batch(&enc[..self.inner.encoder_dim()], preds, logits)
+    }
+
+    fn has_ctc_logits(&self) -> bool {
+        true
+    }
+
+    fn ctc_logits<'a>(&self, frame: &'a [f32]) -> Option<&'a [f32]> {
+        frame.get(self.inner.encoder_dim()..)
+    }
+}

@@ -43,6 +43,20 @@ pub trait TransducerNet {
     /// for one encoder frame and one prediction output.
     fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]);
 
+    /// Whether the search frames also carry the logits of a CTC head over the same encoder
+    /// ([`ctc_logits`](Self::ctc_logits)), which CTC rescoring needs
+    /// ([`DecoderOptions::ctc_weight`](crate::DecoderOptions::ctc_weight)).
+    fn has_ctc_logits(&self) -> bool {
+        false
+    }
+
+    /// The CTC head's logits (`vocab_size()` values, same tokens and blank as the joiner's)
+    /// carried by one search frame, when [`has_ctc_logits`](Self::has_ctc_logits). The
+    /// joiner must then ignore that part of the frame.
+    fn ctc_logits<'a>(&self, _frame: &'a [f32]) -> Option<&'a [f32]> {
+        None
+    }
+
     /// Joiner for several prediction outputs against the same encoder frame (one per beam
     /// hypothesis), as sherpa-onnx batches its joiner: `preds` holds `n` prediction outputs
     /// row after row (`n = logits.len() / vocab_size()`), `logits` gets `n` rows of
@@ -79,4 +93,13 @@ pub(crate) fn log_softmax(x: &mut [f32]) -> bool {
         *v -= lse;
     }
     true
+}
+
+/// `log(exp(a) + exp(b))` without overflow; `-inf` is the log of 0.
+pub(crate) fn log_add(a: f32, b: f32) -> f32 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if lo == f32::NEG_INFINITY {
+        return hi;
+    }
+    hi + (lo - hi).exp().ln_1p()
 }

@@ -153,6 +153,7 @@ struct RecognizerOptions {
     word_bonus: Option<f32>,
     lodr_weight: Option<f32>,
     blank_penalty: Option<f32>,
+    ctc_weight: Option<f32>,
     ctc: Option<bool>,
     stop_at_endpoints: Option<bool>,
 }
@@ -206,7 +207,8 @@ pub unsafe extern "C" fn sotto_string_free(s: *mut c_char) {
 /// Loads a recognizer. `model_path` NULL: the default model (`$SOTTO_MODEL`, else
 /// `models/zoo` next to the executable or in the source tree). `options_json` NULL or a JSON
 /// object with any of `beam`, `no_lm`, `lm`, `lexicon`, `hotwords`, `hotword_boost`,
-/// `lm_weight`, `word_bonus`, `lodr_weight`, `blank_penalty`, `ctc`, `stop_at_endpoints`.
+/// `lm_weight`, `word_bonus`, `lodr_weight`, `blank_penalty`, `ctc_weight`, `ctc`,
+/// `stop_at_endpoints`.
 ///
 /// # Safety
 /// Both arguments are NULL or NUL-terminated strings.
@@ -235,6 +237,7 @@ pub unsafe extern "C" fn sotto_recognizer_new(
         c.word_bonus = o.word_bonus.unwrap_or(c.word_bonus);
         c.lodr_weight = o.lodr_weight.unwrap_or(c.lodr_weight);
         c.blank_penalty = o.blank_penalty.or(c.blank_penalty);
+        c.ctc_weight = o.ctc_weight.or(c.ctc_weight);
         c.ctc = o.ctc.unwrap_or(c.ctc);
         c.stop_at_endpoints = o.stop_at_endpoints.unwrap_or(c.stop_at_endpoints);
         let rec = Recognizer::new(c).map_err(|e| e.to_string())?;

@@ -100,7 +100,7 @@ struct Recognizer {
 #[pymethods]
 impl Recognizer {
     #[new]
-    #[pyo3(signature = (model=None, *, beam=None, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None, lodr_weight=None))]
+    #[pyo3(signature = (model=None, *, beam=None, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None, lodr_weight=None, ctc_weight=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -117,6 +117,7 @@ impl Recognizer {
         word_bonus: Option<f32>,
         blank_penalty: Option<f32>,
         lodr_weight: Option<f32>,
+        ctc_weight: Option<f32>,
     ) -> PyResult<Self> {
         let model = match model {
             Some(m) => m,
@@ -136,6 +137,7 @@ impl Recognizer {
         c.word_bonus = word_bonus.unwrap_or(c.word_bonus);
         c.blank_penalty = blank_penalty.or(c.blank_penalty);
         c.lodr_weight = lodr_weight.unwrap_or(c.lodr_weight);
+        c.ctc_weight = ctc_weight.or(c.ctc_weight);
         let rec = py.allow_threads(|| r::Recognizer::new(c)).map_err(err)?;
         Ok(Recognizer { rec })
     }

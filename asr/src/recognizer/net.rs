@@ -6,6 +6,9 @@
 //!
 //! With CTC decoding the search is fed the CTC head's logits instead, and the "joiner"
 //! passes them through, ignoring the prediction network (which is never run).
+//!
+//! With CTC rescoring each search frame carries both: the projected encoder frame, then the
+//! CTC head's logits of the same frame.
 
 use sotto_models::transducer::Transducer;
 
@@ -14,12 +17,17 @@ pub(crate) struct Net {
     pub(crate) model: Transducer,
     /// Decode the CTC head's output rather than the transducer's.
     pub(crate) ctc: bool,
+    /// Transducer search with CTC rescoring: frames carry the CTC logits too.
+    pub(crate) rescore: bool,
 }
 
 thread_local! {
     /// Per-thread work buffer of the prediction network (its unprojected output) and of the
     /// single-hypothesis joiner, so that the search's calls through `&self` do not allocate.
     static WORK: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Per-thread projected frames and CTC logits of a batch, before they are interleaved.
+    static SPLIT: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 impl Net {
@@ -49,8 +57,30 @@ impl Net {
         if self.ctc {
             let ok = self.model.ctc_logits_into(enc, &mut out[start..]);
             assert!(ok, "CTC head checked at load");
+        } else if self.rescore {
+            let (j, v) = (hp.joiner_dim, hp.vocab_size);
+            SPLIT.with_borrow_mut(|(proj, ctc)| {
+                proj.resize(n * j, 0.0);
+                ctc.resize(n * v, 0.0);
+                self.model.project_encoder_into(enc, proj);
+                let ok = self.model.ctc_logits_into(enc, ctc);
+                assert!(ok, "CTC head checked at load");
+                let frames = out[start..].chunks_exact_mut(j + v);
+                for ((o, p), c) in frames.zip(proj.chunks_exact(j)).zip(ctc.chunks_exact(v)) {
+                    o[..j].copy_from_slice(p);
+                    o[j..].copy_from_slice(c);
+                }
+            });
         } else {
             self.model.project_encoder_into(enc, &mut out[start..]);
+        }
+    }
+
+    /// The projected encoder part of a search frame.
+    fn projected<'a>(&self, frame: &'a [f32]) -> &'a [f32] {
+        match self.rescore {
+            true => &frame[..self.model.hyper().joiner_dim],
+            false => frame,
         }
     }
 }
@@ -67,6 +97,8 @@ impl sotto_decoder::TransducerNet for Net {
         let hp = self.model.hyper();
         if self.ctc {
             hp.vocab_size
+        } else if self.rescore {
+            hp.joiner_dim + hp.vocab_size
         } else {
             hp.joiner_dim
         }
@@ -97,7 +129,8 @@ impl sotto_decoder::TransducerNet for Net {
             WORK.with_borrow_mut(|row| {
                 row.clear();
                 row.extend_from_slice(pred);
-                self.model.join_projected_rows(enc, row, logits);
+                self.model
+                    .join_projected_rows(self.projected(enc), row, logits);
             });
         }
     }
@@ -109,7 +142,19 @@ impl sotto_decoder::TransducerNet for Net {
                 .chunks_exact_mut(enc.len())
                 .for_each(|l| l.copy_from_slice(enc));
         } else {
-            self.model.join_projected_rows(enc, preds, logits);
+            self.model
+                .join_projected_rows(self.projected(enc), preds, logits);
+        }
+    }
+
+    fn has_ctc_logits(&self) -> bool {
+        self.rescore
+    }
+
+    fn ctc_logits<'a>(&self, frame: &'a [f32]) -> Option<&'a [f32]> {
+        match self.rescore {
+            true => frame.get(self.model.hyper().joiner_dim..),
+            false => None,
         }
     }
 }

@@ -55,6 +55,11 @@ pub struct RecognizerArgs {
     /// transducer; lexicon, LM and hotwords apply the same way.
     #[arg(long)]
     pub ctc: bool,
+    /// CTC rescoring: beam search picks its final hypothesis by the transducer's score + W ×
+    /// the model's CTC head log-likelihood; 0 = off [default: 0.3 with --beam > 1 on a model
+    /// with a CTC head, else off]
+    #[arg(long, value_name = "W")]
+    pub ctc_weight: Option<f32>,
 }
 
 impl RecognizerArgs {
@@ -76,6 +81,7 @@ impl RecognizerArgs {
             ctc: self.ctc,
             spell_penalty: self.spell_penalty,
             blank_penalty: self.blank_penalty,
+            ctc_weight: self.ctc_weight,
             ..sotto_asr::recognizer::RecognizerConfig::new(model)
         })
     }
@@ -101,21 +107,31 @@ pub fn with_status(code: u8, msg: impl std::fmt::Display + Send + Sync + 'static
 #[cfg(test)]
 mod tests {
     use super::RecognizerArgs;
-    use sotto_asr::recognizer::{DEFAULT_BLANK_PENALTY, DEFAULT_BLANK_PENALTY_WITH_LM};
+    use sotto_asr::recognizer::{
+        DEFAULT_BLANK_PENALTY, DEFAULT_BLANK_PENALTY_WITH_LM, DEFAULT_CTC_WEIGHT,
+    };
 
-    /// `--blank-penalty` has no clap default (it depends on the LM), so its help states the
-    /// library's two defaults in words: they must stay those of the library.
-    #[test]
-    fn blank_penalty_help_states_the_library_defaults() {
+    fn help(id: &str) -> String {
         let cmd = <RecognizerArgs as clap::Args>::augment_args(clap::Command::new("t"));
         let arg = cmd
             .get_arguments()
-            .find(|a| a.get_id() == "blank_penalty")
-            .expect("--blank-penalty");
-        let help = arg.get_help().expect("help").to_string();
+            .find(|a| a.get_id() == id)
+            .unwrap_or_else(|| panic!("no option {id}"));
+        arg.get_help().expect("help").to_string()
+    }
+
+    /// `--blank-penalty` and `--ctc-weight` have no clap defaults (they depend on the LM, the
+    /// search and the model), so their help states the library's defaults in words: they must
+    /// stay those of the library.
+    #[test]
+    fn help_states_the_library_defaults() {
         let want = format!(
             "[default: {DEFAULT_BLANK_PENALTY_WITH_LM} with a word LM, {DEFAULT_BLANK_PENALTY} without]"
         );
-        assert!(help.contains(&want), "{help:?} lacks {want:?}");
+        let h = help("blank_penalty");
+        assert!(h.contains(&want), "{h:?} lacks {want:?}");
+        let want = format!("[default: {DEFAULT_CTC_WEIGHT} with --beam > 1 on a model");
+        let h = help("ctc_weight");
+        assert!(h.contains(&want), "{h:?} lacks {want:?}");
     }
 }

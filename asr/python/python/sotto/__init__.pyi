@@ -60,6 +60,7 @@ class Recognizer:
         word_bonus: Optional[float] = None,
         blank_penalty: Optional[float] = None,
         lodr_weight: Optional[float] = None,
+        ctc_weight: Optional[float] = None,
     ) -> None: ...
     @property
     def model_path(self) -> str: ...

@@ -1,0 +1,200 @@
+//! CTC rescoring of transducer hypotheses: the model's CTC head, over the same encoder, as a
+//! second opinion on the final choice of modified beam search.
+//!
+//! Every hypothesis carries the CTC forward variables of its token sequence (log α over the
+//! lattice states blank, label, blank, …, label, blank), advanced frame by frame, so at the
+//! end of a segment `ln P_ctc(tokens | frames)` is at hand without keeping the segment's
+//! frames; the final choice adds [`ctc_weight`](crate::DecoderOptions::ctc_weight) × it.
+//!
+//! The result equals the CTC forward algorithm over the whole segment while the segment is at
+//! most [`WINDOW`] frames long and a hypothesis holds at most [`MAX_LABELS`] tokens. Past that,
+//! two bounded approximations keep memory and time per frame flat (they only drop paths,
+//! so the value can only be lower than the exact one):
+//! - a new token's lattice states are started from the parent's states of the last
+//!   [`WINDOW`] frames: paths on which the CTC head emitted the token more than that before
+//!   the transducer did are dropped;
+//! - only the states of the last [`MAX_LABELS`] tokens are kept: paths on which the CTC
+//!   alignment lags the transducer's by more tokens than that are dropped.
+
+use crate::transducer::{log_add, log_softmax};
+
+/// Frames of CTC output kept for starting a new token's states (2.56 s at 80 ms frames);
+/// exported as `CTC_WINDOW`.
+pub const WINDOW: usize = 32;
+/// Tokens whose lattice states a hypothesis keeps; exported as `CTC_MAX_LABELS`.
+pub const MAX_LABELS: usize = 32;
+const STATES: usize = 2 * MAX_LABELS + 1;
+const NEG: f32 = f32::NEG_INFINITY;
+
+/// The CTC head's log-probabilities of the segment's last [`WINDOW`] frames (per decoder).
+#[derive(Debug, Clone)]
+pub(crate) struct CtcFrames {
+    rows: Vec<f32>,
+    vocab: usize,
+    pub blank: usize,
+    /// Frames of the segment so far; frame `t` (from 1) lives in slot `t % WINDOW`, and
+    /// frame 0 is the moment before the first frame.
+    pub t: usize,
+}
+
+impl CtcFrames {
+    pub fn new(vocab: usize, blank: usize) -> Self {
+        Self {
+            rows: vec![0.0; WINDOW * vocab],
+            vocab,
+            blank,
+            t: 0,
+        }
+    }
+
+    /// Start a new segment.
+    pub fn reset(&mut self) {
+        self.t = 0;
+    }
+
+    /// Take the next frame's logits (log-softmaxed here); false if they are not finite.
+    pub fn push(&mut self, logits: &[f32]) -> bool {
+        self.t += 1;
+        let row = self.row_mut(self.t);
+        row.copy_from_slice(logits);
+        log_softmax(row)
+    }
+
+    fn row(&self, t: usize) -> &[f32] {
+        let s = t % WINDOW;
+        &self.rows[s * self.vocab..(s + 1) * self.vocab]
+    }
+
+    fn row_mut(&mut self, t: usize) -> &mut [f32] {
+        let s = t % WINDOW;
+        &mut self.rows[s * self.vocab..(s + 1) * self.vocab]
+    }
+}
+
+/// The CTC forward variables of one hypothesis at the segment's current frame.
+#[derive(Debug, Clone)]
+pub(crate) struct CtcTrack {
+    /// log α of the kept states: a blank, then (label, blank) per kept token.
+    alpha: [f32; STATES],
+    /// The kept tokens, oldest first.
+    labels: [u32; MAX_LABELS],
+    /// Number of kept tokens.
+    n: usize,
+    /// log α of the last token's state and the trailing blank at each of the last
+    /// [`WINDOW`] frames (slot `frame % WINDOW`): what a next token's states start from.
+    hist: [(f32, f32); WINDOW],
+    /// The frame of the newest `hist` entry, and the oldest frame it holds at all (a token's
+    /// states exist only from the window it was started in).
+    hist_t: usize,
+    hist_from: usize,
+}
+
+impl CtcTrack {
+    /// The empty hypothesis before the first frame: the initial blank state has probability 1.
+    pub fn start() -> Self {
+        let mut t = Self {
+            alpha: [NEG; STATES],
+            labels: [0; MAX_LABELS],
+            n: 0,
+            hist: [(NEG, NEG); WINDOW],
+            hist_t: 0,
+            hist_from: 0,
+        };
+        t.alpha[0] = 0.0;
+        t.hist[0] = (NEG, 0.0);
+        t
+    }
+
+    /// Reset `self` to [`start`](Self::start) (reusing a pooled track).
+    pub fn restart(&mut self) {
+        *self = Self::start();
+    }
+
+    /// (last token's state, trailing blank) at frame `f`; -inf where not held.
+    fn end_at(&self, f: usize) -> (f32, f32) {
+        if f < self.hist_from || f > self.hist_t || f + WINDOW <= self.hist_t {
+            (NEG, NEG)
+        } else {
+            self.hist[f % WINDOW]
+        }
+    }
+
+    fn end_states(&self) -> (f32, f32) {
+        match self.n {
+            0 => (NEG, self.alpha[0]),
+            n => (self.alpha[2 * n - 1], self.alpha[2 * n]),
+        }
+    }
+
+    /// `out` = this hypothesis advanced by the frame `fr.t` (it must stand at `fr.t - 1`):
+    /// what a blank (no new token) does to it.
+    pub fn advance_into(&self, fr: &CtcFrames, out: &mut CtcTrack) {
+        debug_assert_eq!(self.hist_t + 1, fr.t, "CTC track out of step");
+        let row = fr.row(fr.t);
+        let a = &self.alpha;
+        for s in 0..=2 * self.n {
+            let mut v = a[s];
+            if s >= 1 {
+                v = log_add(v, a[s - 1]);
+            }
+            out.alpha[s] = if s % 2 == 1 {
+                let k = s / 2;
+                // A label may follow the previous label directly unless they are equal.
+                if k >= 1 && self.labels[k] != self.labels[k - 1] {
+                    v = log_add(v, a[s - 2]);
+                }
+                v + row[self.labels[k] as usize]
+            } else {
+                v + row[fr.blank]
+            };
+        }
+        out.labels = self.labels;
+        out.n = self.n;
+        out.hist = self.hist;
+        out.hist_from = self.hist_from;
+        out.hist_t = fr.t;
+        out.hist[fr.t % WINDOW] = out.end_states();
+    }
+
+    /// `out` = this hypothesis (standing at `fr.t - 1`) extended by `token`, emitted by the
+    /// transducer at frame `fr.t`: the old states advance by the frame, and the new token's
+    /// states are run over the window from the parent's end states.
+    pub fn extend_into(&self, token: u32, fr: &CtcFrames, out: &mut CtcTrack) {
+        self.advance_into(fr, out);
+        let t = fr.t;
+        let from = (t + 1).saturating_sub(WINDOW).max(1);
+        let repeat = self.n > 0 && self.labels[self.n - 1] == token;
+        let (mut l, mut b) = (NEG, NEG);
+        for tau in from..=t {
+            let (pl, pb) = self.end_at(tau - 1);
+            let row = fr.row(tau);
+            let mut into = log_add(l, pb);
+            if !repeat {
+                into = log_add(into, pl);
+            }
+            let nl = into + row[token as usize];
+            b = log_add(b, l) + row[fr.blank];
+            l = nl;
+            out.hist[tau % WINDOW] = (l, b);
+        }
+        out.hist_from = from;
+        out.hist_t = t;
+        if out.n == MAX_LABELS {
+            // Drop the oldest token: its label state and the blank before it.
+            out.alpha.copy_within(2..STATES, 0);
+            out.labels.copy_within(1..MAX_LABELS, 0);
+            out.n -= 1;
+        }
+        let n = out.n;
+        out.alpha[2 * n + 1] = l;
+        out.alpha[2 * n + 2] = b;
+        out.labels[n] = token;
+        out.n = n + 1;
+    }
+
+    /// `ln P_ctc(tokens | frames so far)`: the lattice ends in the last token or a blank.
+    pub fn log_likelihood(&self) -> f32 {
+        let (l, b) = self.end_states();
+        log_add(l, b)
+    }
+}

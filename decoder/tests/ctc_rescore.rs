@@ -1,0 +1,252 @@
+//! CTC rescoring of modified beam search: each hypothesis's CTC log-likelihood against the
+//! CTC forward algorithm written out here, the final choice it changes, its bounds on long
+//! segments, streaming, segments and option errors.
+
+use sotto_decoder::toy::{RandomTransducer, SplitMix, TableTransducer, WithCtc};
+use sotto_decoder::{
+    Decoder, DecoderError, DecoderOptions, Hypothesis, SearchMethod, TransducerNet, CTC_MAX_LABELS,
+    CTC_WINDOW,
+};
+
+fn beam(k: usize, ctc_weight: f32) -> DecoderOptions {
+    DecoderOptions {
+        method: SearchMethod::ModifiedBeam { beam: k },
+        ctc_weight,
+        ..Default::default()
+    }
+}
+
+/// Log-softmax in f64.
+fn log_probs(row: &[f32]) -> Vec<f64> {
+    let max = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
+    let lse = max
+        + row
+            .iter()
+            .map(|&x| (x as f64 - max).exp())
+            .sum::<f64>()
+            .ln();
+    row.iter().map(|&x| x as f64 - lse).collect()
+}
+
+fn lse(a: f64, b: f64) -> f64 {
+    if a == f64::NEG_INFINITY {
+        return b;
+    }
+    if b == f64::NEG_INFINITY {
+        return a;
+    }
+    a.max(b) + (-(a - b).abs()).exp().ln_1p()
+}
+
+/// The CTC forward algorithm over the whole utterance: ln P(labels | frames), with the
+/// usual blank-extended label sequence (Graves et al. 2006).
+fn ctc_forward(rows: &[f32], vocab: usize, labels: &[usize], blank: usize) -> f64 {
+    let lp: Vec<Vec<f64>> = rows.chunks_exact(vocab).map(log_probs).collect();
+    let mut ext = vec![blank];
+    for &l in labels {
+        ext.extend([l, blank]);
+    }
+    let s = ext.len();
+    let mut a = vec![f64::NEG_INFINITY; s];
+    a[0] = lp[0][ext[0]];
+    if s > 1 {
+        a[1] = lp[0][ext[1]];
+    }
+    for row in &lp[1..] {
+        let prev = a.clone();
+        for j in 0..s {
+            let mut v = prev[j];
+            if j >= 1 {
+                v = lse(v, prev[j - 1]);
+            }
+            if j >= 2 && ext[j] != blank && ext[j] != ext[j - 2] {
+                v = lse(v, prev[j - 2]);
+            }
+            a[j] = v + row[ext[j]];
+        }
+    }
+    if s > 1 {
+        lse(a[s - 1], a[s - 2])
+    } else {
+        a[0]
+    }
+}
+
+fn random_rows(n: usize, vocab: usize, scale: f32, seed: u64) -> Vec<f32> {
+    let mut rng = SplitMix(seed);
+    (0..n * vocab).map(|_| rng.uniform() * scale).collect()
+}
+
+fn run<N: TransducerNet>(net: &N, frames: &[f32], opts: DecoderOptions) -> Decoder<N> {
+    let mut dec = Decoder::new(net, opts).unwrap();
+    dec.accept_frames(net, frames).unwrap();
+    dec
+}
+
+#[test]
+fn every_hypothesis_carries_its_exact_ctc_log_likelihood() {
+    // Few tokens, so hypotheses repeat labels (the case where CTC needs a blank between).
+    let (v, t) = (4, 24);
+    assert!(t < CTC_WINDOW);
+    let net = WithCtc {
+        inner: RandomTransducer::new(v, 8, 0.5, 11),
+    };
+    let ctc = random_rows(t, v, 3.0, 12);
+    let frames = net.frames(&net.inner.random_frames(t, 13), &ctc);
+    let dec = run(&net, &frames, beam(8, 0.5));
+    let hyps = dec.hypotheses();
+    assert_eq!(hyps.len(), 8);
+    let mut repeats = 0;
+    for h in &hyps {
+        let ids = h.ids();
+        assert!(ids.len() < CTC_MAX_LABELS);
+        repeats += ids.windows(2).filter(|w| w[0] == w[1]).count();
+        let want = ctc_forward(&ctc, v, &ids, 0);
+        let got = h.ctc_logprob.expect("CTC rescoring on") as f64;
+        assert!(
+            (got - want).abs() < 1e-3 * want.abs().max(1.0),
+            "{ids:?}: {got} vs {want}"
+        );
+    }
+    assert!(
+        repeats > 0,
+        "no hypothesis repeats a token: the test misses that case"
+    );
+}
+
+#[test]
+fn rescoring_changes_only_the_final_choice() {
+    // The transducer slightly prefers token 1 on frame 0; the CTC head is sure of token 2.
+    let mut rows = vec![vec![5.0, -5.0, -5.0]; 6];
+    rows[0] = vec![0.0, 5.0, 4.8];
+    let inner = TableTransducer::new(3, &rows);
+    let mut ctc = vec![vec![5.0, -5.0, -5.0]; 6];
+    ctc[1] = vec![0.0, -5.0, 6.0];
+    let net = WithCtc { inner };
+    let frames = net.frames(net.inner.frames(), &ctc.concat());
+    let plain = run(&net, &frames, beam(4, 0.0));
+    let rescored = run(&net, &frames, beam(4, 1.0));
+    assert_eq!(plain.finish_hypothesis().ids(), vec![1]);
+    assert_eq!(plain.finish_hypothesis().ctc_logprob, None);
+    assert_eq!(rescored.finish_hypothesis().ids(), vec![2]);
+    // The beam and the partial result are the transducer's alone.
+    assert_eq!(rescored.partial_hypothesis().ids(), vec![1]);
+    let ids = |hs: Vec<Hypothesis>| hs.iter().map(|h| h.ids()).collect::<Vec<_>>();
+    assert_eq!(ids(plain.hypotheses()), ids(rescored.hypotheses()));
+    // The final score is the transducer's plus weight × the CTC term.
+    let h = rescored.finish_hypothesis();
+    let with_ctc = rescored
+        .hypotheses()
+        .into_iter()
+        .find(|x| x.ids() == vec![2])
+        .unwrap();
+    let want = with_ctc.score + with_ctc.ctc_logprob.unwrap();
+    assert!((h.score - want).abs() < 1e-4, "{} vs {want}", h.score);
+}
+
+#[test]
+fn long_segments_stay_bounded_and_close() {
+    // 200 frames, a token on every third frame (67 tokens: more than the kept labels), the
+    // CTC head peaky and one frame late or (every other token) one frame early, before the
+    // transducer emits: the bounded track may only lose probability, and only a little.
+    let (v, t) = (6, 200);
+    assert!(t > CTC_WINDOW && t / 3 > CTC_MAX_LABELS);
+    let spell: Vec<Option<usize>> = (0..t)
+        .map(|i| (i % 3 == 0).then_some(1 + (i / 3) % 5))
+        .collect();
+    let inner = TableTransducer::spelling(v, &spell);
+    let mut ctc = random_rows(t, v, 1.0, 5);
+    for (i, s) in spell.iter().enumerate() {
+        if let Some(tok) = s {
+            let at = if (i / 3) % 2 == 0 { i + 1 } else { i - 1 };
+            ctc[at.min(t - 1) * v + tok] += 6.0;
+        }
+    }
+    for i in 0..t {
+        ctc[i * v] += 3.0;
+    }
+    let net = WithCtc { inner };
+    let frames = net.frames(net.inner.frames(), &ctc);
+    let h = run(&net, &frames, beam(4, 0.3)).finish_hypothesis();
+    let ids = h.ids();
+    assert_eq!(ids.len(), 67);
+    let want = ctc_forward(&ctc, v, &ids, 0);
+    let got = h.ctc_logprob.unwrap() as f64;
+    assert!(
+        got <= want + 1e-3 * want.abs(),
+        "{got} above the exact {want}"
+    );
+    assert!(
+        got >= want - 0.05 * want.abs(),
+        "{got} far below the exact {want}"
+    );
+}
+
+#[test]
+fn chunking_and_segments_do_not_change_it() {
+    let (v, t) = (5, 90);
+    let net = WithCtc {
+        inner: RandomTransducer::new(v, 8, 1.0, 21),
+    };
+    let ctc = random_rows(t, v, 3.0, 22);
+    let frames = net.frames(&net.inner.random_frames(t, 23), &ctc);
+    let d = net.encoder_dim();
+    let whole = run(&net, &frames, beam(6, 0.4)).finish_hypothesis();
+    for chunk in [1, 7, 33] {
+        let mut dec = Decoder::new(&net, beam(6, 0.4)).unwrap();
+        for c in frames.chunks(chunk * d) {
+            dec.accept_frames(&net, c).unwrap();
+        }
+        assert_eq!(dec.finish_hypothesis(), whole, "chunks of {chunk} frames");
+    }
+    // A new segment starts its CTC lattice afresh: after a reset, the result equals a fresh
+    // decoder's on the same frames.
+    let (first, second) = frames.split_at(40 * d);
+    let mut dec = run(&net, first, beam(6, 0.4));
+    dec.reset(&net);
+    dec.accept_frames(&net, second).unwrap();
+    let fresh = run(&net, second, beam(6, 0.4)).finish_hypothesis();
+    let got = dec.finish_hypothesis();
+    assert_eq!(got.ids(), fresh.ids());
+    assert_eq!(got.ctc_logprob, fresh.ctc_logprob);
+}
+
+#[test]
+fn bad_options_are_errors() {
+    let plain = RandomTransducer::new(4, 8, 1.0, 1);
+    let err = Decoder::new(&plain, beam(4, 0.3)).err().unwrap();
+    assert!(
+        matches!(&err, DecoderError::InvalidOption(m) if m.contains("CTC head")),
+        "{err}"
+    );
+    let net = WithCtc { inner: plain };
+    for w in [-0.1, f32::NAN, f32::INFINITY] {
+        let err = Decoder::new(&net, beam(4, w)).err().unwrap();
+        assert!(
+            matches!(&err, DecoderError::InvalidOption(m) if m.contains("ctc_weight")),
+            "{err}"
+        );
+    }
+    let greedy = DecoderOptions {
+        method: SearchMethod::Greedy {
+            max_symbols_per_frame: 1,
+        },
+        ctc_weight: 0.3,
+        ..Default::default()
+    };
+    let err = Decoder::new(&net, greedy).err().unwrap();
+    assert!(
+        matches!(&err, DecoderError::InvalidOption(m) if m.contains("beam")),
+        "{err}"
+    );
+    // Non-finite CTC logits are the network's fault, reported with the frame.
+    let mut ctc = random_rows(3, 4, 1.0, 2);
+    ctc[2 * 4 + 1] = f32::NAN;
+    let frames = net.frames(&net.inner.random_frames(3, 3), &ctc);
+    let mut dec = Decoder::new(&net, beam(4, 0.3)).unwrap();
+    let err = dec.accept_frames(&net, &frames).err().unwrap();
+    assert!(
+        matches!(err, DecoderError::NonFiniteLogits { frame: 2 }),
+        "{err}"
+    );
+}
