@@ -219,3 +219,38 @@ def load_network_weights(path):
     (`export.py` rebuilds those from the training transcripts)."""
     from safetensors.torch import load_file
     return {k: v for k, v in load_file(str(path)).items() if k not in SEARCH_TENSORS}
+
+
+def grow_encoder(weights, model):
+    """Warm-start a deeper LSTM encoder from a shallower model's `weights` (issue 11's capacity pilot): the file's layers
+    go to the bottom of the stack and each new top layer starts as (almost) the identity, so the grown model first
+    computes what the file did and the new layers add capacity from there.
+
+    Needs residual adds and post-layer LayerNorm: the file's last LayerNorm moves to the new top layer and the file's
+    last layer gets a plain one (gain 1, bias 0), so the new layers see unit-scale activations z, and LayerNorm(z + h)
+    = z while their output h stays near 0 — their output gates start almost shut (bias -4, sigmoid 0.018) and open as
+    they learn. Returns the state dict to load (file tensors + new layers at their initialization)."""
+    enc = model.encoder
+    have = 1 + max(int(k.split(".")[2]) for k in weights if k.startswith("encoder.lstm."))
+    want = len(enc.lstm)
+    if want <= have:
+        return weights
+    if not (enc.residual and enc.norm is not None):
+        raise ValueError("growing an encoder needs residual adds and LayerNorm")
+    sd = {k: v.clone() for k, v in model.state_dict().items()}  # new layers: their fresh initialization
+    sd.update(weights)
+    top = have - 1
+    for k in ("weight", "bias"):
+        sd[f"encoder.norm.{want - 1}.{k}"] = weights[f"encoder.norm.{top}.{k}"].clone()
+    sd[f"encoder.norm.{top}.weight"] = torch.ones_like(weights[f"encoder.norm.{top}.weight"])
+    sd[f"encoder.norm.{top}.bias"] = torch.zeros_like(weights[f"encoder.norm.{top}.bias"])
+    for i in range(have, want):
+        h = enc.lstm[i].hidden_size
+        for k in ("bias_ih_l0", "bias_hh_l0"):
+            b = sd[f"encoder.lstm.{i}.{k}"]
+            b[3 * h: 4 * h] = -4.0 if k == "bias_ih_l0" else 0.0  # output gate (order i, f, g, o)
+        for k in ("weight", "bias"):
+            if i < want - 1:  # a middle new layer (growing by more than one) passes z on unchanged
+                sd[f"encoder.norm.{i}.{k}"] = torch.ones_like(sd[f"encoder.norm.{i}.{k}"]) if k == "weight" \
+                    else torch.zeros_like(sd[f"encoder.norm.{i}.{k}"])
+    return sd

@@ -31,7 +31,7 @@ import torchaudio.functional as AF
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from model import Transducer, load_network_weights  # noqa: E402
+from model import Transducer, grow_encoder, load_network_weights  # noqa: E402
 from rnnt import lattice_nll, prune_ranges, pruned_lattice, rnnt_loss, simple_lattice  # noqa: E402
 
 
@@ -312,10 +312,18 @@ def evaluate(model, split, sp, max_frames=20000, show=3, hyps_out=None):
 
 def lr_at(step, cfg):
     """Warm-up then inverse-power decay. `lr_step_offset` continues the decay of an earlier run (a warm start
-    with --init: a fresh optimizer warms up again, to the rate the earlier run had reached)."""
+    with --init: a fresh optimizer warms up again, to the rate the earlier run had reached); an optional
+    `anneal` phase then takes the rate down linearly."""
     w = cfg["warmup_steps"]
     off = cfg.get("lr_step_offset", 0)
-    return cfg["lr"] * min((step + 1) / w, (w / (step + off + 1)) ** cfg.get("decay_power", 0.5))
+    lr = cfg["lr"] * min((step + 1) / w, (w / (step + off + 1)) ** cfg.get("decay_power", 0.5))
+    if "anneal" in cfg:
+        # An annealing phase for the weight means: from `start_step` the rate falls linearly to
+        # `final_frac` of the schedule's over `steps` steps, then stays there.
+        a = cfg["anneal"]
+        frac = min(max(step - a["start_step"], 0) / a["steps"], 1.0)
+        lr *= 1.0 - frac * (1.0 - a["final_frac"])
+    return lr
 
 
 FIELDS = ["time", "train_minutes", "epoch", "step", "lr", "loss", "rnnt", "simple", "ctc", "audio_s_per_s", "grad_norm",
@@ -428,7 +436,7 @@ def main():
         log(f"resumed {last}: epoch {state['epoch']} batch {state['batch_pos']} step {state['step']} "
             f"{state['train_seconds'] / 60:.1f} min")
     elif a.init:
-        missing, unexpected = model.load_state_dict(load_network_weights(a.init), strict=False)
+        missing, unexpected = model.load_state_dict(grow_encoder(load_network_weights(a.init), model), strict=False)
         if missing or unexpected:
             raise SystemExit(f"{a.init}: missing tensors {missing}, unexpected {unexpected}")
         log(f"initialized weights from {a.init}")
