@@ -26,8 +26,8 @@ for m in f32 int8; do
   done
 done
 # What a user gets: the int8 model with the word LM beside it at the default search (beam 32, LM weight 0.35, LODR
-# 0.2, word bonus 0.25, blank penalty 1.5: `sotto transcribe --help`); the same without LODR, at beam 8, and without the
-# blank penalty.
+# 0.2, word bonus 0.25, blank penalty 1.5, CTC rescoring: `sotto transcribe --help`); the same without LODR, at beam 8,
+# without the blank penalty and without CTC rescoring. (Beam search without the LM above rescores with the CTC head too.)
 run_lm() {
   $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" -j 2 "$@" 2> /dev/null || true
 }
@@ -39,6 +39,8 @@ run_lm --beam 8 > "$RUN/sotto_int8_default_beam8.txt"
 echo "int8 default search at beam 8: $(tail -1 "$RUN/sotto_int8_default_beam8.txt")"
 run_lm --blank-penalty 0 > "$RUN/sotto_int8_default_bp0.txt"
 echo "int8 default search, blank penalty 0: $(tail -1 "$RUN/sotto_int8_default_bp0.txt")"
+run_lm --ctc-weight 0 > "$RUN/sotto_int8_default_ctc0.txt"
+echo "int8 default search without CTC rescoring: $(tail -1 "$RUN/sotto_int8_default_ctc0.txt")"
 # Per-source WER from the same per-file output (scored as `sotto transcribe --ref` scores, `wer.py`), and how many
 # dev transcripts sotto (f32 / int8 greedy) shares with PyTorch's greedy decode of the same model.
 .venv/bin/python - "$RUN" <<'PY'

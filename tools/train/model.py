@@ -254,3 +254,34 @@ def grow_encoder(weights, model):
                 sd[f"encoder.norm.{i}.{k}"] = torch.ones_like(sd[f"encoder.norm.{i}.{k}"]) if k == "weight" \
                     else torch.zeros_like(sd[f"encoder.norm.{i}.{k}"])
     return sd
+
+
+if __name__ == "__main__":
+    # Self-check of grow_encoder (`python model.py`): a 4-layer encoder grown from a random trained-like 3-layer one
+    # computes nearly what it did, keeps the file's tensors, and trains its new layer.
+    torch.manual_seed(0)
+    hp = dict(feat_dim=80, stack=8, num_layers=3, hidden=64, proj=0, residual=True, layer_norm=True)
+    small = Transducer(**hp, pred_dim=32, joiner_dim=32, vocab_size=16)
+    with torch.no_grad():  # LayerNorm affines away from (1, 0), as training leaves them
+        for n in small.encoder.norm:
+            n.weight.uniform_(0.5, 1.5)
+            n.bias.uniform_(-0.3, 0.3)
+    big = Transducer(**dict(hp, num_layers=4), pred_dim=32, joiner_dim=32, vocab_size=16)
+    missing, unexpected = big.load_state_dict(grow_encoder(small.state_dict(), big), strict=False)
+    assert not missing and not unexpected, (missing, unexpected)
+    for k in ("encoder.lstm.0.weight_ih_l0", "encoder.lstm.2.weight_hh_l0", "joiner.output.weight"):
+        assert torch.equal(big.state_dict()[k], small.state_dict()[k]), k
+    x, lens = torch.randn(2, 400, 80), torch.tensor([400, 320])
+    with torch.no_grad():
+        a, _ = small.encoder(x, lens)
+        b, _ = big.encoder(x, lens)
+    rel = float((a - b).norm() / a.norm())
+    assert rel < 0.05, f"grown encoder differs by {rel:.3f}"
+    plain = Transducer(**dict(hp, num_layers=4), pred_dim=32, joiner_dim=32, vocab_size=16)
+    with torch.no_grad():
+        c, _ = plain.encoder(x, lens)
+    assert float((a - c).norm() / a.norm()) > 0.5, "the check cannot tell a grown encoder from a random one"
+    b, _ = big.encoder(x, lens)
+    b.square().mean().backward()
+    assert float(big.encoder.lstm[3].weight_hh_l0.grad.abs().sum()) > 0, "the new layer gets no gradient"
+    print(f"grow_encoder: 3 -> 4 layers, encoder output within {100 * rel:.2f} % of the original")
