@@ -54,15 +54,19 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
         s.normalize(row, frame)?;
         s.candidates(i, &hyps[i], row, beam, &mut sc.cands, &mut sc.pool);
     }
-    // Stable (word search can give one hypothesis the same token twice); at most beam² items
-    // here, which the standard library sorts without allocating.
-    sc.cands.sort_by(|a, b| {
+    // Up to beam² candidates: select the best `beam` first (linear), then sort only those,
+    // stably (word search can give one hypothesis the same token twice).
+    let order = |a: &Candidate<L::State>, b: &Candidate<L::State>| {
         b.score
             .total_cmp(&a.score)
             .then(a.hyp.cmp(&b.hyp))
             .then(a.token.cmp(&b.token))
-    });
-    sc.cands.truncate(beam);
+    };
+    if sc.cands.len() > beam {
+        sc.cands.select_nth_unstable_by(beam - 1, order);
+        sc.cands.truncate(beam);
+    }
+    sc.cands.sort_by(order);
     sc.next.clear();
     for c in sc.cands.drain(..) {
         let h = s.extend(net, &hyps[c.hyp], c, frame, false, ctc, &mut sc.pool);

@@ -234,7 +234,7 @@ impl<P, S> Hyp<P, S> {
 pub(crate) struct Pool<P> {
     preds: Vec<Arc<(P, Vec<f32>)>>,
     links: Vec<Arc<Link<Token>>>,
-    top: Vec<(f32, usize, ())>,
+    top: Vec<(f32, usize, u32, ())>,
     /// Boxed on purpose: a hypothesis holds its track in a box, so recycling moves the box.
     #[allow(clippy::vec_box)]
     ctc: Vec<Box<CtcTrack>>,
@@ -314,33 +314,64 @@ pub(crate) struct Candidate<S> {
     pub stay: bool,
 }
 
-/// Keeps the best `k` (score, token, extra) entries, best first, ties to the lower token and
-/// then the earlier insertion.
+/// Keeps the best `k` (score, token, extra) entries: best first, ties to the lower token and
+/// then the earlier push. A push is amortized O(1): entries collect unsorted until there are
+/// 2k, then the best k are selected, and the k-th one's score turns away worse pushes (beam
+/// search pushes a whole vocabulary per hypothesis, so large beams would otherwise spend
+/// their time shifting a sorted list).
 struct TopK<X> {
     k: usize,
-    items: Vec<(f32, usize, X)>,
+    /// (score, token, push number, extra).
+    items: Vec<(f32, usize, u32, X)>,
+    floor: f32,
+    pushed: u32,
+}
+
+/// Best first: higher score, then lower token, then earlier push (a total order).
+fn top_order<X>(a: &(f32, usize, u32, X), b: &(f32, usize, u32, X)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
 }
 
 impl<X> TopK<X> {
     fn new(k: usize) -> Self {
-        Self::with_buffer(k, Vec::with_capacity(k + 1))
+        Self::with_buffer(k, Vec::with_capacity(2 * k))
     }
 
     /// Reuse `items`' allocation (cleared first).
-    fn with_buffer(k: usize, mut items: Vec<(f32, usize, X)>) -> Self {
+    fn with_buffer(k: usize, mut items: Vec<(f32, usize, u32, X)>) -> Self {
         items.clear();
-        Self { k, items }
+        Self {
+            k,
+            items,
+            floor: f32::NEG_INFINITY,
+            pushed: 0,
+        }
     }
 
     fn push(&mut self, s: f32, t: usize, x: X) {
-        if self.items.len() == self.k && s <= self.items[self.k - 1].0 {
+        if s < self.floor || self.k == 0 {
             return;
         }
-        let pos = self
-            .items
-            .partition_point(|&(ts, tt, _)| ts > s || (ts == s && tt <= t));
-        self.items.insert(pos, (s, t, x));
-        self.items.truncate(self.k);
+        self.items.push((s, t, self.pushed, x));
+        self.pushed += 1;
+        if self.items.len() >= 2 * self.k {
+            self.keep_best();
+        }
+    }
+
+    fn keep_best(&mut self) {
+        if self.items.len() > self.k {
+            self.items.select_nth_unstable_by(self.k - 1, top_order);
+            self.items.truncate(self.k);
+            self.floor = self.items[self.k - 1].0;
+        }
+    }
+
+    /// The best `k`, best first.
+    fn into_sorted(mut self) -> Vec<(f32, usize, u32, X)> {
+        self.keep_best();
+        self.items.sort_unstable_by(top_order);
+        self.items
     }
 }
 
@@ -446,7 +477,7 @@ impl<L: LanguageModel> Scorer<L> {
         logp: &[f32],
         k: usize,
         out: &mut Vec<Candidate<L::State>>,
-        top_buf: &mut Vec<(f32, usize, ())>,
+        top_buf: &mut Vec<(f32, usize, u32, ())>,
     ) {
         let graph = self.hotwords();
         let default_delta = graph.map_or(0.0, |g| g.finalize(h.ctx));
@@ -474,7 +505,8 @@ impl<L: LanguageModel> Scorer<L> {
             top.push(lp + delta, t, ());
         }
         let start = out.len();
-        for &(s, t, ()) in &top.items {
+        let items = top.into_sorted();
+        for &(s, t, _, ()) in &items {
             let mut c = Candidate {
                 hyp: hi,
                 token: t,
@@ -495,7 +527,7 @@ impl<L: LanguageModel> Scorer<L> {
             }
             out.push(c);
         }
-        *top_buf = top.items;
+        *top_buf = items;
         if self.use_lm {
             let new = &mut out[start..];
             new.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.token.cmp(&b.token)));
@@ -623,16 +655,20 @@ impl<L: LanguageModel> Scorer<L> {
                 starts(&mut top, h.score + delta, Some((w, lm, ctx)));
             }
         }
-        out.extend(top.items.into_iter().map(|(score, t, mv)| Candidate {
-            hyp: hi,
-            token: t,
-            score,
-            logprob: logp[t],
-            ctx: None,
-            lm: None,
-            word: Some(mv),
-            stay: false,
-        }));
+        out.extend(
+            top.into_sorted()
+                .into_iter()
+                .map(|(score, t, _, mv)| Candidate {
+                    hyp: hi,
+                    token: t,
+                    score,
+                    logprob: logp[t],
+                    ctx: None,
+                    lm: None,
+                    word: Some(mv),
+                    stay: false,
+                }),
+        );
     }
 
     /// Apply a candidate to a copy of its hypothesis. The prediction network is stepped on
