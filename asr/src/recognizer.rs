@@ -40,9 +40,10 @@ pub const MODEL_ENV: &str = "SOTTO_MODEL";
 pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-en.safetensors"];
 
 /// Default beam size of modified beam search (see [`RecognizerConfig::beam`]): with the word
-/// LM, wider beams keep finding better word sequences (dev WER at 8 / 16 / 32 / 64 / 128 in the
-/// README, "Words"); 32 costs about 1.6x the CPU time of 8, still under 0.01 of real time.
-pub const DEFAULT_BEAM: usize = 32;
+/// LM and CTC rescoring of the final beam, wider beams keep finding better word sequences (dev
+/// WER at 16 / 32 / 64 / 96 / 128 in the README, "Words"); 128 runs at about 0.04 of real time
+/// on one core, inside the 0.05 budget of live captions.
+pub const DEFAULT_BEAM: usize = 128;
 
 /// Default weight of the word LM (tuned on dev together with the blank penalty, as described in
 /// the README, "Words").

@@ -10,7 +10,8 @@ scored on the other. In `tools/train`, after `dev_wavs.py` and a release build:
     .venv/bin/python tune_search.py --model ../../models/zoo/sotto-en-int8.safetensors --tag shipped \\
         --beam 8,32 --blank-penalty 0.75,1.5,2 --word-bonus 0.25,0.5,1 --lm-weight 0.25
 
-Each decode takes one core for about half a minute on the shipped model at beam 32 (`-j 1`: training keeps the rest).
+Each decode takes one core for about half a minute on the shipped model at beam 32, two at beam 128 (`-j 1`: training
+keeps the rest).
 """
 
 import argparse
