@@ -235,6 +235,8 @@ pub(crate) struct Pool<P> {
     preds: Vec<Arc<(P, Vec<f32>)>>,
     links: Vec<Arc<Link<Token>>>,
     top: Vec<(f32, usize, u32, ())>,
+    /// The word search's top-k buffer.
+    word_top: Vec<(f32, usize, u32, WordMove)>,
     /// Boxed on purpose: a hypothesis holds its track in a box, so recycling moves the box.
     #[allow(clippy::vec_box)]
     ctc: Vec<Box<CtcTrack>>,
@@ -246,6 +248,7 @@ impl<P> Default for Pool<P> {
             preds: Vec::new(),
             links: Vec::new(),
             top: Vec::new(),
+            word_top: Vec::new(),
             ctc: Vec::new(),
         }
     }
@@ -333,10 +336,6 @@ fn top_order<X>(a: &(f32, usize, u32, X), b: &(f32, usize, u32, X)) -> std::cmp:
 }
 
 impl<X> TopK<X> {
-    fn new(k: usize) -> Self {
-        Self::with_buffer(k, Vec::with_capacity(2 * k))
-    }
-
     /// Reuse `items`' allocation (cleared first).
     fn with_buffer(k: usize, mut items: Vec<(f32, usize, u32, X)>) -> Self {
         items.clear();
@@ -463,7 +462,9 @@ impl<L: LanguageModel> Scorer<L> {
         pool: &mut Pool<P>,
     ) {
         match (self.words(), &h.word) {
-            (Some(g), Some(pos)) => self.word_candidates(g, hi, h, pos, logp, k, out),
+            (Some(g), Some(pos)) => {
+                self.word_candidates(g, hi, h, pos, logp, k, out, &mut pool.word_top)
+            }
             _ => self.token_candidates(hi, h, logp, k, out, &mut pool.top),
         }
     }
@@ -571,6 +572,7 @@ impl<L: LanguageModel> Scorer<L> {
         logp: &[f32],
         k: usize,
         out: &mut Vec<Candidate<L::State>>,
+        top_buf: &mut Vec<(f32, usize, u32, WordMove)>,
     ) {
         let tree = &g.tree;
         // LODR: each emitted token pays `weight × ln p_bigram(token | previous token)`; the
@@ -583,7 +585,7 @@ impl<L: LanguageModel> Scorer<L> {
             Some(&l) => logp[u as usize] - iw * l,
             None => logp[u as usize],
         };
-        let mut top: TopK<WordMove> = TopK::new(k);
+        let mut top: TopK<WordMove> = TopK::with_buffer(k, std::mem::take(top_buf));
         top.push(
             h.score + logp[self.blank],
             self.blank,
@@ -655,20 +657,19 @@ impl<L: LanguageModel> Scorer<L> {
                 starts(&mut top, h.score + delta, Some((w, lm, ctx)));
             }
         }
-        out.extend(
-            top.into_sorted()
-                .into_iter()
-                .map(|(score, t, _, mv)| Candidate {
-                    hyp: hi,
-                    token: t,
-                    score,
-                    logprob: logp[t],
-                    ctx: None,
-                    lm: None,
-                    word: Some(mv),
-                    stay: false,
-                }),
-        );
+        let mut items = top.into_sorted();
+        out.extend(items.drain(..).map(|(score, t, _, mv)| Candidate {
+            hyp: hi,
+            token: t,
+            score,
+            logprob: logp[t],
+            ctx: None,
+            lm: None,
+            word: Some(mv),
+            stay: false,
+        }));
+        // The emptied buffer keeps its allocation for the next hypothesis.
+        *top_buf = items;
     }
 
     /// Apply a candidate to a copy of its hypothesis. The prediction network is stepped on
