@@ -184,15 +184,6 @@ pub(crate) struct Hyp<P, S> {
     pub ctc: Option<Box<CtcTrack>>,
 }
 
-impl<P, S: Clone> Clone for Hyp<P, S> {
-    fn clone(&self) -> Self {
-        Self {
-            ctc: self.ctc.clone(),
-            ..self.clone_without_ctc()
-        }
-    }
-}
-
 impl<P, S: Clone> Hyp<P, S> {
     /// A copy without the CTC track (which the caller fills from its pool).
     fn clone_without_ctc(&self) -> Self {

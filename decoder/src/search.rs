@@ -4,6 +4,7 @@
 use crate::beam::Scratch;
 use crate::ctc_track::{CtcFrames, CtcTrack};
 use crate::hyp::{Hyp, Scorer};
+use crate::transducer::log_add;
 use crate::words::{WordGraph, SPELLED};
 use crate::{
     ContextGraph, DecoderError, EndpointConfig, EndpointRule, LanguageModel, NoLm, Transcript,
@@ -396,8 +397,7 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
         for (i, h) in self.hyps.iter().enumerate() {
             for (j, o) in self.hyps.iter().enumerate() {
                 if i != j && h.same_path(o) {
-                    let (hi, lo) = (h.score.max(o.score), h.score.min(o.score));
-                    bonus[i] = hi + (lo - hi).exp().ln_1p() - h.score;
+                    bonus[i] = log_add(h.score, o.score) - h.score;
                 }
             }
         }
