@@ -10,6 +10,9 @@ use sotto_models::transducer::{random_model_bytes, tiny_hyperparameters, Transdu
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+mod common;
+use common::{chunked, one_shot, one_shot_at};
+
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/tests/data/transducer")
 }
@@ -146,16 +149,6 @@ fn synth_at(rate: u32, seconds: f32, seed: u32) -> Vec<f32> {
         .collect()
 }
 
-fn one_shot(rec: &Recognizer, audio: &[f32]) -> Transcript {
-    one_shot_at(rec, 16000, audio)
-}
-
-fn one_shot_at(rec: &Recognizer, rate: u32, audio: &[f32]) -> Transcript {
-    let mut s = rec.stream();
-    s.accept_waveform(rate, audio).unwrap();
-    s.finish().unwrap()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
     /// Any chunking (with or without intermediate decode calls) gives the one-shot transcript.
@@ -169,16 +162,7 @@ proptest! {
         let rec = random_recognizer(beam);
         let audio = synth_at(rate, 1.5, 1);
         let want = one_shot_at(&rec, rate, &audio);
-        let mut s = rec.stream();
-        let mut rest = &audio[..];
-        for c in cuts.iter().cycle() {
-            if rest.is_empty() { break; }
-            let (a, b) = rest.split_at((*c).min(rest.len()));
-            s.accept_waveform(rate, a).unwrap();
-            if decode_each { s.decode().unwrap(); let _ = s.partial(); }
-            rest = b;
-        }
-        prop_assert_eq!(s.finish().unwrap(), want);
+        prop_assert_eq!(chunked(&rec, rate, &audio, &cuts, decode_each), want);
     }
 }
 
@@ -428,18 +412,22 @@ proptest! {
     }
 }
 
-/// A random tiny model with a CTC head, decoded through it (CTC prefix beam search).
-fn random_ctc_recognizer(beam: usize) -> Recognizer {
+/// A random tiny model with a CTC head, shared by the tests below.
+fn ctc_model() -> &'static Transducer {
     static MODEL: OnceLock<Transducer> = OnceLock::new();
-    let t = MODEL.get_or_init(|| {
+    MODEL.get_or_init(|| {
         let hp = sotto_models::transducer::Hyperparameters {
             ctc: true,
             ..tiny_hyperparameters()
         };
         Transducer::from_bytes(&random_model_bytes(&hp, 7, true), "tiny-ctc").unwrap()
-    });
+    })
+}
+
+/// The CTC-head model decoded through its CTC head (CTC prefix beam search).
+fn random_ctc_recognizer(beam: usize) -> Recognizer {
     Recognizer::from_transducer(
-        t.clone(),
+        ctc_model().clone(),
         RecognizerConfig {
             beam,
             ctc: true,
@@ -461,16 +449,7 @@ proptest! {
         let rec = random_ctc_recognizer(beam);
         let audio = synth(1.5, 3);
         let want = one_shot(&rec, &audio);
-        let mut s = rec.stream();
-        let mut rest = &audio[..];
-        for c in cuts.iter().cycle() {
-            if rest.is_empty() { break; }
-            let (a, b) = rest.split_at((*c).min(rest.len()));
-            s.accept_waveform(16000, a).unwrap();
-            if decode_each { s.decode().unwrap(); let _ = s.partial(); }
-            rest = b;
-        }
-        prop_assert_eq!(s.finish().unwrap(), want);
+        prop_assert_eq!(chunked(&rec, 16000, &audio, &cuts, decode_each), want);
     }
 }
 
@@ -497,15 +476,9 @@ fn ctc_decoding_emits_words_and_needs_a_ctc_head() {
     assert!(err.to_string().contains("no CTC head"), "{err}");
 }
 
-/// The tiny CTC-head model of [`random_ctc_recognizer`], decoded by the transducer's beam
-/// search with `config`.
+/// The CTC-head model decoded by the transducer's beam search with `config`.
 fn ctc_head_recognizer(config: RecognizerConfig) -> Result<Recognizer, sotto_asr::AsrError> {
-    let hp = sotto_models::transducer::Hyperparameters {
-        ctc: true,
-        ..tiny_hyperparameters()
-    };
-    let t = Transducer::from_bytes(&random_model_bytes(&hp, 7, true), "tiny-ctc").unwrap();
-    Recognizer::from_transducer(t, config)
+    Recognizer::from_transducer(ctc_model().clone(), config)
 }
 
 #[test]
@@ -557,15 +530,6 @@ proptest! {
         }).unwrap();
         let audio = synth(1.5, 3);
         let want = one_shot(&rec, &audio);
-        let mut s = rec.stream();
-        let mut rest = &audio[..];
-        for c in cuts.iter().cycle() {
-            if rest.is_empty() { break; }
-            let (a, b) = rest.split_at((*c).min(rest.len()));
-            s.accept_waveform(16000, a).unwrap();
-            if decode_each { s.decode().unwrap(); let _ = s.partial(); }
-            rest = b;
-        }
-        prop_assert_eq!(s.finish().unwrap(), want);
+        prop_assert_eq!(chunked(&rec, 16000, &audio, &cuts, decode_each), want);
     }
 }

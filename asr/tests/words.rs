@@ -2,11 +2,14 @@
 //! a word LM, and the lexicon / LM files shipped beside a model.
 
 use proptest::prelude::*;
-use sotto_asr::recognizer::{Recognizer, RecognizerConfig, Transcript};
+use sotto_asr::recognizer::{Recognizer, RecognizerConfig};
 use sotto_asr::AsrError;
 use sotto_decoder::NgramLm;
 use sotto_models::transducer::{random_model_bytes, tiny_hyperparameters, Transducer};
 use std::path::{Path, PathBuf};
+
+mod common;
+use common::{chunked, one_shot};
 
 /// Rewrite the `sotto` metadata document of a safetensors model file.
 fn with_metadata(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
@@ -65,12 +68,6 @@ fn synth(seconds: f32, seed: u32) -> Vec<f32> {
         .into_iter()
         .map(|s| s as f32 / 32768.0)
         .collect()
-}
-
-fn one_shot(rec: &Recognizer, audio: &[f32]) -> Transcript {
-    let mut s = rec.stream();
-    s.accept_waveform(16000, audio).unwrap();
-    s.finish().unwrap()
 }
 
 const PHONE_LEXICON: &str = "ONE P1 P2\nTWO P3\nTHREE P4 P5 P6\nFOUR P7\nFIVE P8 P9\nSIX P10\nSEVEN P11\nEIGHT P1\nNINE P2 P3\n";
@@ -186,17 +183,7 @@ proptest! {
         let rec = phone_recognizer(&dir, beam);
         let audio = synth(1.5, 4);
         let want = one_shot(&rec, &audio);
-        let mut s = rec.stream();
-        let mut rest = &audio[..];
-        for c in cuts.iter().cycle() {
-            if rest.is_empty() { break; }
-            let (a, b) = rest.split_at((*c).min(rest.len()));
-            s.accept_waveform(16000, a).unwrap();
-            s.decode().unwrap();
-            let _ = s.partial();
-            rest = b;
-        }
-        prop_assert_eq!(s.finish().unwrap(), want);
+        prop_assert_eq!(chunked(&rec, 16000, &audio, &cuts, true), want);
     }
 }
 
