@@ -93,3 +93,45 @@ fn quantize_row(b: Bencher, len: usize) {
     let mut q = vec![0i8; len];
     b.bench_local(|| sotto_models::quant::quantize_row(black_box(&x), &mut q));
 }
+
+/// libm (`None`) or a variant of the fast `tanh`.
+#[derive(Clone, Copy)]
+struct TanhCase(Option<Variant>);
+
+impl fmt::Display for TanhCase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.map_or("libm", Variant::name))
+    }
+}
+
+fn tanh_cases() -> Vec<TanhCase> {
+    let mut out = vec![TanhCase(None)];
+    out.extend(
+        kernels::available_variants()
+            .into_iter()
+            .map(|v| TanhCase(Some(v))),
+    );
+    out
+}
+
+/// The joiner's activation at beam 128: `tanh(pred + enc)` over 128 rows of 256 units, per
+/// variant of [`kernels::add_tanh_rows`], against libm's `tanhf` (`"libm"`).
+#[divan::bench(args = tanh_cases())]
+fn joiner_tanh(b: Bencher, TanhCase(v): TanhCase) {
+    let bias = data(256, 3);
+    let rows0: Vec<f32> = data(128 * 256, 4).iter().map(|x| 3.0 * x).collect();
+    let mut rows = rows0.clone();
+    b.bench_local(|| {
+        rows.copy_from_slice(&rows0);
+        match v {
+            Some(v) => kernels::add_tanh_rows_with(v, black_box(&mut rows), &bias),
+            None => {
+                for row in rows.chunks_exact_mut(256) {
+                    for (p, a) in row.iter_mut().zip(&bias) {
+                        *p = (*p + a).tanh();
+                    }
+                }
+            }
+        }
+    });
+}

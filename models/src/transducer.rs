@@ -458,11 +458,8 @@ impl Transducer {
     /// `output(tanh(enc + pred))`. Panics on other lengths.
     pub fn join_projected(&self, enc_p: &[f32], pred_p: &[f32], logits: &mut [f32]) {
         assert_eq!(enc_p.len(), pred_p.len(), "join: projected vector lengths");
-        let hidden: Vec<f32> = enc_p
-            .iter()
-            .zip(pred_p)
-            .map(|(a, b)| (a + b).tanh())
-            .collect();
+        let mut hidden = pred_p.to_vec();
+        crate::kernels::add_tanh_rows(&mut hidden, enc_p);
         self.output
             .forward(&hidden, logits)
             .unwrap_or_else(|e| panic!("join: {e}"));
@@ -489,11 +486,7 @@ impl Transducer {
             !enc_p.is_empty() && preds.len().is_multiple_of(enc_p.len()),
             "join: projected vector lengths"
         );
-        for row in preds.chunks_exact_mut(enc_p.len()) {
-            row.iter_mut()
-                .zip(enc_p)
-                .for_each(|(p, a)| *p = (a + *p).tanh());
-        }
+        crate::kernels::add_tanh_rows(preds, enc_p);
         self.output
             .forward(preds, logits)
             .unwrap_or_else(|e| panic!("join: {e}"));

@@ -263,3 +263,88 @@ fn i8_any_weight_alignment() {
         }
     }
 }
+
+/// The joiner's fast `tanh` against the exact value (f64) over a dense sweep and the edges.
+#[test]
+fn fast_tanh_accuracy() {
+    let mut worst = (0.0f64, 0.0f32);
+    let mut x = -12.0f32;
+    while x <= 12.0 {
+        let err = (kernels::tanh(x) as f64 - (x as f64).tanh()).abs();
+        if err > worst.0 {
+            worst = (err, x);
+        }
+        x += 1.0 / 4096.0;
+    }
+    assert!(
+        worst.0 <= 4e-7,
+        "max |error| {:e} at x = {}",
+        worst.0,
+        worst.1
+    );
+    for x in [
+        0.0f32, -0.0, 1e-30, -1e-7, 1e-4, 0.5, 8.999, 9.0, 9.5, 1e30, -1e30,
+    ] {
+        let err = (kernels::tanh(x) as f64 - (x as f64).tanh()).abs();
+        assert!(err <= 4e-7, "x = {x}: {} vs {}", kernels::tanh(x), x.tanh());
+    }
+    assert_eq!(kernels::tanh(f32::INFINITY), 1.0);
+    assert_eq!(kernels::tanh(f32::NEG_INFINITY), -1.0);
+    assert!(kernels::tanh(f32::NAN).is_nan(), "NaN must not be hidden");
+    // Odd and monotone (within rounding) where the joiner lives.
+    let mut prev = kernels::tanh(-10.0);
+    for i in -10_000..=10_000 {
+        let x = i as f32 / 1000.0;
+        let t = kernels::tanh(x);
+        assert!(t >= prev - 3e-7, "not monotone at {x}");
+        assert!((t + kernels::tanh(-x)).abs() <= 2e-7, "not odd at {x}");
+        prev = t;
+    }
+}
+
+proptest! {
+    /// Every variant of `add_tanh_rows` is bit-identical to the scalar reference (the same
+    /// formula, element-wise and correctly rounded), including NaN and the clamp edges.
+    #[test]
+    fn add_tanh_rows_variants_equal_scalar(
+        (cols, rows) in (1usize..300, 1usize..20),
+        seed in any::<u64>(),
+    ) {
+        let mut s = seed | 1;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let special = [f32::NAN, 9.0, -9.0, 9.000_001, f32::INFINITY, 0.0, -0.0, 1e-8];
+        let mut val = || match next() % 16 {
+            0 => special[(next() % special.len() as u64) as usize],
+            _ => (next() % 2_000_001) as f32 / 50_000.0 - 20.0,
+        };
+        let bias: Vec<f32> = (0..cols).map(|_| val()).collect();
+        let data: Vec<f32> = (0..cols * rows).map(|_| val()).collect();
+        let mut want = data.clone();
+        kernels::add_tanh_rows_scalar(&mut want, &bias);
+        for (i, (&d, &w)) in data.iter().zip(&want).enumerate() {
+            let t = kernels::tanh(d + bias[i % cols]);
+            prop_assert!(t.to_bits() == w.to_bits() || (t.is_nan() && w.is_nan()));
+        }
+        for v in kernels::available_variants() {
+            let mut got = data.clone();
+            kernels::add_tanh_rows_with(v, &mut got, &bias);
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                prop_assert!(
+                    g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                    "{v} element {i}: {g} vs {w}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "not a multiple")]
+fn add_tanh_rows_shape_mismatch_panics() {
+    kernels::add_tanh_rows(&mut [0.0; 5], &[0.0; 2]);
+}

@@ -1,4 +1,4 @@
-//! Matrix kernels. Every public function here dispatches at run time to the best variant the
+//! Matrix kernels and the joiner's `tanh` ([`add_tanh_rows`]). Every public function here dispatches at run time to the best variant the
 //! CPU supports (detected once, cached); [`scalar`] is the portable reference that every variant
 //! is tested against.
 //!
@@ -71,6 +71,9 @@ mod avx512;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 pub mod scalar;
+mod tanh;
+
+pub use tanh::{add_tanh_rows, add_tanh_rows_scalar, add_tanh_rows_with, tanh};
 
 /// A kernel implementation, selectable for tests and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
