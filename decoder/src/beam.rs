@@ -49,19 +49,28 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
         sc.rows.extend_from_slice(&h.pred.1);
     }
     net.join_batch(enc, &mut sc.rows, logits);
-    sc.cands.clear();
-    for (i, row) in logits.chunks_exact_mut(v).enumerate() {
-        s.normalize(row, frame)?;
-        s.candidates(i, &hyps[i], row, beam, &mut sc.cands, &mut sc.pool);
-    }
-    // Up to beam² candidates: select the best `beam` first (linear), then sort only those,
-    // stably (word search can give one hypothesis the same token twice).
+    // Best first: score, then hypothesis, then token.
     let order = |a: &Candidate<L::State>, b: &Candidate<L::State>| {
         b.score
             .total_cmp(&a.score)
             .then(a.hyp.cmp(&b.hyp))
             .then(a.token.cmp(&b.token))
     };
+    sc.cands.clear();
+    // The beam-th best candidate score so far: no candidate below it can survive. Hypotheses
+    // come best first, so it rises fast and spares the rest most of their candidates.
+    let mut floor = f32::NEG_INFINITY;
+    for (i, row) in logits.chunks_exact_mut(v).enumerate() {
+        s.normalize(row, frame)?;
+        s.candidates(i, &hyps[i], row, beam, floor, &mut sc.cands, &mut sc.pool);
+        if sc.cands.len() >= 2 * beam {
+            sc.cands.select_nth_unstable_by(beam - 1, order);
+            sc.cands.truncate(beam);
+            floor = sc.cands[beam - 1].score;
+        }
+    }
+    // Select the best `beam` (linear), then sort only those, stably (word search can give one
+    // hypothesis the same token twice).
     if sc.cands.len() > beam {
         sc.cands.select_nth_unstable_by(beam - 1, order);
         sc.cands.truncate(beam);

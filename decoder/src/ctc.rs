@@ -33,14 +33,14 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     for (i, h) in hyps.iter().enumerate() {
         let open = h.ctc_open.then(|| h.tokens.last().map(|t| t.id)).flatten();
         match open {
-            None => s.candidates(i, h, logp, beam, &mut cands, pool),
+            None => s.candidates(i, h, logp, beam, f32::NEG_INFINITY, &mut cands, pool),
             Some(t) => {
                 // The open label cannot start a new token without a blank in between; it
                 // continues the open one instead.
                 masked.copy_from_slice(logp);
                 masked[t] = f32::NEG_INFINITY;
                 let start = cands.len();
-                s.candidates(i, h, masked, beam, &mut cands, pool);
+                s.candidates(i, h, masked, beam, f32::NEG_INFINITY, &mut cands, pool);
                 let mut k = start;
                 while k < cands.len() {
                     if cands[k].score == f32::NEG_INFINITY {

@@ -27,7 +27,7 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
         net.join(enc, &h.pred.1, logits);
         s.normalize(logits, frame)?;
         cands.clear();
-        s.candidates(0, h, logits, 1, cands, pool);
+        s.candidates(0, h, logits, 1, f32::NEG_INFINITY, cands, pool);
         let c = cands.pop().expect("blank is always a candidate");
         if c.token == s.blank {
             h.score = c.score;

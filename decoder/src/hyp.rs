@@ -327,13 +327,14 @@ fn top_order<X>(a: &(f32, usize, u32, X), b: &(f32, usize, u32, X)) -> std::cmp:
 }
 
 impl<X> TopK<X> {
-    /// Reuse `items`' allocation (cleared first).
-    fn with_buffer(k: usize, mut items: Vec<(f32, usize, u32, X)>) -> Self {
+    /// Reuse `items`' allocation (cleared first); pushes scoring below `floor` are turned away
+    /// from the start.
+    fn with_buffer(k: usize, mut items: Vec<(f32, usize, u32, X)>, floor: f32) -> Self {
         items.clear();
         Self {
             k,
             items,
-            floor: f32::NEG_INFINITY,
+            floor,
             pushed: 0,
         }
     }
@@ -442,32 +443,39 @@ impl<L: LanguageModel> Scorer<L> {
     }
 
     /// The best `k` extensions of hypothesis `h` (index `hi`) given its log-probabilities
-    /// `logp`, appended to `out` best first; ties go to the lower token id.
+    /// `logp`, appended to `out` best first; ties go to the lower token id. Extensions whose
+    /// score would be below `floor` are left out (beam search passes the beam-th best score
+    /// seen so far this frame: nothing below it can survive, and not collecting and sorting
+    /// those is most of the per-hypothesis cost at wide beams).
+    #[allow(clippy::too_many_arguments)]
     pub fn candidates<P>(
         &self,
         hi: usize,
         h: &Hyp<P, L::State>,
         logp: &[f32],
         k: usize,
+        floor: f32,
         out: &mut Vec<Candidate<L::State>>,
         pool: &mut Pool<P>,
     ) {
         match (self.words(), &h.word) {
             (Some(g), Some(pos)) => {
-                self.word_candidates(g, hi, h, pos, logp, k, out, &mut pool.word_top)
+                self.word_candidates(g, hi, h, pos, logp, k, floor, out, &mut pool.word_top)
             }
-            _ => self.token_candidates(hi, h, logp, k, out, &mut pool.top),
+            _ => self.token_candidates(hi, h, logp, k, floor, out, &mut pool.top),
         }
     }
 
     /// Token-level search: score = hyp score + logp + hotword delta (+ LM on the pre-selected
     /// tokens). Blank never changes the hotword or LM state.
+    #[allow(clippy::too_many_arguments)]
     fn token_candidates<P>(
         &self,
         hi: usize,
         h: &Hyp<P, L::State>,
         logp: &[f32],
         k: usize,
+        floor: f32,
         out: &mut Vec<Candidate<L::State>>,
         top_buf: &mut Vec<(f32, usize, u32, ())>,
     ) {
@@ -478,7 +486,9 @@ impl<L: LanguageModel> Scorer<L> {
         } else {
             k
         };
-        let mut top = TopK::with_buffer(k_pre, std::mem::take(top_buf));
+        // Scores here leave out `h.score`; the LM can only lower them, so the floor applies
+        // before it.
+        let mut top = TopK::with_buffer(k_pre, std::mem::take(top_buf), floor - h.score);
         let mut special: Vec<(usize, f32)> = Vec::new();
         if let Some(g) = graph {
             special.extend(g.transitions(h.ctx));
@@ -562,6 +572,7 @@ impl<L: LanguageModel> Scorer<L> {
         pos: &WordPos,
         logp: &[f32],
         k: usize,
+        floor: f32,
         out: &mut Vec<Candidate<L::State>>,
         top_buf: &mut Vec<(f32, usize, u32, WordMove)>,
     ) {
@@ -576,7 +587,7 @@ impl<L: LanguageModel> Scorer<L> {
             Some(&l) => logp[u as usize] - iw * l,
             None => logp[u as usize],
         };
-        let mut top: TopK<WordMove> = TopK::with_buffer(k, std::mem::take(top_buf));
+        let mut top: TopK<WordMove> = TopK::with_buffer(k, std::mem::take(top_buf), floor);
         top.push(
             h.score + logp[self.blank],
             self.blank,

@@ -298,3 +298,88 @@ fn blank_penalty_turns_a_close_blank_into_a_token() {
         Err(DecoderError::InvalidOption(_))
     ));
 }
+
+/// Modified beam search written out plainly (f64 scores, every extension of every hypothesis
+/// collected and sorted, equal token sequences merged by log-sum-exp): the beam after each
+/// frame, best first, as (tokens, score).
+fn reference_beam<N: TransducerNet>(
+    net: &N,
+    frames: &[f32],
+    beam: usize,
+) -> Vec<(Vec<usize>, f64)> {
+    struct H<P> {
+        ids: Vec<usize>,
+        score: f64,
+        state: P,
+        out: Vec<f32>,
+    }
+    let (v, blank) = (net.vocab_size(), net.blank_id());
+    let (state, out) = net.pred_init();
+    let mut hyps = vec![H {
+        ids: vec![],
+        score: 0.0,
+        state,
+        out,
+    }];
+    let mut logits = vec![0.0f32; v];
+    for enc in frames.chunks_exact(net.encoder_dim()) {
+        let mut cands = Vec::new();
+        for (hi, h) in hyps.iter().enumerate() {
+            net.join(enc, &h.out, &mut logits);
+            for (t, lp) in log_probs(&logits).into_iter().enumerate() {
+                cands.push((h.score + lp, hi, t));
+            }
+        }
+        cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let mut next: Vec<H<N::PredState>> = Vec::new();
+        for &(score, hi, t) in cands.iter().take(beam) {
+            let p = &hyps[hi];
+            let mut ids = p.ids.clone();
+            if t != blank {
+                ids.push(t);
+            }
+            if let Some(n) = next.iter_mut().find(|n| n.ids == ids) {
+                n.score = (n.score.exp() + score.exp()).ln();
+                continue;
+            }
+            let (mut state, mut out) = (p.state.clone(), p.out.clone());
+            if t != blank {
+                net.pred_step(&mut state, t, &mut out);
+            }
+            next.push(H {
+                ids,
+                score,
+                state,
+                out,
+            });
+        }
+        next.sort_by(|a, b| b.score.total_cmp(&a.score));
+        hyps = next;
+    }
+    hyps.into_iter().map(|h| (h.ids, h.score)).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// The decoder's beam (which prunes each hypothesis's extensions against the beam-th best
+    /// score seen so far in the frame) is the plain algorithm's beam, at narrow and wide beams.
+    #[test]
+    fn beam_equals_the_plain_algorithm(seed in 0u64..10_000, k in 1usize..40, blank_bias in 0.0f32..3.0) {
+        let net = RandomTransducer::new(12, 5, blank_bias, seed);
+        let frames = net.random_frames(30, seed ^ 0x5eed);
+        let want = reference_beam(&net, &frames, k);
+        let mut dec = Decoder::new(&net, beam(k)).unwrap();
+        dec.accept_frames(&net, &frames).unwrap();
+        let got = dec.hypotheses();
+        prop_assert_eq!(got.len(), want.len());
+        // The best exactly; every hypothesis with its score (f32 and f64 sums may order two
+        // near-equal neighbours differently).
+        prop_assert_eq!(got[0].ids(), want[0].0.clone());
+        for g in &got {
+            prop_assert!(
+                want.iter().any(|w| w.0 == g.ids() && (g.score as f64 - w.1).abs() < 1e-3),
+                "{:?} {} not in the reference beam", g.ids(), g.score
+            );
+        }
+    }
+}
