@@ -17,7 +17,7 @@ use super::Variant;
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split so that `n · LN2_HI` is exact for |n| < 2⁹ (Cody–Waite).
-const LN2_HI: f32 = 0.693_145_751_953_125;
+const LN2_HI: f32 = f32::from_bits(0x3F31_7200); // 0.693145751953125
 const LN2_LO: f32 = 1.428_606_8e-6;
 /// 1.5 · 2²³: adding it rounds a float below 2²² in magnitude to an integer, which then sits in
 /// the low mantissa bits.
@@ -28,14 +28,8 @@ const CLAMP: f32 = 9.0;
 /// `tanh(x)` by the formula in the module documentation (the scalar reference).
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
-    // Comparisons instead of `clamp`/`min`/`max`, so that NaN passes through.
-    let x = if x > CLAMP {
-        CLAMP
-    } else if x < -CLAMP {
-        -CLAMP
-    } else {
-        x
-    };
+    // `clamp` keeps NaN (unlike `min`/`max`).
+    let x = x.clamp(-CLAMP, CLAMP);
     let y = 2.0 * x;
     let t = y * LOG2E + ROUND;
     let n = t - ROUND;
