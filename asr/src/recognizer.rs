@@ -61,6 +61,10 @@ pub const DEFAULT_LODR_WEIGHT: f32 = 0.3;
 /// "Words").
 pub const DEFAULT_CTC_WEIGHT: f32 = 0.3;
 
+/// Default [`RecognizerConfig::ctc_expand`]: with CTC scoring, each frame makes twice the beam's
+/// extensions and keeps the beam's best by transducer + CTC score (README, "Words").
+pub const DEFAULT_CTC_EXPAND: usize = 2;
+
 /// Default blank penalty without a word LM (see [`RecognizerConfig::blank_penalty`]): the
 /// shipped model deletes words (a sixth of dev's reference words at penalty 0); 0.75 was best
 /// of the values tried on dev (README, "Words").
@@ -116,13 +120,18 @@ pub struct RecognizerConfig {
     /// [`DEFAULT_BLANK_PENALTY_WITH_LM`] when the search has a word LM, else
     /// [`DEFAULT_BLANK_PENALTY`].
     pub blank_penalty: Option<f32>,
-    /// CTC rescoring: modified beam search over a model with a CTC head chooses its final
-    /// hypothesis by the transducer's score + this × the CTC head's log-likelihood of the
-    /// tokens (the beam and partial results are the transducer's; 0: off). `None`:
-    /// [`DEFAULT_CTC_WEIGHT`] where it applies (beam search over a model with a CTC head),
-    /// else off; a weight above 0 with greedy or CTC search, or a model without a CTC head,
-    /// is an error.
+    /// CTC scoring: modified beam search over a model with a CTC head ranks hypotheses by the
+    /// transducer's score + this × the CTC head's log-likelihood of the tokens (in the beam
+    /// when [`ctc_expand`](Self::ctc_expand) > 1, and always in the final choice and partial
+    /// results; 0: off). `None`: [`DEFAULT_CTC_WEIGHT`] where it applies (beam search over a
+    /// model with a CTC head), else off; a weight above 0 with greedy or CTC search, or a model
+    /// without a CTC head, is an error.
     pub ctc_weight: Option<f32>,
+    /// With CTC scoring, each frame makes `ctc_expand × beam` extensions by the transducer's
+    /// score and keeps the `beam` best by transducer + CTC score; 1: the CTC term only picks
+    /// the final hypothesis ([`DecoderOptions::ctc_expand`](sotto_decoder::DecoderOptions::ctc_expand)).
+    /// `None`: [`DEFAULT_CTC_EXPAND`]. Ignored without CTC scoring.
+    pub ctc_expand: Option<usize>,
     /// Endpoint rules checked by [`Stream::is_endpoint`].
     pub endpoint: EndpointConfig,
     /// Stop [`Stream::decode`] at the exact encoder frame where an endpoint rule fires, so that
@@ -153,6 +162,7 @@ impl RecognizerConfig {
             spell_penalty: None,
             blank_penalty: None,
             ctc_weight: None,
+            ctc_expand: None,
             endpoint: EndpointConfig::default(),
             stop_at_endpoints: false,
         }
@@ -317,6 +327,7 @@ impl Recognizer {
             words,
             blank_penalty,
             ctc_weight,
+            ctc_expand: config.ctc_expand.unwrap_or(DEFAULT_CTC_EXPAND),
             ..Default::default()
         };
         let net = Net {

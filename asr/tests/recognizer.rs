@@ -512,6 +512,26 @@ fn ctc_rescoring_is_on_by_default_where_it_applies() {
     assert!(e.to_string().contains("no CTC head"), "{e}");
     let e = ctc_head_recognizer(cfg(4, Some(-1.0))).err().unwrap();
     assert!(e.to_string().contains("ctc_weight -1"), "{e}");
+    // CTC scoring inside the search: DEFAULT_CTC_EXPAND unless set; 0 is an error.
+    use sotto_asr::recognizer::DEFAULT_CTC_EXPAND;
+    let expand = |e: Option<usize>| RecognizerConfig {
+        ctc_expand: e,
+        ..cfg(4, None)
+    };
+    let of = |r: Recognizer| r.decoder_options().ctc_expand;
+    assert_eq!(
+        of(ctc_head_recognizer(expand(None)).unwrap()),
+        DEFAULT_CTC_EXPAND
+    );
+    const {
+        assert!(
+            DEFAULT_CTC_EXPAND > 1,
+            "CTC scoring in the search is the default"
+        )
+    };
+    assert_eq!(of(ctc_head_recognizer(expand(Some(1))).unwrap()), 1);
+    let e = ctc_head_recognizer(expand(Some(0))).err().unwrap();
+    assert!(e.to_string().contains("ctc_expand 0"), "{e}");
 }
 
 proptest! {
@@ -523,11 +543,13 @@ proptest! {
         cuts in proptest::collection::vec(1usize..4000, 1..12),
         decode_each in any::<bool>(),
     ) {
+        // The default ctc_expand: the CTC term shapes the beam too.
         let rec = ctc_head_recognizer(RecognizerConfig {
             beam: 4,
             ctc_weight: Some(2.0),
             ..RecognizerConfig::new("tiny-ctc")
         }).unwrap();
+        prop_assert!(rec.decoder_options().ctc_expand > 1);
         let audio = synth(1.5, 3);
         let want = one_shot(&rec, &audio);
         prop_assert_eq!(chunked(&rec, 16000, &audio, &cuts, decode_each), want);

@@ -29,7 +29,9 @@ impl<P, S> Default for Scratch<P, S> {
 /// Decode one encoder frame: the joiner runs once over all hypotheses, every hypothesis is
 /// extended by blank or one token, the best `beam` extensions overall survive, and
 /// extensions that end up on the same path (same tokens; in word search also the same
-/// words) are merged (scores log-sum-exp'ed, the better one's timestamps kept).
+/// words) are merged (scores log-sum-exp'ed, the better one's timestamps kept). With CTC
+/// scoring in the search (`ctc` given, `ctc_expand` > 1), `ctc_expand × beam` extensions are
+/// made and merged, and the `beam` best by score + `ctc_weight` × CTC log-likelihood survive.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     s: &Scorer<L>,
@@ -56,24 +58,27 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
             .then(a.hyp.cmp(&b.hyp))
             .then(a.token.cmp(&b.token))
     };
+    // How many extensions are made: more than survive when the CTC term is to choose.
+    let expand = if ctc.is_some() { s.opts.ctc_expand } else { 1 };
+    let make = beam * expand;
     sc.cands.clear();
-    // The beam-th best candidate score so far: no candidate below it can survive. Hypotheses
+    // The make-th best candidate score so far: no candidate below it can be made. Hypotheses
     // come best first, so it rises fast and spares the rest most of their candidates.
     let mut floor = f32::NEG_INFINITY;
     for (i, row) in logits.chunks_exact_mut(v).enumerate() {
         s.normalize(row, frame)?;
-        s.candidates(i, &hyps[i], row, beam, floor, &mut sc.cands, &mut sc.pool);
-        if sc.cands.len() >= 2 * beam {
-            sc.cands.select_nth_unstable_by(beam - 1, order);
-            sc.cands.truncate(beam);
-            floor = sc.cands[beam - 1].score;
+        s.candidates(i, &hyps[i], row, make, floor, &mut sc.cands, &mut sc.pool);
+        if sc.cands.len() >= 2 * make {
+            sc.cands.select_nth_unstable_by(make - 1, order);
+            sc.cands.truncate(make);
+            floor = sc.cands[make - 1].score;
         }
     }
-    // Select the best `beam` (linear), then sort only those, stably (word search can give one
+    // Select the best `make` (linear), then sort only those, stably (word search can give one
     // hypothesis the same token twice).
-    if sc.cands.len() > beam {
-        sc.cands.select_nth_unstable_by(beam - 1, order);
-        sc.cands.truncate(beam);
+    if sc.cands.len() > make {
+        sc.cands.select_nth_unstable_by(make - 1, order);
+        sc.cands.truncate(make);
     }
     sc.cands.sort_by(order);
     sc.next.clear();
@@ -86,6 +91,18 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
                 sc.pool.recycle(h);
             }
             None => sc.next.push(h),
+        }
+    }
+    if sc.next.len() > beam {
+        // CTC scoring in the search: the beam keeps the best by score + weight × CTC
+        // log-likelihood (stable: ties keep the transducer's order).
+        let w = s.opts.ctc_weight;
+        let key = |h: &Hyp<N::PredState, L::State>| {
+            h.score + h.ctc.as_deref().map_or(0.0, |t| w * t.log_likelihood())
+        };
+        sc.next.sort_by(|a, b| key(b).total_cmp(&key(a)));
+        for h in sc.next.drain(beam..) {
+            sc.pool.recycle(h);
         }
     }
     // Only survivors that emitted a token on this frame need a new prediction output.

@@ -56,7 +56,9 @@ pub use error::DecoderError;
 pub use lexicon::{Lexicon, LexiconTree};
 pub use lm::{LanguageModel, NoLm};
 pub use ngram::{LmState, NgramError, NgramLm, WordId};
-pub use search::{Decoder, DecoderOptions, Hypothesis, SearchMethod, Token, MAX_BEAM};
+pub use search::{
+    Decoder, DecoderOptions, Hypothesis, SearchMethod, Token, MAX_BEAM, MAX_CTC_EXPAND,
+};
 pub use transcript::{TokenInfo, Transcript, Vocab, Word, WORD_START};
 pub(crate) use transducer::log_softmax;
 pub use transducer::TransducerNet;

@@ -15,6 +15,9 @@ use std::sync::Arc;
 /// Largest beam accepted: the candidate lists grow with beam², and no search gains from more.
 pub const MAX_BEAM: usize = 256;
 
+/// Largest [`DecoderOptions::ctc_expand`] accepted.
+pub const MAX_CTC_EXPAND: usize = 8;
+
 /// Which search to run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SearchMethod {
@@ -67,8 +70,15 @@ pub struct DecoderOptions {
     /// [`TransducerNet::has_ctc_logits`]): the final choice adds this × the CTC head's
     /// log-likelihood of each hypothesis's tokens over the segment's frames (within the
     /// bounds of [`CTC_WINDOW`](crate::CTC_WINDOW) and [`CTC_MAX_LABELS`](crate::CTC_MAX_LABELS)).
-    /// It does not change which hypotheses the beam keeps, nor partial results. 0: off.
+    /// With [`ctc_expand`](Self::ctc_expand) > 1 the same term also decides which hypotheses
+    /// the beam keeps, and partial results are chosen with it as the final one is. 0: off.
     pub ctc_weight: f32,
+    /// CTC scoring inside the search (with `ctc_weight` > 0): every frame, the best
+    /// `ctc_expand × beam` extensions by the transducer's score are made, then the `beam` best by
+    /// transducer + `ctc_weight` × CTC log-likelihood (over the frames so far) are kept. The CTC
+    /// head then rescues paths the transducer alone would have pruned, not only reorders the
+    /// final beam. 1: the CTC term is used in the final choice only. Must be ≥ 1.
+    pub ctc_expand: usize,
 }
 
 impl Default for DecoderOptions {
@@ -81,6 +91,7 @@ impl Default for DecoderOptions {
             lm_candidates: 8,
             blank_penalty: 0.0,
             ctc_weight: 0.0,
+            ctc_expand: 1,
         }
     }
 }
@@ -215,6 +226,12 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
             return bad(format!(
                 "ctc_weight {} must be a finite number ≥ 0",
                 opts.ctc_weight
+            ));
+        }
+        if opts.ctc_expand == 0 || opts.ctc_expand > MAX_CTC_EXPAND {
+            return bad(format!(
+                "ctc_expand {} must be between 1 and {MAX_CTC_EXPAND}",
+                opts.ctc_expand
             ));
         }
         let rescore = opts.ctc_weight > 0.0;
@@ -405,11 +422,17 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
     }
 
     fn best_index(&self) -> usize {
-        // First maximum, so ties keep the earlier (better-ranked) hypothesis.
+        // First maximum, so ties keep the earlier (better-ranked) hypothesis. With CTC scoring
+        // in the search, the CTC term counts as it does for the beam and the final choice.
         let bonus = self.path_bonus();
+        let in_search = self.scorer.opts.ctc_expand > 1;
+        let key = |i: usize| {
+            let h = &self.hyps[i];
+            h.score + bonus[i] + if in_search { self.ctc_term(h) } else { 0.0 }
+        };
         let mut best = 0;
-        for (i, h) in self.hyps.iter().enumerate() {
-            if h.score + bonus[i] > self.hyps[best].score + bonus[best] {
+        for i in 1..self.hyps.len() {
+            if key(i) > key(best) {
                 best = i;
             }
         }

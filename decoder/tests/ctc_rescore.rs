@@ -1,5 +1,6 @@
-//! CTC rescoring of modified beam search: each hypothesis's CTC log-likelihood against the
-//! CTC forward algorithm written out here, the final choice it changes, its bounds on long
+//! CTC scoring of modified beam search: each hypothesis's CTC log-likelihood against the
+//! CTC forward algorithm written out here, the final choice it changes, the beam it shapes
+//! with `ctc_expand` (against the plain algorithm written out here), its bounds on long
 //! segments, streaming, segments and option errors.
 
 use sotto_decoder::toy::{RandomTransducer, SplitMix, TableTransducer, WithCtc};
@@ -13,6 +14,14 @@ fn beam(k: usize, ctc_weight: f32) -> DecoderOptions {
         method: SearchMethod::ModifiedBeam { beam: k },
         ctc_weight,
         ..Default::default()
+    }
+}
+
+/// [`beam`] with CTC scoring in the search.
+fn beam_in_search(k: usize, ctc_weight: f32, ctc_expand: usize) -> DecoderOptions {
+    DecoderOptions {
+        ctc_expand,
+        ..beam(k, ctc_weight)
     }
 }
 
@@ -249,4 +258,170 @@ fn bad_options_are_errors() {
         matches!(err, DecoderError::NonFiniteLogits { frame: 2 }),
         "{err}"
     );
+}
+
+#[test]
+fn in_search_the_ctc_term_keeps_what_the_transducer_would_prune() {
+    // Beam 1: the transducer slightly prefers token 1 on frame 0, the CTC head is sure of
+    // token 2 on the same frame. Rescoring only the final beam cannot bring 2 back; making
+    // two extensions and keeping the better by transducer + CTC score does.
+    let mut rows = vec![vec![5.0, -5.0, -5.0]; 6];
+    rows[0] = vec![0.0, 5.0, 4.8];
+    let net = WithCtc {
+        inner: TableTransducer::new(3, &rows),
+    };
+    let mut ctc = vec![vec![5.0, -5.0, -5.0]; 6];
+    ctc[0] = vec![0.0, -5.0, 6.0];
+    let frames = net.frames(net.inner.frames(), &ctc.concat());
+    let final_only = run(&net, &frames, beam_in_search(1, 1.0, 1));
+    assert_eq!(final_only.finish_hypothesis().ids(), vec![1]);
+    let in_search = run(&net, &frames, beam_in_search(1, 1.0, 2));
+    assert_eq!(in_search.finish_hypothesis().ids(), vec![2]);
+    assert_eq!(in_search.partial_hypothesis().ids(), vec![2]);
+    assert_eq!(in_search.hypotheses().len(), 1);
+    // Without CTC scoring, ctc_expand changes nothing.
+    let plain = |e| run(&net, &frames, beam_in_search(1, 0.0, e)).finish_hypothesis();
+    assert_eq!(plain(1), plain(3));
+}
+
+/// Modified beam search with CTC scoring in the search, written out plainly: all extensions
+/// sorted by the transducer's score, the best `beam × expand` made and merged (log-sum-exp,
+/// the first one's place), the `beam` best by score + w × exact CTC log-likelihood of the
+/// frames so far kept, then ordered by score. Returns the beam as (tokens, score).
+fn reference_in_search(
+    net: &WithCtc<RandomTransducer>,
+    frames: &[f32],
+    ctc: &[f32],
+    k: usize,
+    w: f64,
+    expand: usize,
+) -> Vec<(Vec<usize>, f64)> {
+    let (v, d) = (net.vocab_size(), net.encoder_dim());
+    let (st, out) = net.pred_init();
+    let mut hyps = vec![(Vec::<usize>::new(), 0.0f64, st, out)];
+    let mut logits = vec![0.0f32; v];
+    for (t, enc) in frames.chunks_exact(d).enumerate() {
+        let mut cands = Vec::new();
+        for (hi, h) in hyps.iter().enumerate() {
+            net.join(enc, &h.3, &mut logits);
+            for (tok, lp) in log_probs(&logits).into_iter().enumerate() {
+                cands.push((h.1 + lp, hi, tok));
+            }
+        }
+        cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let mut next: Vec<(Vec<usize>, f64, _, Vec<f32>)> = Vec::new();
+        for &(score, hi, tok) in cands.iter().take(k * expand) {
+            let p = &hyps[hi];
+            let mut ids = p.0.clone();
+            if tok != 0 {
+                ids.push(tok);
+            }
+            if let Some(n) = next.iter_mut().find(|n| n.0 == ids) {
+                n.1 = lse(n.1, score);
+                continue;
+            }
+            let (mut st, mut out) = (p.2, p.3.clone());
+            if tok != 0 {
+                net.pred_step(&mut st, tok, &mut out);
+            }
+            next.push((ids, score, st, out));
+        }
+        if next.len() > k {
+            let key = |h: &(Vec<usize>, f64, _, Vec<f32>)| {
+                h.1 + w * ctc_forward(&ctc[..(t + 1) * v], v, &h.0, 0)
+            };
+            next.sort_by(|a, b| key(b).total_cmp(&key(a)));
+            next.truncate(k);
+        }
+        next.sort_by(|a, b| b.1.total_cmp(&a.1));
+        hyps = next;
+    }
+    hyps.into_iter().map(|h| (h.0, h.1)).collect()
+}
+
+#[test]
+fn in_search_beam_equals_the_plain_algorithm() {
+    // Short segments (inside the CTC window and label bound, where the tracks are exact).
+    let (v, t) = (5, 20);
+    assert!(t < CTC_WINDOW);
+    let mut changed = 0;
+    for seed in 0..24u64 {
+        let (k, expand, w) = (
+            1 + seed as usize % 6,
+            2 + seed as usize % 3,
+            0.3 + 0.1 * (seed % 4) as f32,
+        );
+        let net = WithCtc {
+            inner: RandomTransducer::new(v, 6, 0.5, 100 + seed),
+        };
+        let ctc = random_rows(t, v, 4.0, 200 + seed);
+        let frames = net.frames(&net.inner.random_frames(t, 300 + seed), &ctc);
+        let want = reference_in_search(&net, &frames, &ctc, k, w as f64, expand);
+        let dec = run(&net, &frames, beam_in_search(k, w, expand));
+        let got = dec.hypotheses();
+        assert_eq!(got.len(), want.len(), "seed {seed}");
+        for g in &got {
+            assert!(
+                want.iter()
+                    .any(|x| x.0 == g.ids() && (g.score as f64 - x.1).abs() < 1e-3),
+                "seed {seed}: {:?} {} not in the reference beam {want:?}",
+                g.ids(),
+                g.score
+            );
+        }
+        let plain = run(&net, &frames, beam_in_search(k, w, 1)).hypotheses();
+        if plain
+            .iter()
+            .map(|h| h.ids())
+            .ne(got.iter().map(|h| h.ids()))
+        {
+            changed += 1;
+        }
+    }
+    assert!(
+        changed >= 6,
+        "the CTC term changed only {changed} of 24 beams: the test is too easy"
+    );
+}
+
+#[test]
+fn in_search_chunking_does_not_change_it() {
+    let (v, t) = (5, 90);
+    let net = WithCtc {
+        inner: RandomTransducer::new(v, 8, 1.0, 31),
+    };
+    let ctc = random_rows(t, v, 3.0, 32);
+    let frames = net.frames(&net.inner.random_frames(t, 33), &ctc);
+    let d = net.encoder_dim();
+    let whole = run(&net, &frames, beam_in_search(6, 0.4, 2));
+    for chunk in [1, 7, 33] {
+        let mut dec = Decoder::new(&net, beam_in_search(6, 0.4, 2)).unwrap();
+        for c in frames.chunks(chunk * d) {
+            dec.accept_frames(&net, c).unwrap();
+        }
+        assert_eq!(
+            dec.finish_hypothesis(),
+            whole.finish_hypothesis(),
+            "chunks of {chunk}"
+        );
+        assert_eq!(
+            dec.partial_hypothesis(),
+            whole.partial_hypothesis(),
+            "chunks of {chunk}"
+        );
+    }
+}
+
+#[test]
+fn ctc_expand_out_of_range_is_an_error() {
+    let net = WithCtc {
+        inner: RandomTransducer::new(4, 8, 1.0, 1),
+    };
+    for e in [0, sotto_decoder::MAX_CTC_EXPAND + 1] {
+        let err = Decoder::new(&net, beam_in_search(4, 0.3, e)).err().unwrap();
+        assert!(
+            matches!(&err, DecoderError::InvalidOption(m) if m.contains("ctc_expand")),
+            "{err}"
+        );
+    }
 }

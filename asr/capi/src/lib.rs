@@ -154,6 +154,7 @@ struct RecognizerOptions {
     lodr_weight: Option<f32>,
     blank_penalty: Option<f32>,
     ctc_weight: Option<f32>,
+    ctc_expand: Option<usize>,
     ctc: Option<bool>,
     stop_at_endpoints: Option<bool>,
 }
@@ -207,8 +208,8 @@ pub unsafe extern "C" fn sotto_string_free(s: *mut c_char) {
 /// Loads a recognizer. `model_path` NULL: the default model (`$SOTTO_MODEL`, else
 /// `models/zoo` next to the executable or in the source tree). `options_json` NULL or a JSON
 /// object with any of `beam`, `no_lm`, `lm`, `lexicon`, `hotwords`, `hotword_boost`,
-/// `lm_weight`, `word_bonus`, `lodr_weight`, `blank_penalty`, `ctc_weight`, `ctc`,
-/// `stop_at_endpoints`.
+/// `lm_weight`, `word_bonus`, `lodr_weight`, `blank_penalty`, `ctc_weight`, `ctc_expand`,
+/// `ctc`, `stop_at_endpoints`.
 ///
 /// # Safety
 /// Both arguments are NULL or NUL-terminated strings.
@@ -238,6 +239,7 @@ pub unsafe extern "C" fn sotto_recognizer_new(
         c.lodr_weight = o.lodr_weight.unwrap_or(c.lodr_weight);
         c.blank_penalty = o.blank_penalty.or(c.blank_penalty);
         c.ctc_weight = o.ctc_weight.or(c.ctc_weight);
+        c.ctc_expand = o.ctc_expand.or(c.ctc_expand);
         c.ctc = o.ctc.unwrap_or(c.ctc);
         c.stop_at_endpoints = o.stop_at_endpoints.unwrap_or(c.stop_at_endpoints);
         let rec = Recognizer::new(c).map_err(|e| e.to_string())?;

@@ -100,7 +100,7 @@ struct Recognizer {
 #[pymethods]
 impl Recognizer {
     #[new]
-    #[pyo3(signature = (model=None, *, beam=None, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None, lodr_weight=None, ctc_weight=None))]
+    #[pyo3(signature = (model=None, *, beam=None, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None, lodr_weight=None, ctc_weight=None, ctc_expand=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -118,6 +118,7 @@ impl Recognizer {
         blank_penalty: Option<f32>,
         lodr_weight: Option<f32>,
         ctc_weight: Option<f32>,
+        ctc_expand: Option<usize>,
     ) -> PyResult<Self> {
         let model = match model {
             Some(m) => m,
@@ -138,6 +139,7 @@ impl Recognizer {
         c.blank_penalty = blank_penalty.or(c.blank_penalty);
         c.lodr_weight = lodr_weight.unwrap_or(c.lodr_weight);
         c.ctc_weight = ctc_weight.or(c.ctc_weight);
+        c.ctc_expand = ctc_expand.or(c.ctc_expand);
         let rec = py.allow_threads(|| r::Recognizer::new(c)).map_err(err)?;
         Ok(Recognizer { rec })
     }

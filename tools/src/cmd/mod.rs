@@ -55,11 +55,16 @@ pub struct RecognizerArgs {
     /// transducer; lexicon, LM and hotwords apply the same way.
     #[arg(long)]
     pub ctc: bool,
-    /// CTC rescoring: beam search picks its final hypothesis by the transducer's score + W ×
-    /// the model's CTC head log-likelihood; 0 = off [default: 0.3 with --beam > 1 on a model
-    /// with a CTC head, else off]
+    /// CTC scoring: beam search ranks hypotheses by the transducer's score + W × the model's
+    /// CTC head log-likelihood (the beam, partial and final results); 0 = off [default: 0.3
+    /// with --beam > 1 on a model with a CTC head, else off]
     #[arg(long, value_name = "W")]
     pub ctc_weight: Option<f32>,
+    /// With CTC scoring, every frame makes N × beam extensions by the transducer's score and
+    /// keeps the beam's best by transducer + CTC score; 1 = the CTC term only picks the final
+    /// hypothesis
+    #[arg(long, value_name = "N", default_value_t = sotto_asr::recognizer::DEFAULT_CTC_EXPAND)]
+    pub ctc_expand: usize,
 }
 
 impl RecognizerArgs {
@@ -82,6 +87,7 @@ impl RecognizerArgs {
             spell_penalty: self.spell_penalty,
             blank_penalty: self.blank_penalty,
             ctc_weight: self.ctc_weight,
+            ctc_expand: Some(self.ctc_expand),
             ..sotto_asr::recognizer::RecognizerConfig::new(model)
         })
     }
