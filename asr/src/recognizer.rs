@@ -40,9 +40,9 @@ pub const MODEL_ENV: &str = "SOTTO_MODEL";
 pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-en.safetensors"];
 
 /// Default beam size of modified beam search (see [`RecognizerConfig::beam`]): with the word
-/// LM and CTC rescoring of the final beam, wider beams keep finding better word sequences (dev
-/// WER at 16 / 32 / 64 / 96 / 128 in the README, "Words"); 128 runs at about 0.04 of real time
-/// on one core, inside the 0.05 budget of live captions.
+/// LM and CTC scoring, wider beams keep finding better word sequences (dev WER at 16 to 256 in
+/// the README, "Words"); 128 with CTC scoring in the search runs at about 0.03 of real time on
+/// one core, inside the 0.05 budget of live captions (256 would not be).
 pub const DEFAULT_BEAM: usize = 128;
 
 /// Default weight of the word LM (tuned on dev together with the blank penalty, the LODR and CTC
@@ -56,10 +56,10 @@ pub const DEFAULT_WORD_BONUS: f32 = 0.25;
 /// `tools/train/tune_search.py` together with [`DEFAULT_LM_WEIGHT`] (README, "Words").
 pub const DEFAULT_LODR_WEIGHT: f32 = 0.3;
 
-/// Default CTC rescoring weight (see [`RecognizerConfig::ctc_weight`]) for modified beam search
-/// over a model with a CTC head; chosen on dev with `tools/train/tune_search.py` (README,
-/// "Words").
-pub const DEFAULT_CTC_WEIGHT: f32 = 0.3;
+/// Default CTC scoring weight (see [`RecognizerConfig::ctc_weight`]) for modified beam search
+/// over a model with a CTC head; chosen on dev with `tools/train/tune_search.py` together with
+/// [`DEFAULT_CTC_EXPAND`] (README, "Words").
+pub const DEFAULT_CTC_WEIGHT: f32 = 0.6;
 
 /// Default [`RecognizerConfig::ctc_expand`]: with CTC scoring, each frame makes twice the beam's
 /// extensions and keeps the beam's best by transducer + CTC score (README, "Words").

@@ -26,13 +26,13 @@ for m in f32 int8; do
   done
 done
 # What a user gets: the int8 model with the word LM beside it at the default search (beam 128, LM weight 0.45, LODR
-# 0.3, word bonus 0.25, blank penalty 1.5, CTC rescoring: `sotto transcribe --help`); the same without LODR, at beam 8,
+# 0.3, word bonus 0.25, blank penalty 1.5, CTC scoring in the search: `sotto transcribe --help`); the same without LODR, at beam 8,
 # without the blank penalty and without CTC rescoring. (Beam search without the LM above rescores with the CTC head too.)
 run_lm() {
   $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" -j 2 "$@" 2> /dev/null || true
 }
 run_lm > "$RUN/sotto_int8_default.txt"
-echo "int8 default search (beam 128 + LM + LODR + CTC rescoring): $(tail -1 "$RUN/sotto_int8_default.txt")"
+echo "int8 default search (beam 128 + LM + LODR + CTC scoring): $(tail -1 "$RUN/sotto_int8_default.txt")"
 run_lm --lodr-weight 0 > "$RUN/sotto_int8_default_lodr0.txt"
 echo "int8 default search without LODR: $(tail -1 "$RUN/sotto_int8_default_lodr0.txt")"
 run_lm --beam 8 > "$RUN/sotto_int8_default_beam8.txt"

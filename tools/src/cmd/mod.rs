@@ -56,7 +56,7 @@ pub struct RecognizerArgs {
     #[arg(long)]
     pub ctc: bool,
     /// CTC scoring: beam search ranks hypotheses by the transducer's score + W × the model's
-    /// CTC head log-likelihood (the beam, partial and final results); 0 = off [default: 0.3
+    /// CTC head log-likelihood (the beam, partial and final results); 0 = off [default: 0.6
     /// with --beam > 1 on a model with a CTC head, else off]
     #[arg(long, value_name = "W")]
     pub ctc_weight: Option<f32>,
