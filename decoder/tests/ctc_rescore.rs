@@ -92,6 +92,20 @@ fn run<N: TransducerNet>(net: &N, frames: &[f32], opts: DecoderOptions) -> Decod
     dec
 }
 
+/// [`run`] with the frames fed `chunk` frames at a time.
+fn run_in_chunks<N: TransducerNet>(
+    net: &N,
+    frames: &[f32],
+    opts: DecoderOptions,
+    chunk: usize,
+) -> Decoder<N> {
+    let mut dec = Decoder::new(net, opts).unwrap();
+    for c in frames.chunks(chunk * net.encoder_dim()) {
+        dec.accept_frames(net, c).unwrap();
+    }
+    dec
+}
+
 #[test]
 fn every_hypothesis_carries_its_exact_ctc_log_likelihood() {
     // Few tokens, so hypotheses repeat labels (the case where CTC needs a blank between).
@@ -202,10 +216,7 @@ fn chunking_and_segments_do_not_change_it() {
     let d = net.encoder_dim();
     let whole = run(&net, &frames, beam(6, 0.4)).finish_hypothesis();
     for chunk in [1, 7, 33] {
-        let mut dec = Decoder::new(&net, beam(6, 0.4)).unwrap();
-        for c in frames.chunks(chunk * d) {
-            dec.accept_frames(&net, c).unwrap();
-        }
+        let dec = run_in_chunks(&net, &frames, beam(6, 0.4), chunk);
         assert_eq!(dec.finish_hypothesis(), whole, "chunks of {chunk} frames");
     }
     // A new segment starts its CTC lattice afresh: after a reset, the result equals a fresh
@@ -392,13 +403,9 @@ fn in_search_chunking_does_not_change_it() {
     };
     let ctc = random_rows(t, v, 3.0, 32);
     let frames = net.frames(&net.inner.random_frames(t, 33), &ctc);
-    let d = net.encoder_dim();
     let whole = run(&net, &frames, beam_in_search(6, 0.4, 2));
     for chunk in [1, 7, 33] {
-        let mut dec = Decoder::new(&net, beam_in_search(6, 0.4, 2)).unwrap();
-        for c in frames.chunks(chunk * d) {
-            dec.accept_frames(&net, c).unwrap();
-        }
+        let dec = run_in_chunks(&net, &frames, beam_in_search(6, 0.4, 2), chunk);
         assert_eq!(
             dec.finish_hypothesis(),
             whole.finish_hypothesis(),
