@@ -555,3 +555,76 @@ proptest! {
         prop_assert_eq!(chunked(&rec, 16000, &audio, &cuts, decode_each), want);
     }
 }
+
+/// `transcribe_file` with `file_cmn` a normalizes with (1 − a) × the model's mean + a × the mean
+/// of the file's fbank frames — computed here by the frontend on the whole signal at once — so it
+/// gives the transcript of a stream handed that mean; a = 0 is the model's own mean.
+#[test]
+fn file_cmn_normalizes_with_the_files_own_feature_mean() {
+    let dir = std::env::temp_dir().join(format!("sotto-file-cmn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tones.wav");
+    let pcm = sotto_testutil::gliding_tones(2.3, 4);
+    sotto_testutil::write_wav(&path, 16000, 1, &pcm);
+    let audio: Vec<f32> = pcm.iter().map(|&s| f32::from(s) / 32768.0).collect();
+    let base = random_recognizer(3);
+    let model = base.model().clone();
+    let cfg: sotto_frontend::fbank::FbankConfig =
+        serde_json::from_value(model.info().features.clone()).unwrap();
+    let mut fbank = sotto_frontend::fbank::Fbank::new(cfg).unwrap();
+    let mut feats = Vec::new();
+    fbank.accept(&audio, &mut feats).unwrap();
+    fbank.finish(&mut feats);
+    let f = model.hyper().feat_dim;
+    let frames = feats.len() / f;
+    assert!(frames > 100);
+    let mut sum = vec![0f64; f];
+    for frame in feats.chunks_exact(f) {
+        sum.iter_mut()
+            .zip(frame)
+            .for_each(|(s, &v)| *s += f64::from(v));
+    }
+    for a in [0.0f32, 0.5, 1.0] {
+        let rec = Recognizer::from_transducer(
+            model.clone(),
+            RecognizerConfig {
+                beam: 3,
+                file_cmn: a,
+                ..RecognizerConfig::new("tiny-random")
+            },
+        )
+        .unwrap();
+        let got = rec.transcribe_file(&path).unwrap().transcript;
+        let in_memory = rec.adapted_feature_mean(16000, &audio).unwrap();
+        let want = if a == 0.0 {
+            assert_eq!(in_memory, None);
+            one_shot(&rec, &audio)
+        } else {
+            let mean: Vec<f32> = model
+                .cmvn_mean()
+                .iter()
+                .zip(&sum)
+                .map(|(&g, &s)| {
+                    ((1.0 - f64::from(a)) * f64::from(g) + f64::from(a) * s / frames as f64) as f32
+                })
+                .collect();
+            assert_eq!(in_memory.as_deref(), Some(&mean[..]), "file_cmn {a}");
+            let mut s = rec.stream();
+            s.set_feature_mean(Some(&mean)).unwrap();
+            s.accept_waveform(16000, &audio).unwrap();
+            s.finish().unwrap()
+        };
+        assert_eq!(ids(&got), ids(&want), "file_cmn {a}");
+        assert_eq!(got.text, want.text, "file_cmn {a}");
+    }
+    let bad = Recognizer::from_transducer(
+        model,
+        RecognizerConfig {
+            file_cmn: 1.5,
+            ..RecognizerConfig::new("tiny-random")
+        },
+    )
+    .unwrap_err();
+    assert!(bad.to_string().contains("file_cmn"), "{bad}");
+    std::fs::remove_dir_all(&dir).ok();
+}

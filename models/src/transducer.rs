@@ -162,6 +162,9 @@ pub struct EncoderState {
     lstm: Vec<LstmState>,
     /// Feature frames waiting in `stack` (< S).
     pending: usize,
+    /// This stream's feature mean, replacing the model's CMVN mean when set
+    /// ([`Transducer::set_feature_mean`]).
+    mean: Option<Vec<f32>>,
     /// Work buffers reused across calls: normalized features, layer input and output.
     norm: Vec<f32>,
     x: Vec<f32>,
@@ -172,6 +175,11 @@ impl EncoderState {
     /// Feature frames waiting for their stacking group to fill.
     pub fn pending_frames(&self, _feat_dim: usize) -> usize {
         self.pending
+    }
+
+    /// The feature mean this stream normalizes with, when it is not the model's.
+    pub fn feature_mean(&self) -> Option<&[f32]> {
+        self.mean.as_deref()
     }
 }
 
@@ -284,10 +292,45 @@ impl Transducer {
             stack: self.stack.new_state(),
             lstm: self.lstm.iter().map(Lstm::new_state).collect(),
             pending: 0,
+            mean: None,
             norm: Vec::new(),
             x: Vec::new(),
             y: Vec::new(),
         }
+    }
+
+    /// The model's CMVN mean `[F]` (of the training features): what a stream subtracts from
+    /// each fbank frame unless [`set_feature_mean`](Self::set_feature_mean) gave it another.
+    pub fn cmvn_mean(&self) -> &[f32] {
+        &self.cmvn_mean
+    }
+
+    /// Normalize this stream's features with `mean` (`[F]`) instead of the model's CMVN mean
+    /// (the scale stays the model's); `None` goes back to the model's. For a mean adapted to
+    /// the speaker or channel, e.g. one moved toward the mean of a whole file's features.
+    /// Applies to frames encoded from now on; set it before the first frame so that a stream
+    /// normalizes all its frames alike.
+    pub fn set_feature_mean(
+        &self,
+        state: &mut EncoderState,
+        mean: Option<&[f32]>,
+    ) -> Result<(), TransducerError> {
+        if let Some(m) = mean {
+            let f = self.hyper().feat_dim;
+            if m.len() != f {
+                return Err(TransducerError::Input(format!(
+                    "feature mean has {} values, the model's features have {f}",
+                    m.len()
+                )));
+            }
+            if let Some(i) = m.iter().position(|v| !v.is_finite()) {
+                return Err(TransducerError::Input(format!(
+                    "non-finite feature mean value at bin {i}"
+                )));
+            }
+        }
+        state.mean = mean.map(<[f32]>::to_vec);
+        Ok(())
     }
 
     /// Feed fbank frames (`[n, F]`, row-major) and append the encoder frames that became
@@ -315,11 +358,12 @@ impl Transducer {
         }
         let st = state;
         st.norm.clear();
+        let mean = st.mean.as_deref().unwrap_or(&self.cmvn_mean);
         for frame in feats.chunks_exact(f) {
             st.norm.extend(
                 frame
                     .iter()
-                    .zip(self.cmvn_mean.iter())
+                    .zip(mean.iter())
                     .zip(self.cmvn_istd.iter())
                     .map(|((v, m), s)| (v - m) * s),
             );

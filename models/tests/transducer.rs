@@ -188,6 +188,53 @@ fn streaming_equals_offline_for_any_chunking() {
     }
 }
 
+/// A stream's own feature mean m normalizes as if its features were shifted by g − m under the
+/// model's mean g, for any chunking; `None` goes back to g; bad means are named errors.
+#[test]
+fn stream_feature_mean_replaces_the_models() {
+    for hp in [tiny_hyperparameters(), tiny_ln_hyperparameters()] {
+        let t = Transducer::from_bytes(&random_model_bytes(&hp, 2, false), "m").unwrap();
+        let f = hp.feat_dim;
+        let g = t.cmvn_mean().to_vec();
+        let m: Vec<f32> = g
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + 0.75 - 0.05 * i as f32)
+            .collect();
+        let feats = synthetic_features(37, f, 4);
+        let shifted: Vec<f32> = feats
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v - m[i % f] + g[i % f])
+            .collect();
+        let (mut st, mut want) = (t.new_state(), Vec::new());
+        t.encode(&mut st, &shifted, &mut want).unwrap();
+        let (mut st, mut plain) = (t.new_state(), Vec::new());
+        t.encode(&mut st, &feats, &mut plain).unwrap();
+        assert!(max_abs_diff(&plain, &want) > 1e-3, "the mean must matter");
+        for chunk in [1usize, 3, 8, 37] {
+            let (mut st, mut out) = (t.new_state(), Vec::new());
+            t.set_feature_mean(&mut st, Some(&m)).unwrap();
+            assert_eq!(st.feature_mean(), Some(&m[..]));
+            for c in feats.chunks(chunk * f) {
+                t.encode(&mut st, c, &mut out).unwrap();
+            }
+            assert!(max_abs_diff(&out, &want) < 1e-4, "chunk {chunk}, {hp:?}");
+        }
+        let (mut st, mut out) = (t.new_state(), Vec::new());
+        t.set_feature_mean(&mut st, Some(&m)).unwrap();
+        t.set_feature_mean(&mut st, None).unwrap();
+        t.encode(&mut st, &feats, &mut out).unwrap();
+        assert_eq!(out, plain);
+        let e = t.set_feature_mean(&mut st, Some(&m[1..])).unwrap_err();
+        assert!(e.to_string().contains("feature mean has"), "{e}");
+        let mut nan = m.clone();
+        nan[3] = f32::NAN;
+        let e = t.set_feature_mean(&mut st, Some(&nan)).unwrap_err();
+        assert!(e.to_string().contains("bin 3"), "{e}");
+    }
+}
+
 #[test]
 fn shared_model_is_send_sync() {
     fn check<T: Send + Sync>() {}

@@ -155,6 +155,7 @@ struct RecognizerOptions {
     blank_penalty: Option<f32>,
     ctc_weight: Option<f32>,
     ctc_expand: Option<usize>,
+    file_cmn: Option<f32>,
     ctc: Option<bool>,
     stop_at_endpoints: Option<bool>,
 }
@@ -209,7 +210,8 @@ pub unsafe extern "C" fn sotto_string_free(s: *mut c_char) {
 /// `models/zoo` next to the executable or in the source tree). `options_json` NULL or a JSON
 /// object with any of `beam`, `no_lm`, `lm`, `lexicon`, `hotwords`, `hotword_boost`,
 /// `lm_weight`, `word_bonus`, `lodr_weight`, `blank_penalty`, `ctc_weight`, `ctc_expand`,
-/// `ctc`, `stop_at_endpoints`.
+/// `file_cmn` (per-file mean normalization of `sotto_transcribe_file`), `ctc`,
+/// `stop_at_endpoints`.
 ///
 /// # Safety
 /// Both arguments are NULL or NUL-terminated strings.
@@ -240,6 +242,7 @@ pub unsafe extern "C" fn sotto_recognizer_new(
         c.blank_penalty = o.blank_penalty.or(c.blank_penalty);
         c.ctc_weight = o.ctc_weight.or(c.ctc_weight);
         c.ctc_expand = o.ctc_expand.or(c.ctc_expand);
+        c.file_cmn = o.file_cmn.unwrap_or(c.file_cmn);
         c.ctc = o.ctc.unwrap_or(c.ctc);
         c.stop_at_endpoints = o.stop_at_endpoints.unwrap_or(c.stop_at_endpoints);
         let rec = Recognizer::new(c).map_err(|e| e.to_string())?;

@@ -207,8 +207,36 @@ fn read_wav(path: &Path) -> (u32, Vec<f32>) {
     (a.sample_rate, a.samples)
 }
 
+/// A Rust stream of `rec` (normalizing with `mean` when given) fed `audio` in one-second
+/// chunks: its final transcript's text, and the transcript as JSON through text, as the C API
+/// writes it (f32 fields print as their shortest f32 form).
+fn rust_stream_json(
+    rec: &Recognizer,
+    rate: u32,
+    audio: &[f32],
+    mean: Option<&[f32]>,
+) -> (String, serde_json::Value) {
+    let mut s = rec.stream();
+    s.set_feature_mean(mean).unwrap();
+    for c in audio.chunks(rate as usize) {
+        s.accept_waveform(rate, c).unwrap();
+        s.decode().unwrap();
+    }
+    let t = s.finish().unwrap();
+    let json = serde_json::from_str(
+        &serde_json::to_string(&TranscriptJson {
+            text: &t.text,
+            words: &t.words,
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    (t.text, json)
+}
+
 /// The C API's streams give exactly the Rust API's transcript (text and word times) for any
-/// chunking, and `sotto_transcribe_file` the same as a Rust stream fed one-second chunks.
+/// chunking, and `sotto_transcribe_file` the same as a Rust stream given the file's adapted
+/// mean (`file_cmn`) and fed one-second chunks.
 #[test]
 fn c_stream_matches_rust_stream() {
     let model = default_model();
@@ -219,22 +247,8 @@ fn c_stream_matches_rust_stream() {
     }
     let (rate, audio) = read_wav(&wav);
     let rec = Recognizer::new(RecognizerConfig::new(&model)).unwrap();
-    let mut s = rec.stream();
-    for c in audio.chunks(rate as usize) {
-        s.accept_waveform(rate, c).unwrap();
-        s.decode().unwrap();
-    }
-    let expected = s.finish().unwrap();
-    assert!(!expected.text.is_empty());
-    // Through text, as the C API does (f32 fields print as their shortest f32 form).
-    let expected_json: serde_json::Value = serde_json::from_str(
-        &serde_json::to_string(&TranscriptJson {
-            text: &expected.text,
-            words: &expected.words,
-        })
-        .unwrap(),
-    )
-    .unwrap();
+    let (expected_text, expected_json) = rust_stream_json(&rec, rate, &audio, None);
+    assert!(!expected_text.is_empty());
     unsafe {
         let m = cstr(&model.display().to_string());
         let crec = sotto_recognizer_new(m.as_ptr(), std::ptr::null());
@@ -252,10 +266,14 @@ fn c_stream_matches_rust_stream() {
                 "chunk {chunk}"
             );
         }
+        // The file path normalizes with the file's own adapted mean (`file_cmn`).
+        let mean = rec.adapted_feature_mean(rate, &audio).unwrap();
+        assert!(mean.is_some());
+        let (_, expected_file) = rust_stream_json(&rec, rate, &audio, mean.as_deref());
         let w = cstr(&wav.display().to_string());
         let file = take_json(sotto_transcribe_file(crec, w.as_ptr()));
-        assert_eq!(file["text"], expected_json["text"]);
-        assert_eq!(file["words"], expected_json["words"]);
+        assert_eq!(file["text"], expected_file["text"]);
+        assert_eq!(file["words"], expected_file["words"]);
         assert!(
             (file["duration"].as_f64().unwrap() - audio.len() as f64 / rate as f64).abs() < 1e-9
         );

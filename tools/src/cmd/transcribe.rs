@@ -31,6 +31,11 @@ pub struct Args {
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
     pub recognizer: super::RecognizerArgs,
+    /// Per-file mean normalization A in [0, 1]: each file (or --vad segment) is normalized with
+    /// (1 − A) × the model's feature mean + A × the file's own (a first pass over the audio);
+    /// 0 = the model's mean only, as live captions use.
+    #[arg(long, value_name = "A", default_value_t = sotto_asr::recognizer::DEFAULT_FILE_CMN)]
+    pub file_cmn: f32,
     /// References: lines `path<TAB>reference text` (no header row, exactly two columns),
     /// paths relative to this file. Without FILES, transcribes the files it lists. Adds a
     /// final line `WER <pct>% (<errors>/<ref words>; sub s del d ins i) RTF r wall-RTF w`:
@@ -162,6 +167,10 @@ fn transcribe_segment(
 ) -> anyhow::Result<(Transcript, f64)> {
     let t = super::vad::thread_cpu();
     let mut stream = rec.stream();
+    // --file-cmn: each segment is normalized with its own adapted mean.
+    if let Some(mean) = rec.adapted_feature_mean(rate, audio)? {
+        stream.set_feature_mean(Some(&mean))?;
+    }
     for chunk in audio.chunks(rate as usize) {
         stream.accept_waveform(rate, chunk)?;
         stream.decode()?;
@@ -285,6 +294,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     check_model(args.recognizer.model.as_deref())?;
     let config = RecognizerConfig {
         hotwords: args.hotwords,
+        file_cmn: args.file_cmn,
         ..args.recognizer.config().map_err(bad_input)?
     };
     let rec = Recognizer::new(config).map_err(bad_input)?;

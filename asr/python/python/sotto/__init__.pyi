@@ -61,6 +61,8 @@ class Recognizer:
         blank_penalty: Optional[float] = None,
         lodr_weight: Optional[float] = None,
         ctc_weight: Optional[float] = None,
+        ctc_expand: Optional[int] = None,
+        file_cmn: Optional[float] = None,
     ) -> None: ...
     @property
     def model_path(self) -> str: ...
