@@ -78,9 +78,9 @@ def read_hyps(path, base):
             if "\t" not in line:
                 continue
             p, _, text = line.rstrip("\n").partition("\t")
-            # `sotto transcribe` prints paths as given on its command line (relative to the current folder);
-            # keys are paths relative to the reference file's folder.
-            if not os.path.isabs(p) and not os.path.exists(os.path.join(base, p)):
+            # `sotto transcribe` prints paths as given on its command line (relative to the current folder, or
+            # absolute); keys are paths relative to the reference file's folder.
+            if os.path.isabs(p) or not os.path.exists(os.path.join(base, p)):
                 p = os.path.relpath(os.path.realpath(p), os.path.realpath(base))
             hyps[p] = text
     return hyps
