@@ -131,6 +131,7 @@ fn int8_encoder_output_stays_close_to_f32() {
         let run = |t: &Transducer| {
             let (mut st, mut out) = (t.new_state(), Vec::new());
             t.encode(&mut st, &feats, &mut out).unwrap();
+            t.flush(&mut st, &mut out).unwrap();
             out
         };
         let (a, b) = (run(&f32_model), run(&int8_model));

@@ -721,12 +721,16 @@ impl Stream {
     fn run(&mut self, stop_at_endpoints: bool) -> Result<(), AsrError> {
         let rec = self.rec.clone();
         let net = &rec.inner.net;
-        if !self.feats.is_empty() {
+        // At the end of the input the encoder also releases frames held for look-ahead.
+        if !self.feats.is_empty() || self.input_done {
             self.enc.clear();
-            let n = net
+            let mut n = net
                 .model
                 .encode(&mut self.enc_state, &self.feats, &mut self.enc)?;
             self.feats.clear();
+            if self.input_done {
+                n += net.model.flush(&mut self.enc_state, &mut self.enc)?;
+            }
             if n > 0 {
                 // The search sees joiner-projected frames (or CTC logits), computed for the
                 // whole batch at once.
@@ -830,6 +834,14 @@ impl Stream {
         self.pending.clear();
         self.segment_frames = 0;
         self.input_done = false;
+    }
+
+    /// Encoder frames the search has consumed since the last reset (each
+    /// [`Recognizer::frame_duration`] long). Behind the audio by the frames that wait in the
+    /// frontend, the frame stacking and, for a model with look-ahead, the unfinished chunk; all
+    /// of them are decoded once the input is finished.
+    pub fn frames_decoded(&self) -> usize {
+        self.decoder.frames_decoded()
     }
 
     /// Seconds of input audio since the last reset.

@@ -6,7 +6,9 @@ use ndarray_npy::NpzReader;
 use proptest::prelude::*;
 use sotto_asr::recognizer::{EndpointConfig, Recognizer, RecognizerConfig, Transcript};
 use sotto_asr::AsrError;
-use sotto_models::transducer::{random_model_bytes, tiny_hyperparameters, Transducer};
+use sotto_models::transducer::{
+    random_model_bytes, tiny_hyperparameters, Hyperparameters, Transducer,
+};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -17,9 +19,11 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/tests/data/transducer")
 }
 
-/// PyTorch golden models (`tools/train/export.py --golden`): `tiny` (LSTM with projection) and
-/// `tiny_ln` (no projection, residual adds and post-layer LayerNorm).
-const GOLDENS: [&str; 2] = ["tiny", "tiny_ln"];
+/// PyTorch golden models (`tools/train/export.py --golden`): `tiny` (LSTM with projection),
+/// `tiny_ln` (no projection, residual adds and post-layer LayerNorm) and `tiny_look` (with the
+/// chunked look-ahead layer; its clip ends in a partial chunk, which only the end-of-stream flush
+/// releases).
+const GOLDENS: [&str; 3] = ["tiny", "tiny_ln", "tiny_look"];
 
 /// The PyTorch golden model `stem`, or `None` (skip) when the golden files are absent.
 fn golden_recognizer(stem: &str, beam: usize) -> Option<(Recognizer, Array2<f32>, Vec<usize>)> {
@@ -163,6 +167,67 @@ proptest! {
         let audio = synth_at(rate, 1.5, 1);
         let want = one_shot_at(&rec, rate, &audio);
         prop_assert_eq!(chunked(&rec, rate, &audio, &cuts, decode_each), want);
+    }
+}
+
+/// A model with the chunked look-ahead layer: encoder frames reach the search a chunk at a time
+/// and the rest at the end, and any chunking still gives the one-shot transcript.
+#[test]
+fn lookahead_model_chunking_equals_one_shot() {
+    let hp = Hyperparameters {
+        proj: 0,
+        residual: true,
+        layer_norm: true,
+        lookahead_chunk: 4,
+        ..tiny_hyperparameters()
+    };
+    let t = Transducer::from_bytes(&random_model_bytes(&hp, 5, true), "look").unwrap();
+    let rec = Recognizer::from_transducer(
+        t,
+        RecognizerConfig {
+            beam: 2,
+            ..RecognizerConfig::new("look")
+        },
+    )
+    .unwrap();
+    let audio = synth(1.53, 3);
+    let want = one_shot(&rec, &audio);
+    assert!(!want.tokens.is_empty());
+    // The same audio through the same-sized model without look-ahead: every frame it decodes is
+    // decoded here too, the last chunk's only once the input is finished.
+    let plain = Transducer::from_bytes(
+        &random_model_bytes(
+            &Hyperparameters {
+                lookahead_chunk: 0,
+                ..hp.clone()
+            },
+            5,
+            true,
+        ),
+        "plain",
+    )
+    .unwrap();
+    let plain = Recognizer::from_transducer(plain, RecognizerConfig::new("plain")).unwrap();
+    let frames = |rec: &Recognizer, finished: bool| {
+        let mut s = rec.stream();
+        s.accept_waveform(16000, &audio).unwrap();
+        if finished {
+            s.input_finished().unwrap();
+        }
+        s.decode().unwrap();
+        s.frames_decoded()
+    };
+    let (all, early) = (frames(&plain, true), frames(&plain, false));
+    assert!(
+        all % 4 != 0,
+        "{all} frames: the last chunk must be partial for this test"
+    );
+    assert_eq!(frames(&rec, false), early / 4 * 4);
+    assert_eq!(frames(&rec, true), all);
+    for cuts in [&[160usize, 777, 3001][..], &[4000, 1, 2222], &[24480]] {
+        for decode_each in [false, true] {
+            assert_eq!(chunked(&rec, 16000, &audio, cuts, decode_each), want);
+        }
     }
 }
 

@@ -92,6 +92,19 @@ pub struct Hyperparameters {
     /// false).
     #[serde(default)]
     pub layer_norm: bool,
+    /// Chunked look-ahead (optional key, default 0 = none; needs `residual` and `layer_norm`):
+    /// one more LSTM `encoder.look` on top of the encoder, run backwards in time inside each
+    /// chunk of this many encoder frames (zero state at every chunk start; chunks counted from
+    /// the stream's first frame, the last one cut at the end of the audio), then a residual add
+    /// and the LayerNorm `encoder.look_norm`. Each frame sees the rest of its chunk, so encoder
+    /// frames come out when their chunk is complete or the stream is flushed
+    /// ([`Transducer::flush`]): up to this many frames late.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lookahead_chunk: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Hyperparameters {
@@ -139,6 +152,8 @@ pub struct Transducer {
     lstm: Vec<Lstm>,
     /// One post-layer LayerNorm per LSTM layer when `layer_norm`, else empty. Always f32.
     norm: Vec<LayerNorm>,
+    /// The chunked look-ahead layer and its LayerNorm, when `lookahead_chunk` > 0.
+    look: Option<(Lstm, LayerNorm)>,
     embedding: Embedding,
     /// Depthwise conv `[E, 1, C]` (k = 0 oldest), absent when C = 1. Applied directly rather than
     /// as a streaming `Conv1d`: the stateless prediction network sees its whole context each call.
@@ -155,11 +170,19 @@ pub struct Transducer {
     token_bigram: Option<Buffer<f32>>,
 }
 
-/// Per-stream encoder state: the partial stacking group and every layer's (h, c).
+/// Per-stream encoder state: the partial stacking group, every layer's (h, c) and, with a
+/// look-ahead layer, the frames of its unfinished chunk.
 #[derive(Debug, Clone)]
 pub struct EncoderState {
     stack: FrameStackState,
     lstm: Vec<LstmState>,
+    /// The look-ahead layer's state (reset at every chunk) and the lower layers' output frames
+    /// waiting for their chunk to complete (< `lookahead_chunk` frames between calls).
+    look: Option<LstmState>,
+    look_wait: Vec<f32>,
+    /// Work buffers of the look-ahead layer: a chunk in reverse time order and its output.
+    look_rev: Vec<f32>,
+    look_out: Vec<f32>,
     /// Feature frames waiting in `stack` (< S).
     pending: usize,
     /// This stream's feature mean, replacing the model's CMVN mean when set
@@ -175,6 +198,12 @@ impl EncoderState {
     /// Feature frames waiting for their stacking group to fill.
     pub fn pending_frames(&self, _feat_dim: usize) -> usize {
         self.pending
+    }
+
+    /// Encoder frames computed by the lower layers that wait for their look-ahead chunk to
+    /// complete (always 0 without a look-ahead layer); [`Transducer::flush`] releases them.
+    pub fn lookahead_frames(&self, enc_dim: usize) -> usize {
+        self.look_wait.len() / enc_dim.max(1)
     }
 
     /// The feature mean this stream normalizes with, when it is not the model's.
@@ -239,6 +268,11 @@ impl Transducer {
             n += 4 * h * (i + p + 2) + if self.hyper().proj > 0 { p * h } else { 0 };
         }
         n += self.norm.iter().map(|l| 2 * l.dim()).sum::<usize>();
+        if let Some((l, norm)) = &self.look {
+            let (i, h, p) = (l.input_size(), l.hidden_size(), l.output_size());
+            n += 4 * h * (i + p + 2) + if self.hyper().proj > 0 { p * h } else { 0 };
+            n += 2 * norm.dim();
+        }
         n + [&self.enc_proj, &self.pred_proj, &self.output]
             .into_iter()
             .chain(&self.ctc)
@@ -253,6 +287,9 @@ impl Transducer {
         n += 4 * self.conv.as_ref().map_or(0, |c| c.len());
         n += self.lstm.iter().map(Lstm::weight_bytes).sum::<usize>();
         n += self.norm.iter().map(|l| 8 * l.dim()).sum::<usize>();
+        if let Some((l, norm)) = &self.look {
+            n += l.weight_bytes() + 8 * norm.dim();
+        }
         n + [&self.enc_proj, &self.pred_proj, &self.output]
             .into_iter()
             .chain(&self.ctc)
@@ -260,11 +297,17 @@ impl Transducer {
             .sum::<usize>()
     }
 
-    /// Bytes of persistent state one stream needs: the stacking buffer ((S−1)·F) and every
-    /// layer's h (P) and c (H), all f32. Work buffers that grow with chunk size are not counted.
+    /// Bytes of persistent state one stream needs: the stacking buffer ((S−1)·F), every
+    /// layer's h (P) and c (H) and, with a look-ahead layer, its h and c and the frames of an
+    /// unfinished chunk ((K−1)·P), all f32. Work buffers that grow with chunk size are not
+    /// counted.
     pub fn state_bytes(&self) -> usize {
         let hp = self.hyper();
-        4 * ((hp.stack - 1) * hp.feat_dim + hp.num_layers * (hp.enc_dim() + hp.hidden))
+        let look = match hp.lookahead_chunk {
+            0 => 0,
+            k => hp.enc_dim() + hp.hidden + (k - 1) * hp.enc_dim(),
+        };
+        4 * ((hp.stack - 1) * hp.feat_dim + hp.num_layers * (hp.enc_dim() + hp.hidden) + look)
     }
 
     /// The same network with every weight matrix quantized to int8 (per-row symmetric), as
@@ -273,7 +316,7 @@ impl Transducer {
         // Cannot fail: loading rejected non-finite weights.
         const FINITE: &str = "weights were checked finite at load";
         let mut t = self.clone();
-        for l in &mut t.lstm {
+        for l in t.lstm.iter_mut().chain(t.look.as_mut().map(|(l, _)| l)) {
             *l = l.quantized().expect(FINITE);
         }
         for l in [&mut t.enc_proj, &mut t.pred_proj, &mut t.output]
@@ -291,6 +334,10 @@ impl Transducer {
         EncoderState {
             stack: self.stack.new_state(),
             lstm: self.lstm.iter().map(Lstm::new_state).collect(),
+            look: self.look.as_ref().map(|(l, _)| l.new_state()),
+            look_wait: Vec::new(),
+            look_rev: Vec::new(),
+            look_out: Vec::new(),
             pending: 0,
             mean: None,
             norm: Vec::new(),
@@ -335,7 +382,9 @@ impl Transducer {
 
     /// Feed fbank frames (`[n, F]`, row-major) and append the encoder frames that became
     /// complete (`[m, P]`) to `out`; returns m. Frames that do not fill a stacking group wait in
-    /// `state`. Any split of the same frames over calls gives the same output.
+    /// `state`, and so, with a look-ahead layer, do encoder frames whose chunk is not complete
+    /// (call [`flush`](Self::flush) at the end of the audio). Any split of the same frames over
+    /// calls gives the same output.
     pub fn encode(
         &self,
         state: &mut EncoderState,
@@ -388,9 +437,65 @@ impl Transducer {
                 }
                 std::mem::swap(&mut st.x, &mut st.y);
             }
-            out.extend_from_slice(&st.x);
+            if self.look.is_none() {
+                out.extend_from_slice(&st.x);
+                return Ok(m);
+            }
+            st.look_wait.extend_from_slice(&st.x);
+            return self.run_lookahead(st, out, false);
         }
-        Ok(m)
+        Ok(0)
+    }
+
+    /// End of the audio: append the encoder frames still waiting for their look-ahead chunk
+    /// (the last chunk ends here) to `out` and return how many. Without a look-ahead layer
+    /// nothing waits and this returns 0. A partial stacking group is dropped, as in training.
+    /// Encoding may go on afterwards: the next frame starts a new chunk.
+    pub fn flush(
+        &self,
+        state: &mut EncoderState,
+        out: &mut Vec<f32>,
+    ) -> Result<usize, TransducerError> {
+        match self.look {
+            Some(_) => self.run_lookahead(state, out, true),
+            None => Ok(0),
+        }
+    }
+
+    /// Runs the look-ahead layer over every complete chunk waiting in `st` (and the partial
+    /// last one when `flush`): reverse the chunk's frames, LSTM from zero state, reverse back,
+    /// add the input, LayerNorm. Returns the frames appended to `out`.
+    fn run_lookahead(
+        &self,
+        st: &mut EncoderState,
+        out: &mut Vec<f32>,
+        flush: bool,
+    ) -> Result<usize, TransducerError> {
+        let (Some((layer, norm)), Some(ls)) = (&self.look, st.look.as_mut()) else {
+            return Ok(0);
+        };
+        let p = self.hyper().enc_dim();
+        let k = self.hyper().lookahead_chunk;
+        let waiting = st.look_wait.len() / p;
+        let take = if flush { waiting } else { waiting / k * k };
+        for chunk in st.look_wait[..take * p].chunks(k * p) {
+            st.look_rev.clear();
+            for frame in chunk.chunks_exact(p).rev() {
+                st.look_rev.extend_from_slice(frame);
+            }
+            ls.reset();
+            st.look_out.clear();
+            layer
+                .step(ls, &st.look_rev, &mut st.look_out)
+                .map_err(input_err)?;
+            let start = out.len();
+            for (y, x) in st.look_out.chunks_exact(p).rev().zip(chunk.chunks_exact(p)) {
+                out.extend(y.iter().zip(x).map(|(y, x)| y + x));
+            }
+            norm.forward(&mut out[start..]).map_err(input_err)?;
+        }
+        st.look_wait.drain(..take * p);
+        Ok(take)
     }
 
     /// Prediction network output `[E]` for the last C emitted tokens (oldest first; pad with

@@ -21,9 +21,10 @@ struct Golden {
     greedy_tokens: Array1<i64>,
 }
 
-/// Golden sets written by `tools/train/export.py --golden`: `tiny` (LSTM with projection) and
-/// `tiny_ln` (no projection, residual adds and post-layer LayerNorm).
-const GOLDENS: [&str; 2] = ["tiny", "tiny_ln"];
+/// Golden sets written by `tools/train/export.py --golden`: `tiny` (LSTM with projection),
+/// `tiny_ln` (no projection, residual adds and post-layer LayerNorm) and `tiny_look` (`tiny_ln`
+/// with the chunked look-ahead layer, 7-frame chunks: 65 frames end in a partial chunk).
+const GOLDENS: [&str; 3] = ["tiny", "tiny_ln", "tiny_look"];
 
 fn golden(stem: &str) -> Option<(Transducer, Golden)> {
     let dir = data_dir();
@@ -60,6 +61,7 @@ fn run(t: &Transducer, feats: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let mut st = t.new_state();
     let mut enc = Vec::new();
     t.encode(&mut st, feats, &mut enc).unwrap();
+    t.flush(&mut st, &mut enc).unwrap();
     let blanks = vec![t.hyper().blank_id; t.hyper().context_size];
     let pred = t.predict(&blanks);
     let logits = t.join(&enc[..t.hyper().enc_dim()], &pred);
@@ -233,6 +235,148 @@ fn stream_feature_mean_replaces_the_models() {
         let e = t.set_feature_mean(&mut st, Some(&nan)).unwrap_err();
         assert!(e.to_string().contains("bin 3"), "{e}");
     }
+}
+
+/// `tiny_ln` with the chunked look-ahead layer over 3-frame chunks.
+fn tiny_look_hyperparameters() -> Hyperparameters {
+    Hyperparameters {
+        lookahead_chunk: 3,
+        ..tiny_ln_hyperparameters()
+    }
+}
+
+#[test]
+fn tiny_look_golden_is_a_look_ahead_model() {
+    let Some((t, g)) = golden("tiny_look") else {
+        return;
+    };
+    assert_eq!(t.hyper().lookahead_chunk, 7);
+    // The golden's 65 encoder frames: 63 leave with their chunks, 2 wait for the flush.
+    let (mut st, mut out) = (t.new_state(), Vec::new());
+    let p = t.hyper().enc_dim();
+    assert_eq!(
+        t.encode(&mut st, g.features.as_slice().unwrap(), &mut out)
+            .unwrap(),
+        63
+    );
+    assert_eq!(st.lookahead_frames(p), 2);
+    assert_eq!(t.flush(&mut st, &mut out).unwrap(), 2);
+    assert_eq!(
+        (st.lookahead_frames(p), out.len()),
+        (0, g.encoder_out.len())
+    );
+}
+
+/// With look-ahead, frames leave the encoder a chunk at a time, the rest at `flush`; any
+/// chunking of the input then gives the same frames, f32 and int8. A frame's output depends
+/// on later frames of its chunk (which a causal encoder cannot do) and on none after it.
+#[test]
+fn lookahead_streams_equal_offline_and_look_ahead() {
+    let hp = tiny_look_hyperparameters();
+    let p = hp.enc_dim();
+    for int8 in [false, true] {
+        let t = Transducer::from_bytes(&random_model_bytes(&hp, 5, int8), "look").unwrap();
+        // 55 feature frames: 13 encoder frames = 4 chunks of 3 + 1 waiting, 3 fbank frames left.
+        let feats = synthetic_features(55, hp.feat_dim, 6);
+        let (mut st, mut offline) = (t.new_state(), Vec::new());
+        assert_eq!(t.encode(&mut st, &feats, &mut offline).unwrap(), 12);
+        assert_eq!(st.lookahead_frames(p), 1);
+        assert_eq!(t.flush(&mut st, &mut offline).unwrap(), 1);
+        assert_eq!(t.flush(&mut st, &mut offline).unwrap(), 0);
+        assert_eq!(offline.len(), 13 * p);
+        for chunk in [1usize, 2, 3, 5, 7, 12, 13, 55] {
+            let (mut st, mut out) = (t.new_state(), Vec::new());
+            let mut n = 0;
+            for c in feats.chunks(chunk * hp.feat_dim) {
+                n += t.encode(&mut st, c, &mut out).unwrap();
+                assert!(st.lookahead_frames(p) < 3);
+                assert_eq!(out.len(), n * p);
+            }
+            n += t.flush(&mut st, &mut out).unwrap();
+            assert_eq!((n, &out), (13, &offline), "chunk {chunk}, int8 {int8}");
+        }
+        // Encoder frame 2 (the last of chunk 0) = fbank frames 8..12 changed.
+        let mut later = feats.clone();
+        later[8 * hp.feat_dim..12 * hp.feat_dim]
+            .iter_mut()
+            .for_each(|v| *v += 1.5);
+        let (mut st, mut out) = (t.new_state(), Vec::new());
+        t.encode(&mut st, &later, &mut out).unwrap();
+        t.flush(&mut st, &mut out).unwrap();
+        assert!(
+            max_abs_diff(&out[..p], &offline[..p]) > 1e-3,
+            "frame 0 sees frame 2"
+        );
+        // The encoder frames before are the same when it is cut off after chunk 0's frame 1.
+        let (mut st, mut short) = (t.new_state(), Vec::new());
+        t.encode(&mut st, &feats[..8 * hp.feat_dim], &mut short)
+            .unwrap();
+        assert_eq!(short.len(), 0, "chunk 0 is not complete yet");
+        t.flush(&mut st, &mut short).unwrap();
+        assert_eq!(short.len(), 2 * p);
+        assert!(
+            max_abs_diff(&short, &offline[..2 * p]) > 1e-3,
+            "a cut chunk sees less"
+        );
+    }
+    let t = Transducer::from_bytes(&random_model_bytes(&hp, 5, false), "look").unwrap();
+    let plain = Transducer::from_bytes(
+        &random_model_bytes(&tiny_ln_hyperparameters(), 5, false),
+        "ln",
+    )
+    .unwrap();
+    let look_params = 4 * 32 * (32 + 32 + 2) + 2 * 32;
+    assert_eq!(t.num_params(), plain.num_params() + look_params);
+    assert_eq!(
+        t.state_bytes(),
+        plain.state_bytes() + 4 * (32 + 32 + 2 * 32)
+    );
+    assert_eq!(t.quantized().num_params(), t.num_params());
+    assert!(t.quantized().weight_bytes() < t.weight_bytes());
+    // Without look-ahead, flush has nothing to release.
+    let (mut st, mut out) = (plain.new_state(), Vec::new());
+    plain
+        .encode(&mut st, &synthetic_features(20, 80, 1), &mut out)
+        .unwrap();
+    assert_eq!(plain.flush(&mut st, &mut out).unwrap(), 0);
+    assert_eq!(st.lookahead_frames(32), 0);
+}
+
+#[test]
+fn lookahead_option_errors_name_the_key_or_tensor() {
+    let err = |b: &[u8]| {
+        Transducer::from_bytes(b, "look.safetensors")
+            .unwrap_err()
+            .to_string()
+    };
+    let hp = tiny_look_hyperparameters();
+    let e = err(&edited_from(&hp, |_, t| {
+        t.retain(|x| x.0 != "encoder.look_norm.weight")
+    }));
+    assert!(
+        e.contains("look.safetensors") && e.contains("encoder.look_norm.weight"),
+        "{e}"
+    );
+    let e = err(&edited_from(&hp, |m, _| {
+        m["hyperparameters"]["lookahead_chunk"] = "3".into()
+    }));
+    assert!(e.contains("hyperparameters.lookahead_chunk"), "{e}");
+    let e = err(&edited_from(&hp, |m, t| {
+        m["hyperparameters"]["layer_norm"] = false.into();
+        t.retain(|x| !x.0.contains("norm"))
+    }));
+    assert!(
+        e.contains("lookahead_chunk needs residual and layer_norm"),
+        "{e}"
+    );
+    // A file without the key has no look-ahead layer, so its tensors are unexpected.
+    let e = err(&edited_from(&hp, |m, _| {
+        m["hyperparameters"]["lookahead_chunk"] = 0.into()
+    }));
+    assert!(
+        e.contains("encoder.look") && e.contains("unexpected"),
+        "{e}"
+    );
 }
 
 #[test]

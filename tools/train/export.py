@@ -1,7 +1,7 @@
 """Export a checkpoint to the sotto safetensors format (docs/model-format.md), or write parity goldens.
 
   python export.py --ckpt runs/first/last.pt --out ../../models/zoo/sotto-en-tiny-f32.safetensors
-  python export.py --golden          # models/tests/data/transducer/{tiny,tiny_ln}{.safetensors,_golden.npz}
+  python export.py --golden [--stems tiny_look]   # models/tests/data/transducer/{tiny,tiny_ln,tiny_look}{.safetensors,_golden.npz}
 """
 
 import argparse
@@ -123,6 +123,8 @@ def read_wav16(path):
 GOLDEN_MODELS = {
     "tiny": dict(proj=8),
     "tiny_ln": dict(proj=0, residual=True, layer_norm=True),
+    # the chunked look-ahead layer; 7-frame chunks leave a partial last chunk (65 = 9 x 7 + 2 frames) on the clip
+    "tiny_look": dict(proj=0, residual=True, layer_norm=True, lookahead_chunk=7),
 }
 
 
@@ -150,7 +152,8 @@ def golden_model(stem, feats, tokens, **opts):
                 p.mul_(3.0)
             m.joiner.output.weight.mul_(4.0)
             m.joiner.output.bias[0] += shift  # so that the greedy path mixes blanks and symbols
-            for n in m.encoder.norm or ():  # not the identity init: a gain or shift ignored must show
+            norms = list(m.encoder.norm or ()) + ([m.encoder.look_norm] if hasattr(m.encoder, "look_norm") else [])
+            for n in norms:  # not the identity init: a gain or shift ignored must show
                 n.weight.uniform_(0.5, 1.5)
                 n.bias.uniform_(-0.5, 0.5)
             m.encoder.cmvn_mean.copy_(torch.from_numpy(feats.mean(0)))
@@ -282,6 +285,7 @@ def export_ckpt(args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golden", action="store_true")
+    ap.add_argument("--stems", help="with --golden: only these golden models (comma-separated; default all)")
     ap.add_argument("--resynth", action="store_true", help="re-run espeak-ng for the golden clip")
     ap.add_argument("--ckpt", nargs="+", help="checkpoint(s); several are averaged weight by weight (same model config; "
                     "an exported f32 .safetensors counts as one)")
@@ -291,7 +295,7 @@ def main():
     ap.add_argument("--sotto", default=str(ROOT / "target/release/sotto"), help="sotto binary for --int8")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    golden(a) if a.golden else export_ckpt(a)
+    golden(a, a.stems.split(",") if a.stems else tuple(GOLDEN_MODELS)) if a.golden else export_ckpt(a)
 
 
 if __name__ == "__main__":

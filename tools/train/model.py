@@ -27,21 +27,43 @@ class StackedInput(nn.Module):
         return x[:, : t2 * self.stack].reshape(b, t2, self.stack * f)
 
 
+def chunk_reverse_index(lens, t, chunk):
+    """[B, T] gather index that reverses time inside each chunk of `chunk` frames (chunks start at frame 0; the last
+    one ends at the utterance's length); frames past the length map to themselves. Its own inverse."""
+    pos = torch.arange(t, device=lens.device)[None, :].expand(len(lens), t)
+    start = (pos // chunk) * chunk
+    end = torch.minimum(start + chunk, lens[:, None])
+    rev = start + end - 1 - pos
+    return torch.where(pos < lens[:, None], rev, pos)
+
+
 class Encoder(StackedInput):
     """CMVN -> stack S frames -> L one-layer LSTMs, each optionally followed by a residual add (layers > 0) and a
-    LayerNorm. Causal: zero initial state, no look-ahead."""
+    LayerNorm. Causal: zero initial state, no look-ahead.
 
-    def __init__(self, feat_dim, stack, num_layers, hidden, proj, dropout=0.0, residual=False, layer_norm=False):
+    `lookahead_chunk` C > 0 adds one more layer on top (issue 11 pilot): an LSTM run backwards in time inside each
+    chunk of C encoder frames (state reset at every chunk start), residual + LayerNorm. Frame t then sees the rest of
+    its chunk, so outputs come up to C frames late, and a stream cut anywhere still computes what the whole
+    utterance does (chunks are counted from the first frame)."""
+
+    def __init__(self, feat_dim, stack, num_layers, hidden, proj, dropout=0.0, residual=False, layer_norm=False,
+                 lookahead_chunk=0):
         super().__init__(feat_dim, stack)
         self.residual = residual
+        self.lookahead_chunk = lookahead_chunk
         out = proj if proj > 0 else hidden
         dims = [stack * feat_dim] + [out] * (num_layers - 1)
         self.lstm = nn.ModuleList(nn.LSTM(d, hidden, proj_size=proj, batch_first=True) for d in dims)
         # Post-layer LayerNorm (+ residual) keeps a deep LSTM stack's activations at unit scale: it trains faster.
         self.norm = nn.ModuleList(nn.LayerNorm(out) for _ in dims) if layer_norm else None
         self.dropout = nn.Dropout(dropout)
+        if lookahead_chunk:
+            if not (residual and layer_norm):
+                raise ValueError("the look-ahead layer needs residual adds and LayerNorm")
+            self.look = nn.LSTM(out, hidden, proj_size=proj, batch_first=True)
+            self.look_norm = nn.LayerNorm(out)
         with torch.no_grad():  # forget-gate bias 1 (gate order i, f, g, o): remember by default early in training
-            for l in self.lstm:
+            for l in list(self.lstm) + ([self.look] if lookahead_chunk else []):
                 l.bias_ih_l0[hidden: 2 * hidden].fill_(1.0)
                 l.bias_hh_l0[hidden: 2 * hidden].zero_()
 
@@ -55,7 +77,17 @@ class Encoder(StackedInput):
             if self.residual and i > 0:
                 y = y + x
             x = self.norm[i](y) if self.norm is not None else y
-        return x, lens // self.stack
+        lens = lens // self.stack
+        if self.lookahead_chunk:
+            c = self.lookahead_chunk
+            b, t, d = x.shape
+            tp = -(-t // c) * c
+            idx = chunk_reverse_index(lens.to(x.device), t, c)[:, :, None].expand(b, t, d)
+            xr = F.pad(torch.gather(x, 1, idx), (0, 0, 0, tp - t))
+            y, _ = self.look(self.dropout(xr).reshape(b * tp // c, c, d))
+            y = torch.gather(y.reshape(b, tp, -1)[:, :t], 1, idx)
+            x = self.look_norm(y + x)
+        return x, lens
 
 
 class ConformerBlock(nn.Module):
@@ -161,7 +193,7 @@ class Joiner(nn.Module):
 class Transducer(nn.Module):
     def __init__(self, feat_dim=80, stack=4, num_layers=4, hidden=640, proj=256, pred_dim=256, context_size=2,
                  joiner_dim=256, vocab_size=256, blank_id=0, ctc=True, dropout=0.0, residual=False, layer_norm=False,
-                 encoder="lstm", conformer=None):
+                 encoder="lstm", conformer=None, lookahead_chunk=0):
         """`encoder`: "lstm" (the shipped `rnnt-lstm-stateless`) or "conformer" (training pilot, issue 11: `conformer`
         = dict(d_model, heads, ff_dim, kernel, chunk, left_chunks) with `num_layers` blocks; not exportable yet)."""
         super().__init__()
@@ -174,7 +206,10 @@ class Transducer(nn.Module):
             self.encoder = ConformerEncoder(feat_dim, stack, num_layers=num_layers, dropout=dropout, **conformer)
         elif encoder == "lstm":
             enc_dim = proj if proj > 0 else hidden
-            self.encoder = Encoder(feat_dim, stack, num_layers, hidden, proj, dropout, residual, layer_norm)
+            self.encoder = Encoder(feat_dim, stack, num_layers, hidden, proj, dropout, residual, layer_norm,
+                                   lookahead_chunk)
+            if lookahead_chunk:
+                self.hp.update(lookahead_chunk=lookahead_chunk)
         else:
             raise ValueError(f"unknown encoder {encoder!r} (lstm or conformer)")
         self.enc_dim = enc_dim
@@ -231,6 +266,8 @@ def grow_encoder(weights, model):
     = z while their output h stays near 0 — their output gates start almost shut (bias -4, sigmoid 0.018) and open as
     they learn. Returns the state dict to load (file tensors + new layers at their initialization)."""
     enc = model.encoder
+    if getattr(enc, "lookahead_chunk", 0) and not any(k.startswith("encoder.look.") for k in weights):
+        return add_lookahead(weights, model)
     have = 1 + max(int(k.split(".")[2]) for k in weights if k.startswith("encoder.lstm."))
     want = len(enc.lstm)
     if want <= have:
@@ -253,6 +290,23 @@ def grow_encoder(weights, model):
             if i < want - 1:  # a middle new layer (growing by more than one) passes z on unchanged
                 sd[f"encoder.norm.{i}.{k}"] = torch.ones_like(sd[f"encoder.norm.{i}.{k}"]) if k == "weight" \
                     else torch.zeros_like(sd[f"encoder.norm.{i}.{k}"])
+    return sd
+
+
+def add_lookahead(weights, model):
+    """Warm-start a model with the chunked look-ahead layer from a file without it, as `grow_encoder` grows a layer:
+    the file's last LayerNorm affine moves to the new layer's LayerNorm, the file's last LayerNorm becomes plain, and
+    the new LSTM's output gate starts almost shut, so the model first computes what the file did."""
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    sd.update(weights)
+    top = len(model.encoder.lstm) - 1
+    for k in ("weight", "bias"):
+        sd[f"encoder.look_norm.{k}"] = weights[f"encoder.norm.{top}.{k}"].clone()
+    sd[f"encoder.norm.{top}.weight"] = torch.ones_like(weights[f"encoder.norm.{top}.weight"])
+    sd[f"encoder.norm.{top}.bias"] = torch.zeros_like(weights[f"encoder.norm.{top}.bias"])
+    h = model.encoder.look.hidden_size
+    sd["encoder.look.bias_ih_l0"][3 * h: 4 * h] = -4.0
+    sd["encoder.look.bias_hh_l0"][3 * h: 4 * h] = 0.0
     return sd
 
 

@@ -43,6 +43,10 @@ fn parse_info(file: &ModelFile) -> Result<ModelInfo, TransducerError> {
         ctc: file.hyper("ctc")?,
         residual: option("residual")?,
         layer_norm: option("layer_norm")?,
+        lookahead_chunk: match meta.hyperparameters.contains_key("lookahead_chunk") {
+            true => file.hyper::<usize>("lookahead_chunk")?,
+            false => 0,
+        },
     };
     let bad = |msg: String| Err(TransducerError::Metadata { path: path(), msg });
     let hp = &hyper;
@@ -53,6 +57,9 @@ fn parse_info(file: &ModelFile) -> Result<ModelInfo, TransducerError> {
     }
     if [hp.context_size, hp.joiner_dim, hp.vocab_size].contains(&0) {
         return bad("hyperparameters: context_size, joiner_dim and vocab_size must be > 0".into());
+    }
+    if hp.lookahead_chunk > 0 && !(hp.residual && hp.layer_norm) {
+        return bad("hyperparameters: lookahead_chunk needs residual and layer_norm".into());
     }
     if hp.blank_id as usize >= hp.vocab_size {
         return bad("hyperparameters: blank_id must be < vocab_size".into());
@@ -123,6 +130,13 @@ pub(super) fn load(file: &ModelFile) -> Result<Transducer, TransducerError> {
             .collect::<Result<Vec<_>, _>>()?,
         false => Vec::new(),
     };
+    let look = match hp.lookahead_chunk {
+        0 => None,
+        _ => Some((
+            Lstm::load(file, "encoder.look", 0, p, h, hp.proj, true)?,
+            LayerNorm::load(file, "encoder.look_norm", p, LAYER_NORM_EPS, true)?,
+        )),
+    };
     let (e, c, j, v) = (hp.pred_dim, hp.context_size, hp.joiner_dim, hp.vocab_size);
     let t = Transducer {
         cmvn_mean: file.tensor_f32("encoder.cmvn_mean", &[f])?,
@@ -130,6 +144,7 @@ pub(super) fn load(file: &ModelFile) -> Result<Transducer, TransducerError> {
         stack: FrameStack::new(f, hp.stack, hp.stack).map_err(|e| file.layer_err("encoder", e))?,
         lstm,
         norm,
+        look,
         embedding: Embedding::load(file, "decoder.embedding", v, e)?,
         conv: if c > 1 {
             Some(file.tensor_f32("decoder.conv.weight", &[e, 1, c])?)

@@ -34,6 +34,7 @@ pub fn tiny_hyperparameters() -> Hyperparameters {
         ctc: false,
         residual: false,
         layer_norm: false,
+        lookahead_chunk: 0,
     }
 }
 
@@ -151,9 +152,23 @@ pub fn random_model_bytes(hp: &Hyperparameters, seed: u64, int8: bool) -> Vec<u8
         mat(format!("encoder.norm.{l}.weight"), vec![p], 0.2, &mut rng);
         mat(format!("encoder.norm.{l}.bias"), vec![p], 0.2, &mut rng);
     }
+    // Drawn after those, so that the other weights equal those of the same seed without it.
+    if hp.lookahead_chunk > 0 {
+        let n = "encoder.look";
+        mat(format!("{n}.weight_ih_l0"), vec![4 * h, p], kh, &mut rng);
+        mat(format!("{n}.weight_hh_l0"), vec![4 * h, p], kh, &mut rng);
+        mat(format!("{n}.bias_ih_l0"), vec![4 * h], kh, &mut rng);
+        mat(format!("{n}.bias_hh_l0"), vec![4 * h], kh, &mut rng);
+        if hp.proj > 0 {
+            mat(format!("{n}.weight_hr_l0"), vec![p, h], kh, &mut rng);
+        }
+        mat("encoder.look_norm.weight".into(), vec![p], 0.2, &mut rng);
+        mat("encoder.look_norm.bias".into(), vec![p], 0.2, &mut rng);
+    }
     // LayerNorm gains near 1 (not exactly: the identity would hide a missing gamma).
     for (name, _, data) in &mut f32s {
-        if name.starts_with("encoder.norm.") && name.ends_with(".weight") {
+        let is_norm = name.starts_with("encoder.norm.") || name.starts_with("encoder.look_norm.");
+        if is_norm && name.ends_with(".weight") {
             data.iter_mut().for_each(|g| *g += 1.0);
         }
     }
