@@ -3,6 +3,8 @@ spelled out), one sentence per line on stdout.
 
   python lm_text.py > runs/lm/text.txt           # ../shared/text/*.xz + train.tsv transcripts
   python lm_text.py --no-train > other.txt        # only ../shared/text
+  python lm_text.py --no-shared --heldout exclude > train9.txt   # train text of 9/10 of the speakers
+  python lm_text.py --no-shared --heldout only > heldout.txt     # the other tenth's: held-out text to weigh a mix on
 
 Sources: every file of `shared/text/` (permissive licences, see its README) and the transcripts of
 `shared/corpus/train.tsv`. Never dev.tsv, never LibriSpeech test text: the LM is scored on dev.
@@ -10,6 +12,7 @@ Sources: every file of `shared/text/` (permissive licences, see its README) and 
 
 import argparse
 import csv
+import zlib
 import lzma
 import os
 import re
@@ -56,10 +59,15 @@ def normalize(line: str) -> str:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-train", action="store_true", help="leave out the train.tsv transcripts")
+    ap.add_argument("--no-shared", action="store_true", help="leave out ../shared/text")
+    ap.add_argument("--heldout", choices=("all", "exclude", "only"), default="all",
+                    help="train transcripts: all, or without / only the held-out tenth of the speakers (chosen by a "
+                         "CRC-32 of the speaker id, as dev holds out speakers; 'exclude' also drops every sentence a "
+                         "held-out speaker reads, so no held-out text is in the rest)")
     a = ap.parse_args()
     out = sys.stdout
     n = 0
-    for f in sorted((SHARED / "text").glob("*.xz")):
+    for f in [] if a.no_shared else sorted((SHARED / "text").glob("*.xz")):
         with lzma.open(f, "rt", encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 t = normalize(line)
@@ -68,7 +76,12 @@ def main():
                     n += 1
     if not a.no_train:
         with open(SHARED / "corpus/train.tsv", newline="", encoding="utf-8") as fh:
-            for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
+            rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+            held_text = {r["text"] for r in rows if zlib.crc32(r["speaker"].encode()) % 10 == 0}
+            for r in rows:
+                held = zlib.crc32(r["speaker"].encode()) % 10 == 0
+                if (a.heldout == "exclude" and r["text"] in held_text) or (a.heldout == "only" and not held):
+                    continue
                 out.write(r["text"] + "\n")
                 n += 1
     print(f"{n} lines", file=sys.stderr)
