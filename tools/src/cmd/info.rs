@@ -91,7 +91,7 @@ fn stream_memory(file: &ModelFile, chunk: usize) -> anyhow::Result<Option<(usize
             let m = transducer::Transducer::load(file.path())?;
             Some((
                 m.state_bytes(),
-                "persistent encoder state (stacking buffer, LSTM h and c); work buffers excluded"
+                "persistent encoder state (stacking buffer, LSTM h and c, an unfinished look-ahead chunk); work buffers excluded"
                     .into(),
             ))
         }
