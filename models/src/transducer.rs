@@ -258,21 +258,26 @@ impl Transducer {
         self.output.weight.is_int8()
     }
 
+    /// Every encoder LSTM, the look-ahead layer's last.
+    fn lstms(&self) -> impl Iterator<Item = &Lstm> {
+        self.lstm.iter().chain(self.look.as_ref().map(|(l, _)| l))
+    }
+
+    /// Every encoder LayerNorm, the look-ahead layer's last.
+    fn norms(&self) -> impl Iterator<Item = &LayerNorm> {
+        self.norm.iter().chain(self.look.as_ref().map(|(_, n)| n))
+    }
+
     /// Total number of parameters (the CTC head included, when present).
     pub fn num_params(&self) -> usize {
         let mut n = self.cmvn_mean.len() + self.cmvn_istd.len();
         n += self.embedding.num() * self.embedding.dim();
         n += self.conv.as_ref().map_or(0, |c| c.len());
-        for l in &self.lstm {
+        for l in self.lstms() {
             let (i, h, p) = (l.input_size(), l.hidden_size(), l.output_size());
             n += 4 * h * (i + p + 2) + if self.hyper().proj > 0 { p * h } else { 0 };
         }
-        n += self.norm.iter().map(|l| 2 * l.dim()).sum::<usize>();
-        if let Some((l, norm)) = &self.look {
-            let (i, h, p) = (l.input_size(), l.hidden_size(), l.output_size());
-            n += 4 * h * (i + p + 2) + if self.hyper().proj > 0 { p * h } else { 0 };
-            n += 2 * norm.dim();
-        }
+        n += self.norms().map(|l| 2 * l.dim()).sum::<usize>();
         n + [&self.enc_proj, &self.pred_proj, &self.output]
             .into_iter()
             .chain(&self.ctc)
@@ -285,11 +290,8 @@ impl Transducer {
         let mut n = 4 * (self.cmvn_mean.len() + self.cmvn_istd.len());
         n += 4 * self.embedding.num() * self.embedding.dim();
         n += 4 * self.conv.as_ref().map_or(0, |c| c.len());
-        n += self.lstm.iter().map(Lstm::weight_bytes).sum::<usize>();
-        n += self.norm.iter().map(|l| 8 * l.dim()).sum::<usize>();
-        if let Some((l, norm)) = &self.look {
-            n += l.weight_bytes() + 8 * norm.dim();
-        }
+        n += self.lstms().map(Lstm::weight_bytes).sum::<usize>();
+        n += self.norms().map(|l| 8 * l.dim()).sum::<usize>();
         n + [&self.enc_proj, &self.pred_proj, &self.output]
             .into_iter()
             .chain(&self.ctc)

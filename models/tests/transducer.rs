@@ -344,11 +344,7 @@ fn lookahead_streams_equal_offline_and_look_ahead() {
 
 #[test]
 fn lookahead_option_errors_name_the_key_or_tensor() {
-    let err = |b: &[u8]| {
-        Transducer::from_bytes(b, "look.safetensors")
-            .unwrap_err()
-            .to_string()
-    };
+    let err = |b: &[u8]| load_error(b, "look.safetensors");
     let hp = tiny_look_hyperparameters();
     let e = err(&edited_from(&hp, |_, t| {
         t.retain(|x| x.0 != "encoder.look_norm.weight")
@@ -419,6 +415,11 @@ fn tiny_ln_hyperparameters() -> Hyperparameters {
     }
 }
 
+/// The error loading `bytes` as the model file `name` gives, as text.
+fn load_error(bytes: &[u8], name: &str) -> String {
+    Transducer::from_bytes(bytes, name).unwrap_err().to_string()
+}
+
 /// A tensor edit of [`edited`]: name, dtype, shape, little-endian bytes.
 type Tensors = Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)>;
 
@@ -458,11 +459,7 @@ fn edited_from(
 
 #[test]
 fn load_errors_name_the_problem() {
-    let err = |b: &[u8]| {
-        Transducer::from_bytes(b, "bad.safetensors")
-            .unwrap_err()
-            .to_string()
-    };
+    let err = |b: &[u8]| load_error(b, "bad.safetensors");
     let e = err(b"not a model");
     assert!(
         e.contains("bad.safetensors") && e.contains("safetensors"),
@@ -508,11 +505,7 @@ fn load_errors_name_the_problem() {
 /// do not match `layer_norm` are errors naming the key or tensor.
 #[test]
 fn encoder_option_errors_name_the_key_or_tensor() {
-    let err = |b: &[u8]| {
-        Transducer::from_bytes(b, "ln.safetensors")
-            .unwrap_err()
-            .to_string()
-    };
+    let err = |b: &[u8]| load_error(b, "ln.safetensors");
     let ln = tiny_ln_hyperparameters();
     let t = Transducer::from_bytes(&random_model_bytes(&ln, 3, false), "ln").unwrap();
     assert!(t.hyper().residual && t.hyper().layer_norm);
@@ -583,7 +576,7 @@ fn encoder_options_take_effect() {
 
 #[test]
 fn unexpected_tensor_is_an_error() {
-    let e = Transducer::from_bytes(
+    let e = load_error(
         &edited(|_, t| {
             t.push((
                 "encoder.extra".into(),
@@ -593,9 +586,7 @@ fn unexpected_tensor_is_an_error() {
             ))
         }),
         "extra.safetensors",
-    )
-    .unwrap_err()
-    .to_string();
+    );
     assert!(
         e.contains("extra.safetensors") && e.contains("encoder.extra") && e.contains("unexpected"),
         "{e}"
@@ -623,9 +614,7 @@ fn int8_file_with_bad_scale_is_an_error() {
         })
         .collect();
     let bytes = safetensors::serialize(views, meta.metadata()).unwrap();
-    let e = Transducer::from_bytes(&bytes, "q.safetensors")
-        .unwrap_err()
-        .to_string();
+    let e = load_error(&bytes, "q.safetensors");
     assert!(
         e.contains("joiner.output.weight") && e.contains("scale"),
         "{e}"
@@ -710,11 +699,9 @@ fn token_bigram_is_optional_and_checked() {
     assert_eq!(t.token_bigram(), Some(&table[..]));
     let plain = Transducer::from_bytes(&edited(|_, _| {}), "plain.safetensors").unwrap();
     assert_eq!(plain.token_bigram(), None);
-    let e = Transducer::from_bytes(
+    let e = load_error(
         &with(vec![v, v - 1], bytes[..v * (v - 1) * 4].to_vec()),
         "bad.safetensors",
-    )
-    .unwrap_err()
-    .to_string();
+    );
     assert!(e.contains("token_bigram") && e.contains("shape"), "{e}");
 }

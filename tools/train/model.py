@@ -274,18 +274,9 @@ def grow_encoder(weights, model):
         return weights
     if not (enc.residual and enc.norm is not None):
         raise ValueError("growing an encoder needs residual adds and LayerNorm")
-    sd = {k: v.clone() for k, v in model.state_dict().items()}  # new layers: their fresh initialization
-    sd.update(weights)
-    top = have - 1
-    for k in ("weight", "bias"):
-        sd[f"encoder.norm.{want - 1}.{k}"] = weights[f"encoder.norm.{top}.{k}"].clone()
-    sd[f"encoder.norm.{top}.weight"] = torch.ones_like(weights[f"encoder.norm.{top}.weight"])
-    sd[f"encoder.norm.{top}.bias"] = torch.zeros_like(weights[f"encoder.norm.{top}.bias"])
+    sd = _top_norm_moved(weights, model, have - 1, f"encoder.norm.{want - 1}")
     for i in range(have, want):
-        h = enc.lstm[i].hidden_size
-        for k in ("bias_ih_l0", "bias_hh_l0"):
-            b = sd[f"encoder.lstm.{i}.{k}"]
-            b[3 * h: 4 * h] = -4.0 if k == "bias_ih_l0" else 0.0  # output gate (order i, f, g, o)
+        _shut_output_gate(sd, f"encoder.lstm.{i}", enc.lstm[i].hidden_size)
         for k in ("weight", "bias"):
             if i < want - 1:  # a middle new layer (growing by more than one) passes z on unchanged
                 sd[f"encoder.norm.{i}.{k}"] = torch.ones_like(sd[f"encoder.norm.{i}.{k}"]) if k == "weight" \
@@ -297,17 +288,29 @@ def add_lookahead(weights, model):
     """Warm-start a model with the chunked look-ahead layer from a file without it, as `grow_encoder` grows a layer:
     the file's last LayerNorm affine moves to the new layer's LayerNorm, the file's last LayerNorm becomes plain, and
     the new LSTM's output gate starts almost shut, so the model first computes what the file did."""
+    sd = _top_norm_moved(weights, model, len(model.encoder.lstm) - 1, "encoder.look_norm")
+    _shut_output_gate(sd, "encoder.look", model.encoder.look.hidden_size)
+    return sd
+
+
+def _top_norm_moved(weights, model, top, new_norm):
+    """The state dict to load when new layers go on top of the file's: the model's fresh initialization, then the
+    file's tensors, with the affine of the file's top LayerNorm (`encoder.norm.{top}`) moved to `new_norm` and the
+    top one made plain (gain 1, bias 0)."""
     sd = {k: v.clone() for k, v in model.state_dict().items()}
     sd.update(weights)
-    top = len(model.encoder.lstm) - 1
     for k in ("weight", "bias"):
-        sd[f"encoder.look_norm.{k}"] = weights[f"encoder.norm.{top}.{k}"].clone()
+        sd[f"{new_norm}.{k}"] = weights[f"encoder.norm.{top}.{k}"].clone()
     sd[f"encoder.norm.{top}.weight"] = torch.ones_like(weights[f"encoder.norm.{top}.weight"])
     sd[f"encoder.norm.{top}.bias"] = torch.zeros_like(weights[f"encoder.norm.{top}.bias"])
-    h = model.encoder.look.hidden_size
-    sd["encoder.look.bias_ih_l0"][3 * h: 4 * h] = -4.0
-    sd["encoder.look.bias_hh_l0"][3 * h: 4 * h] = 0.0
     return sd
+
+
+def _shut_output_gate(sd, lstm, h):
+    """A new LSTM's output gate (order i, f, g, o) starts almost shut (sigmoid(-4) = 0.018), so it adds little at
+    first and opens as it learns."""
+    sd[f"{lstm}.bias_ih_l0"][3 * h: 4 * h] = -4.0
+    sd[f"{lstm}.bias_hh_l0"][3 * h: 4 * h] = 0.0
 
 
 if __name__ == "__main__":

@@ -4,12 +4,24 @@
 use super::{
     Hyperparameters, ModelInfo, Transducer, TransducerError, Units, ARCHITECTURE, TOKEN_BIGRAM,
 };
-use crate::format::{Dtype, ModelFile};
+use crate::format::{Dtype, FormatError, ModelFile};
 use crate::layers::{Embedding, FrameStack, LayerNorm, Linear, Lstm};
 use std::path::PathBuf;
 
 /// `torch.nn.LayerNorm`'s default eps, which the recipe uses.
 const LAYER_NORM_EPS: f32 = 1e-5;
+
+/// A hyperparameter added after the first shipped files: a missing key means the type's default
+/// (false, 0), a present one must have the type.
+fn option<T: serde::de::DeserializeOwned + Default>(
+    file: &ModelFile,
+    key: &str,
+) -> Result<T, FormatError> {
+    match file.metadata().hyperparameters.contains_key(key) {
+        true => file.hyper(key),
+        false => Ok(T::default()),
+    }
+}
 
 /// Hyperparameters, feature config and tokens from the file's metadata, checked for consistency.
 fn parse_info(file: &ModelFile) -> Result<ModelInfo, TransducerError> {
@@ -23,12 +35,6 @@ fn parse_info(file: &ModelFile) -> Result<ModelInfo, TransducerError> {
             version: meta.format_version.into(),
         });
     }
-    // Options added after the first shipped files: a missing key means false, a present one must
-    // be a bool.
-    let option = |key: &str| match meta.hyperparameters.contains_key(key) {
-        true => file.hyper::<bool>(key),
-        false => Ok(false),
-    };
     let hyper = Hyperparameters {
         feat_dim: file.dim("feat_dim")?,
         stack: file.dim("stack")?,
@@ -41,12 +47,9 @@ fn parse_info(file: &ModelFile) -> Result<ModelInfo, TransducerError> {
         vocab_size: file.dim("vocab_size")?,
         blank_id: file.hyper("blank_id")?,
         ctc: file.hyper("ctc")?,
-        residual: option("residual")?,
-        layer_norm: option("layer_norm")?,
-        lookahead_chunk: match meta.hyperparameters.contains_key("lookahead_chunk") {
-            true => file.hyper::<usize>("lookahead_chunk")?,
-            false => 0,
-        },
+        residual: option(file, "residual")?,
+        layer_norm: option(file, "layer_norm")?,
+        lookahead_chunk: option(file, "lookahead_chunk")?,
     };
     let bad = |msg: String| Err(TransducerError::Metadata { path: path(), msg });
     let hp = &hyper;
