@@ -187,6 +187,41 @@ class Augment:
         return f.astype(np.float32)
 
 
+class Prefetch:
+    """Builds (and augments) the next `depth` batches in a thread while the GPU steps: numpy releases the GIL in
+    its array work, so the device is not left waiting on the per-utterance augmentation. Same batches, same order,
+    same random draws as building them in the loop (one thread consumes the Augment's generator in order)."""
+
+    def __init__(self, split, batches, start, aug, depth):
+        import queue
+        import threading
+        self.q = queue.Queue(maxsize=depth)
+        self.halt = threading.Event()
+
+        def work():
+            for i in range(start, len(batches)):
+                b = split.batch(batches[i], aug)
+                b = tuple(t.pin_memory() if torch.cuda.is_available() else t for t in b)
+                while not self.halt.is_set():
+                    try:
+                        self.q.put(b, timeout=0.5)
+                        break
+                    except queue.Full:
+                        pass
+                if self.halt.is_set():
+                    return
+
+        self.t = threading.Thread(target=work, daemon=True)
+        self.t.start()
+
+    def next(self):
+        return self.q.get()
+
+    def stop(self):
+        self.halt.set()
+        self.t.join()
+
+
 class SimpleJoiner(torch.nn.Module):
     """Training-only linear "trivial joiner" heads for the pruned loss (never exported)."""
 
@@ -423,10 +458,18 @@ def main():
     ap.add_argument("--eval-only", action="store_true")
     ap.add_argument("--plot-only", action="store_true")
     ap.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
+    ap.add_argument("--data", help="feature folder instead of the config's `data` (gpu_train.sh)")
+    ap.add_argument("--run-dir", help="run folder instead of runs/<name>")
+    ap.add_argument("--init-ckpt", help="warm-start model and simple-head weights from a checkpoint (pack_gpu.py's "
+                    "init.pt: no optimizer state); optimizer and counters start fresh")
+    ap.add_argument("--no-dev", action="store_true", help="no dev split at hand (a device machine): no dev WER")
+    ap.add_argument("--prefetch", type=int, default=0, help="build this many batches ahead in a thread (GPU)")
     a = ap.parse_args()
     cfg = json.load(open(a.config))
     tc = cfg["train"]
-    run = HERE / "runs" / cfg["name"]
+    if a.data:
+        cfg["data"] = str(Path(a.data).resolve())
+    run = Path(a.run_dir) if a.run_dir else HERE / "runs" / cfg["name"]
     run.mkdir(parents=True, exist_ok=True)
     csv_path = run / "log.csv"
     if a.plot_only:
@@ -462,6 +505,12 @@ def main():
         state = {k: ck[k] for k in state}
         log(f"resumed {last}: epoch {state['epoch']} batch {state['batch_pos']} step {state['step']} "
             f"{state['train_seconds'] / 60:.1f} min")
+    elif a.init_ckpt:
+        ck = torch.load(a.init_ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])  # copy_ takes float16 up to float32
+        if simple_head is not None and ck.get("simple_head"):
+            simple_head.load_state_dict(ck["simple_head"])
+        log(f"initialized weights from {a.init_ckpt} ({ck.get('from')}, epoch {ck.get('epoch')}, step {ck.get('step')})")
     elif a.init:
         missing, unexpected = model.load_state_dict(grow_encoder(load_network_weights(a.init), model), strict=False)
         if missing or unexpected:
@@ -469,8 +518,8 @@ def main():
         log(f"initialized weights from {a.init}")
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model {cfg['model']} params {n_params}")
-    dev = Split(data, "dev", sp)
-    if dev.dropped:
+    dev = None if a.no_dev else Split(data, "dev", sp)
+    if dev is not None and dev.dropped:
         log(f"dev: {dev.dropped} utterances with words outside the lexicon are left out of the PyTorch error rate")
     if a.eval_only:
         log(f"dev {metric}", evaluate(model, dev, sp, hyps_out=run / "dev_hyps_pytorch.tsv", file_cmn=tc.get("file_cmn", 0.0)))
@@ -479,7 +528,8 @@ def main():
     for extra in tc.get("extra_train", []):
         n, h = train.add_synth(HERE / extra["dir"], sp, tc.get("max_utt_seconds"), extra.get("max_hours"))
         log(f"extra train data {extra['dir']}: {n} utterances, {h:.2f} h")
-    log(f"train utts {len(train.utts)} ({sum(u['dur'] for u in train.utts) / 3600:.2f} h), dev {len(dev.utts)}; "
+    log(f"train utts {len(train.utts)} ({sum(u['dur'] for u in train.utts) / 3600:.2f} h), "
+        f"dev {len(dev.utts) if dev else 'none'}; "
         f"units {cfg.get('units', 'bpe')}, {train.dropped} train utterances dropped (words outside the lexicon)")
     max_minutes = a.max_minutes if a.max_minutes is not None else tc["max_minutes"]
     if a.max_epochs is not None:
@@ -492,10 +542,12 @@ def main():
     while state["epoch"] < tc["max_epochs"] and not done:
         batches = make_batches(train, tc["max_batch_frames"], np.random.default_rng(tc["seed"] + state["epoch"]),
                                shuffle=state["epoch"] not in tc.get("sorted_epochs", []))
+        ahead = Prefetch(train, batches, state["batch_pos"], aug, a.prefetch) if a.prefetch else None
         while state["batch_pos"] < len(batches):
             t0 = time.time()
             idx = batches[state["batch_pos"]]
-            x, xl, y, yl = (t.to(a.device) for t in train.batch(idx, aug))
+            b = ahead.next() if ahead else train.batch(idx, aug)
+            x, xl, y, yl = (t.to(a.device, non_blocking=True) for t in b)
             x = normalize_file_cmn(model.encoder, x, xl, tc.get("file_cmn", 0.0))
             if tc.get("specaug"):
                 spec_augment(x, xl, tc["specaug"], np.random.default_rng([tc["seed"], state["step"]]))
@@ -542,7 +594,15 @@ def main():
             if state["train_seconds"] > max_minutes * 60:
                 done = True
                 break
-        if not done:
+        if ahead:
+            ahead.stop()
+        if not done and dev is None:
+            # A device run: weights only per epoch (for the means; the optimizer state would cost a second a save).
+            state["epoch"] += 1
+            state["batch_pos"] = 0
+            torch.save({"model": model.state_dict(), "config": cfg, **state}, run / f"epoch{state['epoch']}.pt")
+            log(f"epoch {state['epoch']} done ({state['train_seconds'] / 60:.2f} train minutes)")
+        elif not done:
             state["epoch"] += 1
             state["batch_pos"] = 0
             save_ckpt(last, model, opt, state, cfg, simple_head)
@@ -555,6 +615,9 @@ def main():
                                      dev_wer_librispeech=f"{w['librispeech']:.2f}", event="epoch_end"))
             plot(csv_path, run / "plot.png")
     save_ckpt(last, model, opt, state, cfg, simple_head)
+    if dev is None:
+        log(f"stopped at epoch {state['epoch']} batch {state['batch_pos']} step {state['step']}")
+        return
     w = evaluate(model, dev, sp, file_cmn=tc.get("file_cmn", 0.0))
     log(f"final (time box {max_minutes} min): dev {metric} {w}")
     write_csv(csv_path, dict(time=time.strftime("%H:%M:%S"), train_minutes=f"{state['train_seconds'] / 60:.2f}",

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Training on a lent device machine (issue 11), in two calls of the device tool, because the 17 h of 10 kbps Opus
+# (pack_gpu.py) and the starting weights do not fit one call's 64 MiB:
+#   call 1: carry tools/train/gpu_carry/a and .whl:  bash tools/train/gpu_train.sh stage
+#   call 2: carry tools/train/gpu_carry/b and .whl:  bash tools/train/gpu_train.sh train <seconds this call may run>
+# Stage copies the shard out of the work tree (/tmp/g survives while the machine stays warm, 30 s between calls);
+# train prepares features from every shard that is there (one alone still trains), runs train.py on CUDA for what
+# the time allows, and leaves under $OUT the mean of the second half of its epochs (float32, in parts under 16 MiB)
+# and the last weights + simple head (float16, two parts), for merge_gpu.py here.
+set -u
+cd "$(dirname "$0")"
+# Overrides for a dry run on a CPU: G (work folder), CARRY, PY, DEVICE.
+G=${G:-/tmp/g}
+CARRY=${CARRY:-gpu_carry}
+PY=${PY:-python3}
+DEVICE=${DEVICE:-cuda}
+mkdir -p $G
+T0=$(date +%s)
+stage() {
+    for d in "$CARRY"/*/; do cp -rn "$d" $G/; done
+    if [ "$DEVICE" = cuda ] && [ ! -d /tmp/site ]; then
+        python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site ../../.whl/*.whl
+    fi
+    ls -la $G/*
+}
+stage
+[ "${1:-}" = stage ] && exit 0
+BUDGET=${2:?seconds}
+export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
+[ "$DEVICE" = cuda ] && nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
+$PY gpu_prepare.py --carry $G --out $G/data --procs 16 2>&1 | tail -n 5
+NOW=$(date +%s)
+MIN=$($PY -c "print(max(0.5, ($BUDGET - ($NOW - $T0) - 100) / 60))")
+echo "prepared in $((NOW - T0)) s; training for $MIN minutes"
+$PY train.py --config configs/look1g.json --device $DEVICE --data $G/data --run-dir $G/run --init-ckpt $G/a/init.pt \
+    --no-dev --prefetch 3 --max-minutes "$MIN" 2>&1 | tee $OUT/train.log | grep -v " step .*0 loss" | tail -n 40
+grep " step " $OUT/train.log | awk 'NR % 10 == 0' | tail -n 20
+$PY - "$G/run" "$OUT" <<'PY'
+import sys, torch
+from pathlib import Path
+run, out = Path(sys.argv[1]), Path(sys.argv[2])
+eps = sorted(run.glob("epoch*.pt"), key=lambda p: int(p.stem[5:]))
+print("epochs", [p.name for p in eps])
+last = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+keep = eps[len(eps) // 2:] if eps else []
+counters = {k: last[k] for k in ("epoch", "step", "train_seconds")}
+if keep:
+    sds = [torch.load(p, map_location="cpu", weights_only=False)["model"] for p in keep]
+    avg = {k: (sum(sd[k].double() for sd in sds) / len(sds)).to(sds[0][k].dtype) if sds[0][k].is_floating_point()
+           else sds[-1][k] for k in sds[0]}
+    keys = list(avg)
+    for i in range(3):
+        part = {k: avg[k] for k in keys[i::3]}
+        torch.save({"model": part, "config": last["config"], "epochs": [p.stem for p in keep], **counters},
+                   out / f"avg.part{i}.pt")
+half = {k: (v if "cmvn" in k or not v.is_floating_point() else v.half()) for k, v in last["model"].items()}
+keys = list(half)
+for i in range(2):  # two files: each must stay under the device tool's 16 MiB
+    extra = {"simple_head": {k: v.half() for k, v in last["simple_head"].items()}} if i == 0 else {}
+    torch.save({"model": {k: half[k] for k in keys[i::2]}, **extra, "config": last["config"], **counters,
+                "from": "gpu"}, out / f"last.part{i}.pt")
+print("wrote", sorted(p.name for p in out.iterdir()), "mean of", [p.stem for p in keep])
+PY
+echo "total $(( $(date +%s) - T0 )) s"
