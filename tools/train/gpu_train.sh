@@ -18,7 +18,7 @@ mkdir -p $G
 T0=$(date +%s)
 stage() {
     for d in "$CARRY"/*/; do cp -rn "$d" $G/; done
-    if [ "$DEVICE" = cuda ] && [ ! -d /tmp/site ]; then
+    if [ "$DEVICE" = cuda ] && [ ! -d /tmp/site ] && [ -d ../../.whl ]; then
         python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site ../../.whl/*.whl
     fi
     ls -la $G/*
@@ -26,6 +26,7 @@ stage() {
 stage
 [ "${1:-}" = stage ] && exit 0
 BUDGET=${2:?seconds}
+[ -f $G/a/init.pt ] || { echo "no $G/a/init.pt: shard a (call 1) did not stay on this machine"; exit 1; }
 export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 [ "$DEVICE" = cuda ] && nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
 $PY gpu_prepare.py --carry $G --out $G/data --procs 16 2>&1 | tail -n 5
@@ -33,7 +34,7 @@ NOW=$(date +%s)
 MIN=$($PY -c "print(max(0.5, ($BUDGET - ($NOW - $T0) - 100) / 60))")
 echo "prepared in $((NOW - T0)) s; training for $MIN minutes"
 $PY train.py --config configs/look1g.json --device $DEVICE --data $G/data --run-dir $G/run --init-ckpt $G/a/init.pt \
-    --no-dev --prefetch 3 --max-minutes "$MIN" 2>&1 | tee $OUT/train.log | grep -v " step .*0 loss" | tail -n 40
+    --no-dev --prefetch 12 --max-minutes "$MIN" 2>&1 | tee $OUT/train.log | grep -v " step .*0 loss" | tail -n 40
 grep " step " $OUT/train.log | awk 'NR % 10 == 0' | tail -n 20
 $PY - "$G/run" "$OUT" <<'PY'
 import sys, torch

@@ -40,6 +40,40 @@ def encode(args):
     return path, r.stdout
 
 
+def reshard(out, first_mb, shard_mb):
+    """Cut the shards under `out` anew, in the same file order (the call sizes changed, not the audio)."""
+    members, rows, header = [], [], None
+    for tar in sorted(out.glob("*/train-*.tar"), key=lambda p: int(p.stem.split("-")[1])):
+        with tarfile.open(tar) as t:
+            members += [(m.name, t.extractfile(m).read()) for m in t.getmembers()]
+        lines = tar.with_suffix(".tsv").read_text(encoding="utf-8").splitlines()
+        header, rows = lines[0], rows + lines[1:]
+        tar.unlink()
+        tar.with_suffix(".tsv").unlink()
+    assert len(members) == len(rows)
+    shard, size, k = 0, 0, 0
+    groups = [[]]
+    for (name, data), row in zip(members, rows):
+        if size + len(data) > (first_mb if shard == 0 else shard_mb) * 1e6:
+            shard, size = shard + 1, 0
+            groups.append([])
+        groups[-1].append((name, data, row))
+        size += len(data) + 512
+    for k, g in enumerate(groups):
+        d = out / chr(ord("a") + k)
+        d.mkdir(exist_ok=True)
+        with tarfile.open(d / f"train-{k}.tar", "w") as t:
+            for name, data, _ in g:
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+        (d / f"train-{k}.tsv").write_text(header + "\n" + "".join(r + "\n" for _, _, r in g), encoding="utf-8")
+        print(f"{d}: {len(g)} files, {sum(len(x) for _, x, _ in g) / 1e6:.1f} MB")
+    for d in out.iterdir():
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+
+
 def write_init(ckpt, path):
     """Model and simple-head weights of a training checkpoint in float16 (CMVN buffers float32), no optimizer."""
     ck = torch.load(ckpt, map_location="cpu", weights_only=False)
@@ -56,7 +90,9 @@ def main():
     ap.add_argument("--out", default=str(HERE / "gpu_carry"))
     ap.add_argument("--ckpt", help="checkpoint whose model (+ simple_head) weights start the GPU run")
     ap.add_argument("--kbps", type=float, default=10.0)
-    ap.add_argument("--shard-mb", type=float, default=40.0)
+    ap.add_argument("--shard-mb", type=float, default=60.0)
+    ap.add_argument("--first-mb", type=float, default=43.0, help="audio in shard a, which also holds init.pt")
+    ap.add_argument("--reshard", action="store_true", help="only cut the existing shards anew (--first-mb, --shard-mb)")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--data", default=str(HERE / "runs/data"))
     ap.add_argument("--limit", type=int, help="only the first N files of the shuffled order (a dry run)")
@@ -65,6 +101,9 @@ def main():
     out = Path(a.out)
     if a.init_only:
         write_init(a.ckpt, out / "a" / "init.pt")
+        return
+    if a.reshard:
+        reshard(out, a.first_mb, a.shard_mb)
         return
     if out.exists():
         shutil.rmtree(out)
@@ -90,7 +129,7 @@ def main():
     tar, tsv_f = open_shard(0)
     with Pool(a.procs) as pool:
         for i, (path, data) in enumerate(pool.imap(encode, [(p, a.kbps) for p in order], chunksize=8)):
-            if size + len(data) > a.shard_mb * 1e6:
+            if size + len(data) > (a.first_mb if shard == 0 else a.shard_mb) * 1e6:
                 tar.close()
                 tsv_f.close()
                 shard, size = shard + 1, 0
