@@ -4,6 +4,7 @@
 #   sh finish.sh second sotto-en      (run name, model name); needs target/release/sotto and runs/dev_wav
 #   CKPT=runs/bpe2/epoch5.pt sh finish.sh bpe2 sotto-en    (another checkpoint than the run's last.pt)
 #   CKPT="runs/bpe2/epoch6.pt runs/bpe2/epoch7.pt" sh finish.sh bpe2 sotto-en   (several: their weights averaged)
+#   NOTES="..." replaces the export's training note ("configs/<run>.json; CPU run, ...")
 set -eu
 cd "$(dirname "$0")"
 RUN=runs/$1
@@ -12,7 +13,7 @@ ZOO=../../models/zoo
 SOTTO=../../target/release/sotto
 export OMP_WAIT_POLICY=PASSIVE
 .venv/bin/python -W ignore export.py --ckpt ${CKPT:-$RUN/last.pt} --out "$ZOO/$NAME-f32.safetensors" \
-  --notes "configs/$1.json; CPU run, see models/zoo/$NAME.md"
+  --notes "${NOTES:-configs/$1.json; CPU run, see models/zoo/$NAME.md}"
 $SOTTO quantize "$ZOO/$NAME-f32.safetensors" "$ZOO/$NAME-int8.safetensors" > "$RUN/quantize.txt"
 # PyTorch greedy from the exported file: the parity goldens of tests/shipped_model.rs, and all of dev.
 .venv/bin/python -W ignore parity.py --model "$ZOO/$NAME-f32.safetensors" --dev "$RUN/dev_hyps_pytorch.tsv"
