@@ -26,8 +26,8 @@ for m in f32 int8; do
     echo "$m beam $beam, no LM: $(tail -1 "$RUN/sotto_${m}_beam$beam.txt")"
   done
 done
-# What a user gets: the int8 model with the word LM beside it at the default search (beam 128, LM weight 0.55, LODR
-# 0.4, word bonus 0.25, blank penalty 1.5, CTC scoring in the search: `sotto transcribe --help`); the same without LODR, at beam 8,
+# What a user gets: the int8 model with the word LM beside it at the default search (beam 128, LM weight 0.65, LODR
+# 0.5, word bonus 0.25, blank penalty 1.5, CTC scoring in the search: `sotto transcribe --help`); the same without LODR, at beam 8,
 # without the blank penalty and without CTC rescoring. (Beam search without the LM above rescores with the CTC head too.)
 run_lm() {
   $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" -j 2 "$@" 2> /dev/null || true
