@@ -49,6 +49,11 @@ impl Recognizer {
         c.beam = beam.unwrap_or(c.beam);
         c.no_lm = true;
         c.use_companions = false;
+        // Captions: the search stops at the exact frame where an endpoint fires, so the page's
+        // lines do not depend on how the audio arrived (as `sotto caption`). A stream whose
+        // segments are never finished holds its frames from the first endpoint until `finish`,
+        // which decodes them all into one transcript (the self-test's, as `sotto transcribe`).
+        c.stop_at_endpoints = true;
         let rec = r::Recognizer::from_transducer(t, c).map_err(js_err)?;
         Ok(Recognizer { rec })
     }
@@ -76,6 +81,12 @@ impl Stream {
             .accept_waveform(rate, samples)
             .and_then(|()| self.stream.decode())
             .map_err(js_err)
+    }
+
+    /// Decodes what the stream holds (after `finishSegment`: the frames held back at the
+    /// endpoint), up to the next endpoint.
+    pub fn decode(&mut self) -> Result<(), JsError> {
+        self.stream.decode().map_err(js_err)
     }
 
     /// Text of the current hypothesis of this segment.

@@ -61,9 +61,12 @@ function session(rate, segment) {
       const t = performance.now();
       stream.accept(chunk, rate);
       const dets = JSON.parse(wake.accept(chunk));
-      if (segment && stream.isEndpoint()) {
+      // The search stopped at an endpoint's exact frame: commit the line, then decode the frames
+      // after it into the next one (the same lines for any chunking, as `sotto caption`).
+      while (segment && stream.isEndpoint()) {
         const seg = JSON.parse(stream.finishSegment());
         if (seg.text) state.finals.push(seg.text);
+        stream.decode();
       }
       state.partial = stream.partial();
       state.computeSeconds += (performance.now() - t) / 1000;
