@@ -1,12 +1,13 @@
 """Pack what a GPU training call needs into `gpu_carry/` (ignored), small enough for the device tool's 64 MiB.
 
 The device machine cannot read ../shared, so the training audio travels re-encoded as Ogg Opus at a low bitrate
-(10 kbps keeps the 8 kHz wideband of 16 kHz speech; 17 h is about 77 MB), cut into shards of at most
-`--shard-mb` so that they can travel in separate calls; the tokenizer and CMVN of runs/data travel as they are, and
+(10 kbps keeps the 8 kHz wideband of 16 kHz speech; the 17.4 h of train.tsv are 89 MB), cut into shard a
+(`--first-mb`, beside init.pt) and shards of at most `--shard-mb` so that they can travel in separate calls; the tokenizer and CMVN of runs/data travel as they are, and
 the starting weights (model + simple-joiner head of a checkpoint, no optimizer state) travel in float16 (18 MB for
 9 M parameters; the CMVN buffers stay float32).
 
   python pack_gpu.py --ckpt runs/look1/last.pt            # -> gpu_carry/{a,b}/... (see gpu_train.sh)
+  python pack_gpu.py --init-only --ckpt runs/look1c/last.pt   # only a new a/init.pt
 
 Shard k holds `train-<k>.tar` (the Opus files under their corpus paths) and `train-<k>.tsv` (their rows of
 train.tsv); `gpu_prepare.py` on the device turns whatever shards arrived into runs/data-style features.
@@ -90,8 +91,8 @@ def main():
     ap.add_argument("--out", default=str(HERE / "gpu_carry"))
     ap.add_argument("--ckpt", help="checkpoint whose model (+ simple_head) weights start the GPU run")
     ap.add_argument("--kbps", type=float, default=10.0)
-    ap.add_argument("--shard-mb", type=float, default=60.0)
-    ap.add_argument("--first-mb", type=float, default=43.0, help="audio in shard a, which also holds init.pt")
+    ap.add_argument("--shard-mb", type=float, default=70.0)
+    ap.add_argument("--first-mb", type=float, default=40.0, help="audio in shard a, which also holds init.pt (with tar headers and init.pt: 61 MB, under the 64 MiB of a call with the 4.5 MB work tree)")
     ap.add_argument("--reshard", action="store_true", help="only cut the existing shards anew (--first-mb, --shard-mb)")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--data", default=str(HERE / "runs/data"))
