@@ -39,6 +39,8 @@ grep " step " $OUT/train.log | awk 'NR % 10 == 0' | tail -n 20
 $PY - "$G/run" "$OUT" <<'PY'
 import sys, torch
 from pathlib import Path
+from export import load_averaged
+from merge_gpu import halved, write_parts
 run, out = Path(sys.argv[1]), Path(sys.argv[2])
 eps = sorted(run.glob("epoch*.pt"), key=lambda p: int(p.stem[5:]))
 print("epochs", [p.name for p in eps])
@@ -46,20 +48,10 @@ last = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
 keep = eps[len(eps) // 2:] if eps else []
 counters = {k: last[k] for k in ("epoch", "step", "train_seconds")}
 if keep:
-    sds = [torch.load(p, map_location="cpu", weights_only=False)["model"] for p in keep]
-    avg = {k: (sum(sd[k].double() for sd in sds) / len(sds)).to(sds[0][k].dtype) if sds[0][k].is_floating_point()
-           else sds[-1][k] for k in sds[0]}
-    keys = list(avg)
-    for i in range(3):
-        part = {k: avg[k] for k in keys[i::3]}
-        torch.save({"model": part, "config": last["config"], "epochs": [p.stem for p in keep], **counters},
-                   out / f"avg.part{i}.pt")
-half = {k: (v if "cmvn" in k or not v.is_floating_point() else v.half()) for k, v in last["model"].items()}
-keys = list(half)
-for i in range(2):  # two files: each must stay under the device tool's 16 MiB
-    extra = {"simple_head": {k: v.half() for k, v in last["simple_head"].items()}} if i == 0 else {}
-    torch.save({"model": {k: half[k] for k in keys[i::2]}, **extra, "config": last["config"], **counters,
-                "from": "gpu"}, out / f"last.part{i}.pt")
+    avg = load_averaged(keep)["model"]
+    write_parts({"model": avg, "config": last["config"], "epochs": [p.stem for p in keep], **counters}, out, "avg", 3)
+write_parts({"model": halved(last["model"]), "simple_head": halved(last["simple_head"]), "config": last["config"],
+             **counters, "from": "gpu"}, out, "last", 2)
 print("wrote", sorted(p.name for p in out.iterdir()), "mean of", [p.stem for p in keep])
 PY
 echo "total $(( $(date +%s) - T0 )) s"

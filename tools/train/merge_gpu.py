@@ -1,4 +1,5 @@
-"""Join the parts that gpu_train.sh left under $OUT into checkpoints that export.py and train.py read.
+"""Join the parts that gpu_train.sh left under $OUT into checkpoints that export.py and train.py read (and the
+float16 / parts format of the trip itself, `halved` and `write_parts`, used there and by pack_gpu.py).
 
   python merge_gpu.py /work/.device/<call>/files --out runs/look1g
     -> runs/look1g/gpu_avg.pt   (mean of the device run's second-half epochs, float32: export.py --ckpt)
@@ -9,6 +10,21 @@ import argparse
 from pathlib import Path
 
 import torch
+
+
+def halved(sd):
+    """A float16 copy of a state dict for the trip (the CMVN buffers and integer tensors as they are)."""
+    return {k: (v if "cmvn" in k or not v.is_floating_point() else v.half()) for k, v in sd.items()}
+
+
+def write_parts(ck, out, stem, n):
+    """`ck` as n files `<stem>.part<i>.pt` (each under the device tool's 16 MiB): the model's tensors dealt out in
+    turn, everything else in part 0; `join` puts them back together."""
+    keys = list(ck["model"])
+    rest = {k: v for k, v in ck.items() if k != "model"}
+    for i in range(n):
+        torch.save({"model": {k: ck["model"][k] for k in keys[i::n]}, **(rest if i == 0 else {})},
+                   Path(out) / f"{stem}.part{i}.pt")
 
 
 def join(paths):

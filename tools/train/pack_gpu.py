@@ -2,7 +2,8 @@
 
 The device machine cannot read ../shared, so the training audio travels re-encoded as Ogg Opus at a low bitrate
 (10 kbps keeps the 8 kHz wideband of 16 kHz speech; the 17.4 h of train.tsv are 89 MB), cut into shard a
-(`--first-mb`, beside init.pt) and shards of at most `--shard-mb` so that they can travel in separate calls; the tokenizer and CMVN of runs/data travel as they are, and
+(`--first-mb`, beside init.pt) and shards of at most `--shard-mb` so that they can travel in separate calls; the
+tokenizer and CMVN of runs/data travel as they are, and
 the starting weights (model + simple-joiner head of a checkpoint, no optimizer state) travel in float16 (18 MB for
 9 M parameters; the CMVN buffers stay float32).
 
@@ -27,6 +28,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from merge_gpu import halved
+
 HERE = Path(__file__).resolve().parent
 CORPUS = Path(os.environ.get("SOTTO_CORPUS", HERE / "../../../shared/corpus")).resolve()
 
@@ -41,25 +44,16 @@ def encode(args):
     return path, r.stdout
 
 
-def reshard(out, first_mb, shard_mb):
-    """Cut the shards under `out` anew, in the same file order (the call sizes changed, not the audio)."""
-    members, rows, header = [], [], None
-    for tar in sorted(out.glob("*/train-*.tar"), key=lambda p: int(p.stem.split("-")[1])):
-        with tarfile.open(tar) as t:
-            members += [(m.name, t.extractfile(m).read()) for m in t.getmembers()]
-        lines = tar.with_suffix(".tsv").read_text(encoding="utf-8").splitlines()
-        header, rows = lines[0], rows + lines[1:]
-        tar.unlink()
-        tar.with_suffix(".tsv").unlink()
-    assert len(members) == len(rows)
-    shard, size, k = 0, 0, 0
-    groups = [[]]
-    for (name, data), row in zip(members, rows):
-        if size + len(data) > (first_mb if shard == 0 else shard_mb) * 1e6:
-            shard, size = shard + 1, 0
+def write_shards(out, header, items, first_mb, shard_mb):
+    """`items` (corpus path, Opus bytes, train.tsv row) in order as shard a (`first_mb` of audio, beside init.pt) and
+    shards b, c, ... of at most `shard_mb`: <letter>/train-<k>.tar with <letter>/train-<k>.tsv."""
+    groups, size = [[]], 0
+    for it in items:
+        if groups[-1] and size + len(it[1]) > (first_mb if len(groups) == 1 else shard_mb) * 1e6:
             groups.append([])
-        groups[-1].append((name, data, row))
-        size += len(data) + 512
+            size = 0
+        groups[-1].append(it)
+        size += len(it[1]) + 512  # the tar header
     for k, g in enumerate(groups):
         d = out / chr(ord("a") + k)
         d.mkdir(exist_ok=True)
@@ -70,6 +64,21 @@ def reshard(out, first_mb, shard_mb):
                 t.addfile(info, io.BytesIO(data))
         (d / f"train-{k}.tsv").write_text(header + "\n" + "".join(r + "\n" for _, _, r in g), encoding="utf-8")
         print(f"{d}: {len(g)} files, {sum(len(x) for _, x, _ in g) / 1e6:.1f} MB")
+
+
+def reshard(out, first_mb, shard_mb):
+    """Cut the shards under `out` anew, in the same file order (the call sizes changed, not the audio)."""
+    items, header = [], None
+    for tar in sorted(out.glob("*/train-*.tar"), key=lambda p: int(p.stem.split("-")[1])):
+        with tarfile.open(tar) as t:
+            members = [(m.name, t.extractfile(m).read()) for m in t.getmembers()]
+        lines = tar.with_suffix(".tsv").read_text(encoding="utf-8").splitlines()
+        header = lines[0]
+        assert len(members) == len(lines) - 1, tar
+        items += [(name, data, row) for (name, data), row in zip(members, lines[1:])]
+        tar.unlink()
+        tar.with_suffix(".tsv").unlink()
+    write_shards(out, header, items, first_mb, shard_mb)
     for d in out.iterdir():
         if d.is_dir() and not any(d.iterdir()):
             d.rmdir()
@@ -78,10 +87,8 @@ def reshard(out, first_mb, shard_mb):
 def write_init(ckpt, path):
     """Model and simple-head weights of a training checkpoint in float16 (CMVN buffers float32), no optimizer."""
     ck = torch.load(ckpt, map_location="cpu", weights_only=False)
-    half = {k: (v if "cmvn" in k or not v.is_floating_point() else v.half()) for k, v in ck["model"].items()}
-    sh = {k: v.half() for k, v in ck.get("simple_head", {}).items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": half, "simple_head": sh, "from": str(ckpt), "step": ck.get("step"),
+    torch.save({"model": halved(ck["model"]), "simple_head": halved(ck.get("simple_head", {})), "from": str(ckpt), "step": ck.get("step"),
                 "epoch": ck.get("epoch")}, path)
     print(f"{path}: {path.stat().st_size / 1e6:.1f} MB from {ckpt} (epoch {ck.get('epoch')}, step {ck.get('step')})")
 
@@ -116,41 +123,20 @@ def main():
     # Shards in a fixed shuffled order, so that any prefix of them is a fair sample of every source.
     order = [rows[i]["path"] for i in np.random.default_rng(0).permutation(len(rows))]
     order = order[: a.limit] if a.limit else order
-    shard, size = 0, 0
-    total = 0
-
-    def open_shard(k):
-        d = out / chr(ord("a") + k)
-        d.mkdir(exist_ok=True)
-        t = tarfile.open(d / f"train-{k}.tar", "w")
-        f = open(d / f"train-{k}.tsv", "w", encoding="utf-8", newline="")
-        f.write("\t".join(fields) + "\n")
-        return t, f
-
-    tar, tsv_f = open_shard(0)
+    items, total = [], 0
     with Pool(a.procs) as pool:
         for i, (path, data) in enumerate(pool.imap(encode, [(p, a.kbps) for p in order], chunksize=8)):
-            if size + len(data) > (a.first_mb if shard == 0 else a.shard_mb) * 1e6:
-                tar.close()
-                tsv_f.close()
-                shard, size = shard + 1, 0
-                tar, tsv_f = open_shard(shard)
-            info = tarfile.TarInfo(path)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-            tsv_f.write("\t".join(by_path[path][f] for f in fields) + "\n")  # as read: no quoting
-            size += len(data) + 512
+            items.append((path, data, "\t".join(by_path[path][f] for f in fields)))  # the row as read: no quoting
             total += len(data)
             if i % 1000 == 0:
                 print(f"{i}/{len(order)} {total / 1e6:.1f} MB", flush=True)
-    tar.close()
-    tsv_f.close()
+    write_shards(out, "\t".join(fields), items, a.first_mb, a.shard_mb)
     data = Path(a.data)
     for f in ("bpe.model", "cmvn.json"):
         shutil.copy(data / f, out / "a" / f)
     if a.ckpt:
         write_init(a.ckpt, out / "a" / "init.pt")
-    print(f"done: {len(order)} files, {total / 1e6:.1f} MB Opus in {shard + 1} shards under {out}")
+    print(f"done: {len(order)} files, {total / 1e6:.1f} MB Opus under {out}")
 
 
 if __name__ == "__main__":

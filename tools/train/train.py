@@ -459,7 +459,7 @@ def main():
     ap.add_argument("--init-ckpt", help="warm-start model and simple-head weights from a checkpoint (pack_gpu.py's "
                     "init.pt: no optimizer state); optimizer and counters start fresh")
     ap.add_argument("--no-dev", action="store_true", help="no dev split at hand (a device machine): no dev WER")
-    ap.add_argument("--prefetch", type=int, default=0, help="build batches ahead in this many worker processes (GPU)")
+    ap.add_argument("--prefetch", type=int, default=0, help="build batches ahead in this many worker threads (GPU)")
     a = ap.parse_args()
     cfg = json.load(open(a.config))
     tc = cfg["train"]
@@ -544,7 +544,7 @@ def main():
             t0 = time.time()
             idx = batches[state["batch_pos"]]
             b = next(ahead) if ahead else train.batch(idx, aug)
-            x, xl, y, yl = (t.to(a.device, non_blocking=True) for t in b)
+            x, xl, y, yl = (t.to(a.device) for t in b)
             x = normalize_file_cmn(model.encoder, x, xl, tc.get("file_cmn", 0.0))
             if tc.get("specaug"):
                 spec_augment(x, xl, tc["specaug"], np.random.default_rng([tc["seed"], state["step"]]))
@@ -591,15 +591,15 @@ def main():
             if state["train_seconds"] > max_minutes * 60:
                 done = True
                 break
-        if not done and dev is None:
+        if done:
+            break
+        state["epoch"] += 1
+        state["batch_pos"] = 0
+        if dev is None:
             # A device run: weights only per epoch (for the means; the optimizer state would cost a second a save).
-            state["epoch"] += 1
-            state["batch_pos"] = 0
             torch.save({"model": model.state_dict(), "config": cfg, **state}, run / f"epoch{state['epoch']}.pt")
             log(f"epoch {state['epoch']} done ({state['train_seconds'] / 60:.2f} train minutes)")
-        elif not done:
-            state["epoch"] += 1
-            state["batch_pos"] = 0
+        else:
             save_ckpt(last, model, opt, state, cfg, simple_head)
             save_ckpt(run / f"epoch{state['epoch']}.pt", model, opt, state, cfg, simple_head)
             t_ck = time.time()
