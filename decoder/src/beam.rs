@@ -2,7 +2,7 @@
 
 use crate::ctc_track::CtcFrames;
 use crate::hyp::{Candidate, Hyp, Pool, Scorer};
-use crate::transducer::log_add;
+use crate::logmath::log_add;
 use crate::{DecoderError, LanguageModel, TransducerNet};
 
 /// Work buffers of modified beam search kept from frame to frame (with the recycling

@@ -8,7 +8,7 @@
 //! while after a blank it starts a new one.
 
 use crate::hyp::{Candidate, Hyp, Pool, Scorer};
-use crate::transducer::log_add;
+use crate::logmath::log_add;
 use crate::{DecoderError, LanguageModel, TransducerNet};
 
 /// Decode one frame of CTC output for all prefixes; keeps the best `beam`.

@@ -16,7 +16,7 @@
 //! - only the states of the last [`MAX_LABELS`] tokens are kept: paths on which the CTC
 //!   alignment lags the transducer's by more tokens than that are dropped.
 
-use crate::transducer::{log_add, log_softmax};
+use crate::logmath::{log_add, log_softmax};
 
 /// Frames of CTC output kept for starting a new token's states (2.56 s at 80 ms frames);
 /// exported as `CTC_WINDOW`.

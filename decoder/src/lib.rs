@@ -42,6 +42,7 @@ mod greedy;
 mod hyp;
 pub mod lexicon;
 pub mod lm;
+mod logmath;
 pub mod ngram;
 mod search;
 pub mod toy;
@@ -55,11 +56,11 @@ pub use endpoint::{EndpointConfig, EndpointRule, EndpointRuleConfig};
 pub use error::DecoderError;
 pub use lexicon::{Lexicon, LexiconTree};
 pub use lm::{LanguageModel, NoLm};
+pub(crate) use logmath::log_softmax;
 pub use ngram::{LmState, NgramError, NgramLm, WordId};
 pub use search::{
     Decoder, DecoderOptions, Hypothesis, SearchMethod, Token, MAX_BEAM, MAX_CTC_EXPAND,
 };
 pub use transcript::{TokenInfo, Transcript, Vocab, Word, WORD_START};
-pub(crate) use transducer::log_softmax;
 pub use transducer::TransducerNet;
 pub use words::{Spelling, TokenBigram, WordGraph, WordScoring, SPELLED};

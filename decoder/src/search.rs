@@ -4,7 +4,7 @@
 use crate::beam::Scratch;
 use crate::ctc_track::{CtcFrames, CtcTrack};
 use crate::hyp::{Hyp, Scorer};
-use crate::transducer::log_add;
+use crate::logmath::log_add;
 use crate::words::{WordGraph, SPELLED};
 use crate::{
     ContextGraph, DecoderError, EndpointConfig, EndpointRule, LanguageModel, NoLm, Transcript,
@@ -545,7 +545,7 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
                 word: text,
                 start: time(first),
                 end: time(last + 1),
-                confidence: (logprob / n.max(1) as f32).exp(),
+                confidence: libm::expf(logprob / n.max(1) as f32),
             }
         };
         let mut words: Vec<Word> = pos

@@ -225,7 +225,7 @@ impl Transcript {
                     .piece(t.id)
                     .map_or_else(|| format!("<unk:{}>", t.id), str::to_string),
                 time: time(t.frame),
-                prob: t.logprob.exp(),
+                prob: libm::expf(t.logprob),
             })
             .collect();
         let text = words
@@ -250,7 +250,7 @@ impl Transcript {
         let mut flush = |cur: &mut Option<(String, usize, usize, f32, usize)>| {
             if let Some((word, first, last, sum, n)) = cur.take() {
                 if !word.is_empty() {
-                    let confidence = (sum / n as f32).exp();
+                    let confidence = libm::expf(sum / n as f32);
                     words.push(Word {
                         word,
                         start: time(first),

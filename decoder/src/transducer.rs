@@ -75,31 +75,3 @@ pub trait TransducerNet {
         }
     }
 }
-
-/// In-place log-softmax. Returns `false` if the logits contain NaN or `+inf` (then the
-/// contents are unspecified); `-inf` entries are allowed and get probability 0.
-pub(crate) fn log_softmax(x: &mut [f32]) -> bool {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if !max.is_finite() {
-        // All -inf, or a +inf; NaNs are skipped by f32::max and caught below.
-        return false;
-    }
-    let sum: f32 = x.iter().map(|&v| (v - max).exp()).sum();
-    let lse = max + sum.ln();
-    if !lse.is_finite() {
-        return false;
-    }
-    for v in x.iter_mut() {
-        *v -= lse;
-    }
-    true
-}
-
-/// `log(exp(a) + exp(b))` without overflow; `-inf` is the log of 0.
-pub(crate) fn log_add(a: f32, b: f32) -> f32 {
-    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
-    if lo == f32::NEG_INFINITY {
-        return hi;
-    }
-    hi + (lo - hi).exp().ln_1p()
-}

@@ -493,3 +493,33 @@ fn memory_stays_flat_for_long_files() {
         assert!(b - a < 6 * 1024, "{}: {a} KiB -> {b} KiB", args[0]);
     }
 }
+
+/// The shipped int8 model gives the same words, times and confidences with the scalar kernels
+/// (`SOTTO_KERNELS=scalar`, the arithmetic of the WebAssembly build) as with this machine's
+/// fastest, at the default search (LM and all): the int8 products are exact in every variant
+/// and the float math outside them is the same code everywhere (libm, not the C library).
+#[test]
+fn scalar_kernels_give_the_same_transcript() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let Some(model) = sotto_testutil::existing(root.join("models/zoo/sotto-en-int8.safetensors"))
+    else {
+        return;
+    };
+    let run = |kernels: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sotto"));
+        c.args(["transcribe", "--json", "-m"])
+            .arg(&model)
+            .arg(root.join("examples/audio/fox.wav"));
+        if let Some(k) = kernels {
+            c.env("SOTTO_KERNELS", k);
+        } else {
+            c.env_remove("SOTTO_KERNELS");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let fast = run(None);
+    assert!(fast.contains("\"words\":[{"), "{fast}");
+    assert_eq!(run(Some("scalar")), fast);
+}

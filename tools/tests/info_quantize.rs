@@ -225,3 +225,25 @@ fn info_keeps_search_tables_out_of_the_parameters() {
         .sum();
     assert_eq!(j["parameters"].as_u64().unwrap(), weights);
 }
+
+/// `SOTTO_KERNELS` picks the kernel variant (the scalar reference here, which every machine
+/// has); a name the machine cannot run is ignored for the fastest it can.
+#[test]
+fn kernels_env_picks_the_variant() {
+    let toy = data("toy.safetensors");
+    let run = |value: &str| -> serde_json::Value {
+        let o = Command::new(env!("CARGO_BIN_EXE_sotto"))
+            .args(["info", toy.to_str().unwrap(), "--json"])
+            .env("SOTTO_KERNELS", value)
+            .output()
+            .unwrap();
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let j = run("scalar");
+    assert_eq!(j["kernels"], "scalar");
+    let available = j["kernels_available"].as_array().unwrap().clone();
+    assert_eq!(available[0], "scalar");
+    let bogus = run("no-such-kernels");
+    assert_eq!(&bogus["kernels"], available.last().unwrap());
+    assert_eq!(info_json(&toy)["kernels"], *available.last().unwrap());
+}

@@ -97,6 +97,9 @@ function render(newDetections) {
   if (state.audioSeconds > 0) $('rtf').textContent = (state.computeSeconds / state.audioSeconds).toFixed(4);
 }
 
+// Set while the microphone runs: stops it and commits the last line.
+let stopMic = null;
+
 async function startMic() {
   try {
     await loadModels();
@@ -112,13 +115,36 @@ async function startMic() {
     const src = ctx.createMediaStreamSource(media);
     const node = new AudioWorkletNode(ctx, 'sotto-capture');
     const s = session(ctx.sampleRate, true);
+    let live = true;
     node.port.onmessage = (e) => {
+      if (!live) return; // blocks already queued when Stop was pressed
       try {
         s.feed(e.data);
       } catch (err) {
         fail(err);
       }
     };
+    // Stop: no more audio, and the line in progress is decoded to its end and committed (as
+    // `sotto caption` does at the end of its input).
+    stopMic = () => {
+      if (!live) return;
+      live = false;
+      node.port.onmessage = null;
+      src.disconnect();
+      media.getTracks().forEach((t) => t.stop());
+      ctx.close();
+      try {
+        const last = s.finish();
+        if (last.text) state.finals.push(last.text);
+        state.partial = '';
+        render([]);
+        setStatus('stopped');
+      } catch (err) {
+        fail(err);
+      }
+      $('stop').disabled = true;
+    };
+    $('stop').disabled = false;
     src.connect(node);
     // Chromium renders only nodes that reach the destination; the worklet outputs silence.
     node.connect(ctx.destination);
@@ -197,6 +223,11 @@ window.sottoCaptured = () => {
   return btoa(bin);
 };
 
+// Stops the microphone and commits the last line (the Stop button; tests call it to end a
+// capture at a known sample, then read `window.sotto` and `window.sottoCaptured()`).
+window.sottoStop = () => stopMic?.();
+
 $('start').addEventListener('click', startMic);
+$('stop').addEventListener('click', () => window.sottoStop());
 if (params.get('selftest')) selftest(params.get('selftest'));
 else if (params.get('autostart')) startMic();

@@ -150,12 +150,25 @@ pub fn available_variants() -> Vec<Variant> {
         .collect()
 }
 
-/// The variant the dispatching entry points use: the fastest available, detected once.
+/// The environment variable that overrides [`best_variant`]: a [`Variant::name`] (`scalar`,
+/// `avx2`, …). Read once, at the first product.
+pub const KERNELS_ENV: &str = "SOTTO_KERNELS";
+
+/// The variant the dispatching entry points use, chosen once: the one named by `SOTTO_KERNELS`
+/// ([`KERNELS_ENV`]) when this CPU supports it, else the fastest available. The override exists
+/// to reproduce another platform's arithmetic: the WebAssembly build runs the scalar kernels, and
+/// `SOTTO_KERNELS=scalar` gives a native run the same f32 sums (an unknown or unsupported name
+/// is ignored).
 pub fn best_variant() -> Variant {
     static BEST: OnceLock<Variant> = OnceLock::new();
     *BEST.get_or_init(|| {
-        *available_variants()
-            .last()
+        let wanted = std::env::var(KERNELS_ENV).ok();
+        let available = available_variants();
+        available
+            .iter()
+            .copied()
+            .find(|v| wanted.as_deref() == Some(v.name()))
+            .or(available.last().copied())
             .expect("scalar is always available")
     })
 }

@@ -152,10 +152,15 @@ impl Lstm {
             add_bias(&mut st.gh, self.b_hh.as_deref());
             for j in 0..hd {
                 let g = |k: usize| gx[k * hd + j] + st.gh[k * hd + j];
-                let (i, f, gg, o) = (sigmoid(g(0)), sigmoid(g(1)), g(2).tanh(), sigmoid(g(3)));
+                let (i, f, gg, o) = (
+                    sigmoid(g(0)),
+                    sigmoid(g(1)),
+                    libm::tanhf(g(2)),
+                    sigmoid(g(3)),
+                );
                 let c = f * st.c[j] + i * gg;
                 st.c[j] = c;
-                st.hfull[j] = o * c.tanh();
+                st.hfull[j] = o * libm::tanhf(c);
             }
             match &self.w_hr {
                 Some(w) => w.matmul(&st.hfull, 1, &mut st.h),

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use anyhow::Context;
 use serde::Serialize;
 use sotto_models::format::{Dtype, ModelFile, SCALE_SUFFIX};
+use sotto_models::kernels;
 use sotto_models::toy;
 use sotto_models::transducer;
 
@@ -69,6 +70,11 @@ struct Report {
     stream_bytes_note: String,
     /// f32 tensors copied at load because they were misaligned in the file.
     copied_tensors: Vec<String>,
+    /// The matrix kernels this machine runs ([`kernels::best_variant`]: the fastest it supports,
+    /// or the one `SOTTO_KERNELS` names).
+    kernels: String,
+    /// Every kernel variant this machine supports, slowest (scalar) first.
+    kernels_available: Vec<String>,
     tensors: Vec<TensorRow>,
 }
 
@@ -165,6 +171,11 @@ fn report(args: &Args) -> anyhow::Result<Report> {
         stream_bytes,
         stream_bytes_note: note,
         copied_tensors: file.copied_tensors(),
+        kernels: kernels::best_variant().name().to_string(),
+        kernels_available: kernels::available_variants()
+            .iter()
+            .map(|v| v.name().to_string())
+            .collect(),
         tensors,
     })
 }
@@ -266,6 +277,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             r.copied_tensors.join(", ")
         )?;
     }
+    writeln!(
+        s,
+        "kernels          {} (available: {}; {} overrides)",
+        r.kernels,
+        r.kernels_available.join(", "),
+        kernels::KERNELS_ENV
+    )?;
     writeln!(s, "tensors ({}):", r.tensors.len())?;
     let w = r.tensors.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for t in &r.tensors {
