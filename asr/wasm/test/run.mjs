@@ -98,9 +98,9 @@ const check = (ok, msg) => {
   // same samples, with no resampler on either side. sotto's 44.1 kHz resampler (rubato) is not
   // bit-identical between the builds (its FFT through rustfft: scalar in wasm, SIMD natively).
   // At the default beam: the network and the search compute the same numbers in both builds
-  // (int8 products are exact in every kernel variant; exp/ln/tanh come from libm, not the C
-  // library), so the lines must be equal, word for word. Until 2026-12-05 the native build used
-  // glibc's exp and tanh, and one bit of difference flipped near ties in about 1 capture in 12.
+  // (int8 products are exact in every kernel variant; no exp/ln/tanh comes from the C library),
+  // so the lines must be equal, word for word. Until the evening of 2026-12-04 the native build
+  // used glibc's exp and tanh, and one bit of difference flipped near ties (1 capture in 12).
   await page.goto(base + 'index.html?autostart=1&record=1&rate=16000');
   // Real time: the first pass through the file and 1.5 s more, after the model has loaded.
   await page.waitForFunction((d) => window.sotto.error || window.sotto.audioSeconds > d + 1.5, dur,
