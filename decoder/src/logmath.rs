@@ -30,7 +30,7 @@ const ROUND: f32 = 12_582_912.0;
 /// `eˣ` within 4 units in the last place; 0 below -87.33 (where the result would be
 /// subnormal), `+inf` above 88.72, NaN for NaN.
 #[inline]
-pub(crate) fn exp(x: f32) -> f32 {
+fn exp(x: f32) -> f32 {
     if x < EXP_MIN {
         return 0.0;
     }
