@@ -1,6 +1,8 @@
 //! Modified beam search (one symbol per frame, merging equal paths).
 
-use crate::ctc_track::CtcFrames;
+use std::collections::HashMap;
+
+use crate::ctc_track::{CtcFrames, CtcTrack};
 use crate::hyp::{Candidate, Hyp, Pool, Scorer};
 use crate::logmath::log_add;
 use crate::{DecoderError, LanguageModel, TransducerNet};
@@ -12,6 +14,12 @@ pub(crate) struct Scratch<P, S> {
     rows: Vec<f32>,
     pub cands: Vec<Candidate<S>>,
     next: Vec<Hyp<P, S>>,
+    /// Per hypothesis: how many of the frame's extensions it makes, and (for two or more) its
+    /// CTC track advanced by the frame, computed once for all of them.
+    uses: Vec<u32>,
+    advanced: Vec<Option<Box<CtcTrack>>>,
+    /// Path key → index in `next` of the first hypothesis with it (merging).
+    by_key: HashMap<u64, usize>,
     pub pool: Pool<P>,
 }
 
@@ -21,6 +29,9 @@ impl<P, S> Default for Scratch<P, S> {
             rows: Vec::new(),
             cands: Vec::new(),
             next: Vec::new(),
+            uses: Vec::new(),
+            advanced: Vec::new(),
+            by_key: HashMap::new(),
             pool: Pool::default(),
         }
     }
@@ -82,25 +93,58 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     }
     sc.cands.sort_by(order);
     sc.next.clear();
+    // A hypothesis's CTC states advance by the frame the same way for all its extensions.
+    sc.advanced.resize_with(hyps.len(), || None);
+    if let Some(fr) = ctc {
+        sc.uses.clear();
+        sc.uses.resize(hyps.len(), 0);
+        for c in &sc.cands {
+            sc.uses[c.hyp] += 1;
+        }
+        for (i, h) in hyps.iter().enumerate() {
+            if let (true, Some(track)) = (sc.uses[i] >= 2, &h.ctc) {
+                let mut t = sc.pool.ctc_track();
+                track.advance_into(fr, &mut t);
+                sc.advanced[i] = Some(t);
+            }
+        }
+    }
     for c in sc.cands.drain(..) {
-        let h = s.extend(net, &hyps[c.hyp], c, frame, false, ctc, &mut sc.pool);
-        // Candidates come best first, so an existing equal hypothesis is the better one.
-        match sc.next.iter_mut().find(|n| n.same_path(&h)) {
-            Some(n) => {
+        let adv = sc.advanced[c.hyp].as_deref();
+        let h = s.extend(net, &hyps[c.hyp], c, frame, false, ctc, adv, &mut sc.pool);
+        // Candidates come best first, so an existing equal hypothesis is the better one. Equal
+        // paths have equal keys: the first hypothesis with the key is looked up by hash, and
+        // only when it is another path (a key collision) is the list searched.
+        let found = match sc.by_key.get(&h.key) {
+            Some(&i) if sc.next[i].same_path(&h) => Some(i),
+            Some(_) => sc.next.iter().position(|n| n.same_path(&h)),
+            None => None,
+        };
+        match found {
+            Some(i) => {
+                let n = &mut sc.next[i];
                 n.score = log_add(n.score, h.score);
                 sc.pool.recycle(h);
             }
-            None => sc.next.push(h),
+            None => {
+                sc.by_key.entry(h.key).or_insert(sc.next.len());
+                sc.next.push(h);
+            }
         }
+    }
+    sc.by_key.clear();
+    for t in sc.advanced.iter_mut().filter_map(Option::take) {
+        sc.pool.recycle_ctc(t);
     }
     if sc.next.len() > beam {
         // CTC scoring in the search: the beam keeps the best by score + weight × CTC
         // log-likelihood (stable: ties keep the transducer's order).
+        // Each key computed once (`sort_by_cached_key` is stable), in `f32::total_cmp`'s order.
         let w = s.opts.ctc_weight;
-        let key = |h: &Hyp<N::PredState, L::State>| {
-            h.score + h.ctc.as_deref().map_or(0.0, |t| w * t.log_likelihood())
-        };
-        sc.next.sort_by(|a, b| key(b).total_cmp(&key(a)));
+        sc.next.sort_by_cached_key(|h| {
+            let k = h.score + h.ctc.as_deref().map_or(0.0, |t| w * t.log_likelihood());
+            std::cmp::Reverse(total_order(k))
+        });
         for h in sc.next.drain(beam..) {
             sc.pool.recycle(h);
         }
@@ -118,4 +162,41 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
         sc.pool.recycle(h);
     }
     Ok(())
+}
+
+/// An integer that orders as [`f32::total_cmp`] orders the floats.
+fn total_order(x: f32) -> i32 {
+    let b = x.to_bits() as i32;
+    b ^ (((b >> 31) as u32) >> 1) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_order;
+
+    #[test]
+    fn total_order_orders_as_total_cmp() {
+        let xs = [
+            f32::NEG_INFINITY,
+            -1e30,
+            -2.5,
+            -1e-40,
+            -0.0,
+            0.0,
+            1e-40,
+            0.75,
+            3e38,
+            f32::INFINITY,
+            f32::NAN,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(
+                    total_order(a).cmp(&total_order(b)),
+                    a.total_cmp(&b),
+                    "{a} {b}"
+                );
+            }
+        }
+    }
 }

@@ -73,7 +73,7 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     let mut next: Vec<Hyp<N::PredState, L::State>> = Vec::with_capacity(beam);
     for c in cands {
         // The prediction output is never used, so it is never stepped.
-        let h = s.extend(net, &hyps[c.hyp], c, frame, false, None, pool);
+        let h = s.extend(net, &hyps[c.hyp], c, frame, false, None, None, pool);
         match next
             .iter_mut()
             .find(|n| n.ctc_open == h.ctc_open && n.same_path(&h))

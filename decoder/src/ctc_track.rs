@@ -161,6 +161,20 @@ impl CtcTrack {
     /// states are run over the window from the parent's end states.
     pub fn extend_into(&self, token: u32, fr: &CtcFrames, out: &mut CtcTrack) {
         self.advance_into(fr, out);
+        self.add_token(token, fr, out);
+    }
+
+    /// [`extend_into`](Self::extend_into) given `advanced`, this hypothesis's
+    /// [`advance_into`](Self::advance_into) result for the frame: the search computes that once
+    /// per hypothesis and frame, however many of its extensions it makes.
+    pub fn extend_from(&self, advanced: &CtcTrack, token: u32, fr: &CtcFrames, out: &mut CtcTrack) {
+        out.clone_from(advanced);
+        self.add_token(token, fr, out);
+    }
+
+    /// The new token's part of [`extend_into`](Self::extend_into); `out` holds this
+    /// hypothesis advanced by the frame.
+    fn add_token(&self, token: u32, fr: &CtcFrames, out: &mut CtcTrack) {
         let t = fr.t;
         let from = (t + 1).saturating_sub(WINDOW).max(1);
         let repeat = self.n > 0 && self.labels[self.n - 1] == token;
@@ -196,5 +210,53 @@ impl CtcTrack {
     pub fn log_likelihood(&self) -> f32 {
         let (l, b) = self.end_states();
         log_add(l, b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `extend_from` with the parent's advanced track is `extend_into`, bit for bit.
+    #[test]
+    fn extend_from_equals_extend_into() {
+        let (vocab, blank) = (5, 0);
+        let mut fr = CtcFrames::new(vocab, blank);
+        let mut track = CtcTrack::start();
+        let mut s = 7u32;
+        for t in 0..40u32 {
+            let logits: Vec<f32> = (0..vocab)
+                .map(|_| {
+                    s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (s >> 8) as f32 / (1u32 << 24) as f32 * 6.0 - 3.0
+                })
+                .collect();
+            assert!(fr.push(&logits));
+            let mut adv = CtcTrack::start();
+            track.advance_into(&fr, &mut adv);
+            for token in 1..vocab as u32 {
+                let (mut a, mut b) = (CtcTrack::start(), CtcTrack::start());
+                track.extend_into(token, &fr, &mut a);
+                track.extend_from(&adv, token, &fr, &mut b);
+                let bits = |x: &CtcTrack| x.alpha.map(f32::to_bits);
+                assert_eq!(bits(&a), bits(&b), "frame {t}, token {token}");
+                assert_eq!(
+                    (a.n, a.labels, a.hist_t, a.hist_from),
+                    (b.n, b.labels, b.hist_t, b.hist_from)
+                );
+                assert_eq!(
+                    a.hist.map(|(l, b)| (l.to_bits(), b.to_bits())),
+                    b.hist.map(|(l, b)| (l.to_bits(), b.to_bits()))
+                );
+            }
+            // Walk on: emit a token every third frame, else advance.
+            let mut next = CtcTrack::start();
+            if t % 3 == 0 {
+                track.extend_into(1 + t % 4, &fr, &mut next);
+            } else {
+                next.clone_from(&adv);
+            }
+            track = next;
+        }
     }
 }

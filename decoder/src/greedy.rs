@@ -33,7 +33,7 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
             h.score = c.score;
             break;
         }
-        let next = s.extend(net, h, c, frame, true, None, pool);
+        let next = s.extend(net, h, c, frame, true, None, None, pool);
         pool.recycle(std::mem::replace(h, next));
         emitted += 1;
     }

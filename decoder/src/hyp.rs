@@ -256,10 +256,15 @@ impl<P> Pool<P> {
     }
 
     /// A CTC track from the pool (contents unspecified) or a new one.
-    fn ctc_track(&mut self) -> Box<CtcTrack> {
+    pub(crate) fn ctc_track(&mut self) -> Box<CtcTrack> {
         self.ctc
             .pop()
             .unwrap_or_else(|| Box::new(CtcTrack::start()))
+    }
+
+    /// Return a CTC track to the pool.
+    pub(crate) fn recycle_ctc(&mut self, t: Box<CtcTrack>) {
+        self.ctc.push(t);
     }
 
     fn recycle_pred(&mut self, mut pred: Arc<(P, Vec<f32>)>) {
@@ -677,7 +682,9 @@ impl<L: LanguageModel> Scorer<L> {
     /// Apply a candidate to a copy of its hypothesis. The prediction network is stepped on
     /// an emitted token only if `step_pred` (beam search first merges, then steps the
     /// survivors with [`step_pred`](Self::step_pred)). With CTC rescoring, `ctc` holds the
-    /// CTC head's frames up to this one, and the copy's CTC track advances by it.
+    /// CTC head's frames up to this one, and the copy's CTC track advances by it; `advanced`,
+    /// when given, is the parent's track already advanced by this frame (shared by all the
+    /// parent's extensions).
     #[allow(clippy::too_many_arguments)]
     pub fn extend<N: TransducerNet>(
         &self,
@@ -687,15 +694,17 @@ impl<L: LanguageModel> Scorer<L> {
         frame: usize,
         step_pred: bool,
         ctc: Option<&CtcFrames>,
+        advanced: Option<&CtcTrack>,
         pool: &mut Pool<N::PredState>,
     ) -> Hyp<N::PredState, L::State> {
         let mut h = parent.clone_without_ctc();
         if let (Some(track), Some(fr)) = (&parent.ctc, ctc) {
             let mut t = pool.ctc_track();
-            if c.token == self.blank {
-                track.advance_into(fr, &mut t);
-            } else {
-                track.extend_into(c.token as u32, fr, &mut t);
+            match (advanced, c.token == self.blank) {
+                (Some(a), true) => (*t).clone_from(a),
+                (Some(a), false) => track.extend_from(a, c.token as u32, fr, &mut t),
+                (None, true) => track.advance_into(fr, &mut t),
+                (None, false) => track.extend_into(c.token as u32, fr, &mut t),
             }
             h.ctc = Some(t);
         }

@@ -8,17 +8,15 @@
 //! search's hottest functions (the CTC prefix scores call [`log_add`] per state and frame; every
 //! joiner row goes through [`log_softmax`]).
 //!
-//! `exp(x)`: Cody–Waite reduction `x = n·ln 2 + r`, |r| ≤ ln 2 / 2, a degree-7 Taylor polynomial
+//! `exp(x)` (for `x ≤ 0`, all a log-softmax needs): Cody–Waite reduction `x = n·ln 2 + r`, |r| ≤ ln 2 / 2, a degree-7 Taylor polynomial
 //! for `exp(r)`, `2ⁿ` built in the exponent bits; within 4 units in the last place (tested over a
 //! dense sweep against `f64`). `ln(1 + eᵈ)` in [`log_add`]: a cubic Taylor expansion around the
 //! nearest of the points `d = −i/16`, coefficients tabled.
 
 use std::sync::OnceLock;
 
-/// Below this `exp` is under the smallest normal `f32` (1.18e-38) and [`exp`] returns 0.
+/// Below this `eˣ` is under the smallest normal `f32` (1.18e-38) and [`exp_nonpos`] returns 0.
 const EXP_MIN: f32 = -87.33;
-/// Above this `exp` overflows `f32`; [`exp`] returns `+inf`.
-const EXP_MAX: f32 = 88.72;
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split so that `n · LN2_HI` is exact for |n| < 2⁹ (Cody–Waite).
 const LN2_HI: f32 = f32::from_bits(0x3F31_7200); // 0.693145751953125
@@ -27,44 +25,84 @@ const LN2_LO: f32 = 1.428_606_8e-6;
 /// in the low mantissa bits.
 const ROUND: f32 = 12_582_912.0;
 
-/// `eˣ` within 4 units in the last place; 0 below -87.33 (where the result would be
-/// subnormal), `+inf` above 88.72, NaN for NaN.
-#[inline]
-fn exp(x: f32) -> f32 {
-    if x < EXP_MIN {
-        return 0.0;
-    }
-    if x > EXP_MAX {
-        return f32::INFINITY;
-    }
-    // NaN passes both tests: `p` is NaN, so the result is too.
-    let t = x * LOG2E + ROUND;
+/// Lanes of [`log_softmax`]'s max and sum: the row is read in blocks of this many values, lane
+/// `i` takes every value at `i` modulo it, and the lanes are combined in a fixed tree. The order
+/// of the additions is part of the definition, so every build (scalar, SSE2, AVX2, WebAssembly)
+/// rounds the same way and gets the same bits, while a vector unit can run the lanes at once.
+const LANES: usize = 16;
+
+/// `eˣ` for `x ≤ 0` within 4 units in the last place, 0 below -87.33 (where the result would be
+/// subnormal), NaN for NaN. Without branches, so that a loop of it vectorizes: both ends are
+/// selects.
+#[inline(always)]
+fn exp_nonpos(x: f32) -> f32 {
+    // NaN fails the comparison and stays NaN (so the row is rejected).
+    let xc = if x < EXP_MIN { EXP_MIN } else { x };
+    let t = xc * LOG2E + ROUND;
     let n = t - ROUND;
-    let r = x - n * LN2_HI - n * LN2_LO;
+    let r = xc - n * LN2_HI - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    // n ∈ [−126, 128] here; 2ⁿ as two factors so that n = 128 does not overflow the exponent.
+    // n ∈ [−126, 0]: 2ⁿ is one normal float, built in the exponent bits.
     let n_int = t.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
-    let half = n_int / 2;
-    let a = f32::from_bits((half.wrapping_add(127) as u32) << 23);
-    let b = f32::from_bits((n_int.wrapping_sub(half).wrapping_add(127) as u32) << 23);
-    p * a * b
+    let two_n = f32::from_bits((n_int.wrapping_add(127) as u32) << 23);
+    let v = p * two_n;
+    if x < EXP_MIN {
+        0.0
+    } else {
+        v
+    }
 }
 
-/// In-place log-softmax. Returns `false` if the logits contain NaN or `+inf` (then the
-/// contents are unspecified); `-inf` entries are allowed and get probability 0.
-pub(crate) fn log_softmax(x: &mut [f32]) -> bool {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+/// Sum of the lanes in a fixed pairwise order.
+#[inline(always)]
+fn tree_sum(mut s: [f32; LANES]) -> f32 {
+    let mut w = LANES / 2;
+    while w > 0 {
+        for i in 0..w {
+            s[i] += s[i + w];
+        }
+        w /= 2;
+    }
+    s[0]
+}
+
+/// The body of [`log_softmax`], compiled once per instruction set.
+#[inline(always)]
+fn log_softmax_lanes(x: &mut [f32]) -> bool {
+    let mut m = [f32::NEG_INFINITY; LANES];
+    let mut blocks = x.chunks_exact(LANES);
+    for b in &mut blocks {
+        for i in 0..LANES {
+            // NaN never wins a comparison, so it is skipped here and caught by the sum.
+            m[i] = if b[i] > m[i] { b[i] } else { m[i] };
+        }
+    }
+    for (i, &v) in blocks.remainder().iter().enumerate() {
+        m[i] = if v > m[i] { v } else { m[i] };
+    }
+    let max = m
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
     if !max.is_finite() {
-        // All -inf, or a +inf; NaNs are skipped by f32::max and caught below.
+        // All -inf (or NaN), or a +inf.
         return false;
     }
-    let sum: f32 = x.iter().map(|&v| exp(v - max)).sum();
-    let lse = max + libm::logf(sum);
+    let mut s = [0.0f32; LANES];
+    let mut blocks = x.chunks_exact(LANES);
+    for b in &mut blocks {
+        for i in 0..LANES {
+            s[i] += exp_nonpos(b[i] - max);
+        }
+    }
+    for (i, &v) in blocks.remainder().iter().enumerate() {
+        s[i] += exp_nonpos(v - max);
+    }
+    let lse = max + libm::logf(tree_sum(s));
     if !lse.is_finite() {
         return false;
     }
@@ -72,6 +110,34 @@ pub(crate) fn log_softmax(x: &mut [f32]) -> bool {
         *v -= lse;
     }
     true
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn log_softmax_avx2(x: &mut [f32]) -> bool {
+    log_softmax_lanes(x)
+}
+
+/// Whether the AVX2 build of [`log_softmax`] may run (checked once).
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    static AVX2: OnceLock<bool> = OnceLock::new();
+    *AVX2.get_or_init(|| std::arch::is_x86_feature_detected!("avx2"))
+}
+
+/// In-place log-softmax. Returns `false` if the logits contain NaN or `+inf` (then the
+/// contents are unspecified); `-inf` entries are allowed and get probability 0.
+///
+/// Every joiner row of the search goes through here. The AVX2 build is chosen at run time
+/// where the CPU has it; it gives the same bits as the portable one (the order of every
+/// operation is fixed by the lanes, and Rust never fuses a multiply and an add).
+pub(crate) fn log_softmax(x: &mut [f32]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked above).
+        return unsafe { log_softmax_avx2(x) };
+    }
+    log_softmax_lanes(x)
 }
 
 /// Table points per unit of `d` in [`log_add`].
@@ -138,17 +204,16 @@ mod tests {
     fn exp_is_within_a_few_ulps() {
         let mut worst: f64 = 0.0;
         let mut x = EXP_MIN;
-        while x < EXP_MAX {
-            worst = worst.max(ulps(exp(x), (x as f64).exp()));
+        while x <= 0.0 {
+            worst = worst.max(ulps(exp_nonpos(x), (x as f64).exp()));
             x += 0.000_37;
         }
         assert!(worst <= 4.0, "worst {worst} ulps");
-        assert_eq!(exp(0.0), 1.0);
-        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
-        assert_eq!(exp(-100.0), 0.0);
-        assert_eq!(exp(f32::INFINITY), f32::INFINITY);
-        assert!(exp(f32::NAN).is_nan());
-        assert!(exp(88.7).is_finite());
+        assert_eq!(exp_nonpos(0.0), 1.0);
+        assert_eq!(exp_nonpos(-0.0), 1.0);
+        assert_eq!(exp_nonpos(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_nonpos(-100.0), 0.0);
+        assert!(exp_nonpos(f32::NAN).is_nan());
     }
 
     #[test]
@@ -189,5 +254,73 @@ mod tests {
         assert!(!log_softmax(&mut [1.0, f32::NAN]));
         assert!(!log_softmax(&mut [1.0, f32::INFINITY]));
         assert!(!log_softmax(&mut [f32::NEG_INFINITY; 3]));
+        assert!(!log_softmax(&mut [f32::NAN; 20]));
+        let mut long = vec![0.5f32; 37];
+        long[33] = f32::NAN;
+        assert!(!log_softmax(&mut long));
+    }
+
+    /// A deterministic pseudo-random row of joiner-like logits.
+    fn row(seed: u32, len: usize) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s as f32 / u32::MAX as f32) * 40.0 - 25.0
+            })
+            .collect()
+    }
+
+    /// The lanes against a plain sequential log-softmax in f64: the order of the additions
+    /// changes only the last bits.
+    #[test]
+    fn log_softmax_matches_f64() {
+        for (seed, len) in [
+            (1, 1),
+            (2, 7),
+            (3, 16),
+            (4, 17),
+            (5, 256),
+            (6, 500),
+            (7, 33),
+        ] {
+            let mut x = row(seed, len);
+            let want: Vec<f64> = {
+                let m = x.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b as f64));
+                let lse = m + x.iter().map(|&v| (v as f64 - m).exp()).sum::<f64>().ln();
+                x.iter().map(|&v| v as f64 - lse).collect()
+            };
+            assert!(log_softmax(&mut x));
+            for (g, w) in x.iter().zip(&want) {
+                assert!((*g as f64 - w).abs() < 2e-5 * (1.0 + w.abs()), "{g} vs {w}");
+            }
+        }
+    }
+
+    /// The AVX2 build gives the same bits as the portable one (the run-time choice must not
+    /// change a transcript).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_log_softmax_is_bit_identical() {
+        if !has_avx2() {
+            eprintln!("skipped: this CPU has no AVX2");
+            return;
+        }
+        for seed in 0..200u32 {
+            let len = 1 + (seed as usize * 37) % 600;
+            let mut a = row(seed, len);
+            if seed % 7 == 0 {
+                a[len / 2] = f32::NEG_INFINITY;
+            }
+            let mut b = a.clone();
+            let ra = log_softmax_lanes(&mut a);
+            // SAFETY: AVX2 checked above.
+            let rb = unsafe { log_softmax_avx2(&mut b) };
+            assert_eq!(ra, rb);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "seed {seed}, len {len}");
+        }
     }
 }
