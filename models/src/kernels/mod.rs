@@ -1,4 +1,5 @@
-//! Matrix kernels and the joiner's `tanh` ([`add_tanh_rows`]). Every public function here
+//! Matrix kernels, the joiner's `tanh` ([`add_tanh_rows`]) and the LSTM cell update
+//! ([`lstm_cell`]). Every public function here
 //! dispatches at run time to the best variant the CPU supports (detected once, cached);
 //! [`scalar`] is the portable reference that every variant is tested against.
 //!
@@ -68,11 +69,13 @@ macro_rules! drive {
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod lstm;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 pub mod scalar;
 mod tanh;
 
+pub use lstm::{lstm_cell, lstm_cell_scalar, lstm_cell_with};
 pub use tanh::{add_tanh_rows, add_tanh_rows_scalar, add_tanh_rows_with, tanh};
 
 /// A kernel implementation, selectable for tests and benchmarks.

@@ -3,7 +3,6 @@
 //! Gate order i, f, g, o: `gates = W_ih x + b_ih + W_hh h + b_hh`, `c' = σ(f)·c + σ(i)·tanh(g)`,
 //! `h' = W_hr (σ(o)·tanh(c'))` (no `W_hr` without projection). Stack layers for `num_layers > 1`.
 
-use super::activation::sigmoid;
 use super::{add_bias, frames, shape_err, vec_bytes, LayerError, Weight};
 use crate::tensor::Buffer;
 
@@ -145,23 +144,12 @@ impl Lstm {
         self.w_ih.matmul(x, t, &mut st.gx);
         st.gh.resize(h4, 0.0);
         st.hfull.resize(self.hidden, 0.0);
-        let hd = self.hidden;
         add_bias(&mut st.gx, self.b_ih.as_deref());
         for gx in st.gx.chunks_exact(h4) {
             self.w_hh.matmul(&st.h, 1, &mut st.gh);
             add_bias(&mut st.gh, self.b_hh.as_deref());
-            for j in 0..hd {
-                let g = |k: usize| gx[k * hd + j] + st.gh[k * hd + j];
-                let (i, f, gg, o) = (
-                    sigmoid(g(0)),
-                    sigmoid(g(1)),
-                    libm::tanhf(g(2)),
-                    sigmoid(g(3)),
-                );
-                let c = f * st.c[j] + i * gg;
-                st.c[j] = c;
-                st.hfull[j] = o * libm::tanhf(c);
-            }
+            // The gates' pre-activations are gx + gh (the kernel adds them).
+            crate::kernels::lstm_cell(gx, &st.gh, &mut st.c, &mut st.hfull);
             match &self.w_hr {
                 Some(w) => w.matmul(&st.hfull, 1, &mut st.h),
                 None => st.h.copy_from_slice(&st.hfull),
