@@ -20,6 +20,9 @@ pub(crate) struct Scratch<P, S> {
     advanced: Vec<Option<Box<CtcTrack>>>,
     /// Path key → index in `next` of the first hypothesis with it (merging).
     by_key: HashMap<u64, usize>,
+    /// Per hypothesis, its row of the joiner's batch; prediction key → row.
+    row_of: Vec<usize>,
+    by_pred: HashMap<u64, usize>,
     pub pool: Pool<P>,
 }
 
@@ -32,6 +35,8 @@ impl<P, S> Default for Scratch<P, S> {
             uses: Vec::new(),
             advanced: Vec::new(),
             by_key: HashMap::new(),
+            row_of: Vec::new(),
+            by_pred: HashMap::new(),
             pool: Pool::default(),
         }
     }
@@ -56,12 +61,32 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     sc: &mut Scratch<N::PredState, L::State>,
 ) -> Result<(), DecoderError> {
     let v = s.vocab_size;
-    logits.resize(hyps.len() * v, 0.0);
+    // One joiner row per distinct prediction state (hypotheses that end in the same tokens
+    // share theirs); a row's values do not depend on the rest of the batch.
     sc.rows.clear();
+    sc.row_of.clear();
+    sc.by_pred.clear();
+    let mut n_rows = 0;
     for h in hyps.iter() {
-        sc.rows.extend_from_slice(&h.pred.1);
+        let new_row = |rows: &mut Vec<f32>, n: &mut usize| {
+            rows.extend_from_slice(&h.pred.1);
+            *n += 1;
+            *n - 1
+        };
+        let r = match net.pred_key(&h.pred.0) {
+            Some(k) => *sc
+                .by_pred
+                .entry(k)
+                .or_insert_with(|| new_row(&mut sc.rows, &mut n_rows)),
+            None => new_row(&mut sc.rows, &mut n_rows),
+        };
+        sc.row_of.push(r);
     }
+    logits.resize(n_rows * v, 0.0);
     net.join_batch(enc, &mut sc.rows, logits);
+    for row in logits.chunks_exact_mut(v) {
+        s.normalize(row, frame)?;
+    }
     // Best first: score, then hypothesis, then token.
     let order = |a: &Candidate<L::State>, b: &Candidate<L::State>| {
         b.score
@@ -76,8 +101,8 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     // The make-th best candidate score so far: no candidate below it can be made. Hypotheses
     // come best first, so it rises fast and spares the rest most of their candidates.
     let mut floor = f32::NEG_INFINITY;
-    for (i, row) in logits.chunks_exact_mut(v).enumerate() {
-        s.normalize(row, frame)?;
+    for (i, &r) in sc.row_of.iter().enumerate() {
+        let row = &logits[r * v..(r + 1) * v];
         s.candidates(i, &hyps[i], row, make, floor, &mut sc.cands, &mut sc.pool);
         if sc.cands.len() >= 2 * make {
             sc.cands.select_nth_unstable_by(make - 1, order);

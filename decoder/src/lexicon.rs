@@ -183,6 +183,9 @@ pub struct LexiconTree {
     /// (unit, child node), grouped by parent.
     edges: Vec<(u32, u32)>,
     ends: Vec<u32>,
+    /// Every unit the pronunciations use, sorted, once each (so a decoder checks them against
+    /// its model without a pass over the whole lexicon).
+    units: Vec<u32>,
 }
 
 impl LexiconTree {
@@ -257,10 +260,21 @@ impl LexiconTree {
         }
         Self {
             lexicon,
+            units: {
+                let mut u: Vec<u32> = edges.iter().map(|&(u, _)| u).collect();
+                u.sort_unstable();
+                u.dedup();
+                u
+            },
             nodes,
             edges,
             ends,
         }
+    }
+
+    /// Every unit the pronunciations use, ascending.
+    pub fn units(&self) -> &[u32] {
+        &self.units
     }
 
     /// The lexicon it was built from.

@@ -263,12 +263,11 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
         }
         if let Some(w) = &opts.words {
             let tree = w.tree();
-            for (_, units) in tree.lexicon().prons() {
-                if let Some(&u) = units.iter().find(|&&u| u >= vocab_size || u == blank) {
-                    return bad(format!(
-                        "lexicon unit {u} is blank or outside the model's vocabulary of {vocab_size}"
-                    ));
-                }
+            let unit_ok = |u: usize| u < vocab_size && u != blank;
+            if let Some(&u) = tree.units().iter().find(|&&u| !unit_ok(u as usize)) {
+                return bad(format!(
+                    "lexicon unit {u} is blank or outside the model's vocabulary of {vocab_size}"
+                ));
             }
             if let Some((b, _)) = w.lodr() {
                 if b.vocab() != vocab_size {

@@ -163,6 +163,12 @@ impl TransducerNet for RandomTransducer {
         (state, out)
     }
 
+    /// The two tokens (so beam search shares joiner rows between hypotheses, as with the
+    /// real stateless network).
+    fn pred_key(&self, state: &[usize; 2]) -> Option<u64> {
+        Some((state[0] * self.vocab_size + state[1]) as u64)
+    }
+
     fn pred_step(&self, state: &mut [usize; 2], token: usize, out: &mut Vec<f32>) {
         *state = [state[1], token];
         let d = self.dim;
@@ -229,6 +235,10 @@ impl<N: TransducerNet> TransducerNet for WithCtc<N> {
 
     fn pred_step(&self, state: &mut Self::PredState, token: usize, out: &mut Vec<f32>) {
         self.inner.pred_step(state, token, out)
+    }
+
+    fn pred_key(&self, state: &Self::PredState) -> Option<u64> {
+        self.inner.pred_key(state)
     }
 
     fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]) {

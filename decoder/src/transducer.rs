@@ -39,6 +39,14 @@ pub trait TransducerNet {
     /// output into `out` (resized as needed).
     fn pred_step(&self, state: &mut Self::PredState, token: usize, out: &mut Vec<f32>);
 
+    /// A key for a prediction state such that equal keys mean equal prediction outputs, so
+    /// equal joiner rows: beam search then joins each distinct state of a frame once (in a
+    /// wide beam many hypotheses end in the same tokens; a stateless prediction network's
+    /// state is just its last tokens). `None`, the default, joins every hypothesis.
+    fn pred_key(&self, _state: &Self::PredState) -> Option<u64> {
+        None
+    }
+
     /// Joiner: writes unnormalized logits over the vocabulary (`logits.len() == vocab_size()`)
     /// for one encoder frame and one prediction output.
     fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]);

@@ -383,3 +383,47 @@ proptest! {
         }
     }
 }
+
+/// [`RandomTransducer`] without [`TransducerNet::pred_key`]: every hypothesis gets its own
+/// joiner row.
+struct NoShare(RandomTransducer);
+
+impl TransducerNet for NoShare {
+    type PredState = [usize; 2];
+    fn vocab_size(&self) -> usize {
+        self.0.vocab_size()
+    }
+    fn encoder_dim(&self) -> usize {
+        self.0.encoder_dim()
+    }
+    fn pred_init(&self) -> ([usize; 2], Vec<f32>) {
+        self.0.pred_init()
+    }
+    fn pred_step(&self, state: &mut [usize; 2], token: usize, out: &mut Vec<f32>) {
+        self.0.pred_step(state, token, out)
+    }
+    fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]) {
+        self.0.join(enc, pred, logits)
+    }
+}
+
+/// Sharing one joiner row between hypotheses with the same prediction state changes nothing:
+/// the same hypotheses with the same score bits.
+#[test]
+fn shared_joiner_rows_give_the_same_beam() {
+    for seed in 0..6u64 {
+        let shared = RandomTransducer::new(10, 6, 0.5, seed);
+        let plain = NoShare(shared.clone());
+        let frames = shared.random_frames(40, seed + 99);
+        let run = |hyps: Vec<Hypothesis>| {
+            hyps.iter()
+                .map(|h| (h.ids(), h.score.to_bits()))
+                .collect::<Vec<_>>()
+        };
+        let mut a = Decoder::new(&shared, beam(24)).unwrap();
+        a.accept_frames(&shared, &frames).unwrap();
+        let mut b = Decoder::new(&plain, beam(24)).unwrap();
+        b.accept_frames(&plain, &frames).unwrap();
+        assert_eq!(run(a.hypotheses()), run(b.hypotheses()), "seed {seed}");
+    }
+}

@@ -122,6 +122,15 @@ impl sotto_decoder::TransducerNet for Net {
         self.pred_out(state, out);
     }
 
+    /// The context tokens as one number (mixed radix: exact, so equal keys are equal
+    /// contexts); `None` if that would not fit 64 bits.
+    fn pred_key(&self, state: &Self::PredState) -> Option<u64> {
+        let v = self.model.hyper().vocab_size as u64;
+        state
+            .iter()
+            .try_fold(0u64, |k, &t| k.checked_mul(v)?.checked_add(u64::from(t)))
+    }
+
     fn join(&self, enc: &[f32], pred: &[f32], logits: &mut [f32]) {
         if self.ctc {
             logits.copy_from_slice(enc);
