@@ -23,6 +23,9 @@ pub(crate) struct Scratch<P, S> {
     /// Per hypothesis, its row of the joiner's batch; prediction key → row.
     row_of: Vec<usize>,
     by_pred: HashMap<u64, usize>,
+    /// The beam's sort keys and the hypotheses being reordered.
+    keys: Vec<(std::cmp::Reverse<i32>, usize)>,
+    slots: Vec<Option<Hyp<P, S>>>,
     pub pool: Pool<P>,
 }
 
@@ -37,6 +40,8 @@ impl<P, S> Default for Scratch<P, S> {
             by_key: HashMap::new(),
             row_of: Vec::new(),
             by_pred: HashMap::new(),
+            keys: Vec::new(),
+            slots: Vec::new(),
             pool: Pool::default(),
         }
     }
@@ -164,13 +169,23 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     if sc.next.len() > beam {
         // CTC scoring in the search: the beam keeps the best by score + weight × CTC
         // log-likelihood (stable: ties keep the transducer's order).
-        // Each key computed once (`sort_by_cached_key` is stable), in `f32::total_cmp`'s order.
+        // Each key computed once, in `f32::total_cmp`'s order; the index breaks ties, so the
+        // order is that of a stable sort. Buffers are reused: no allocation per frame.
         let w = s.opts.ctc_weight;
-        sc.next.sort_by_cached_key(|h| {
+        sc.keys.clear();
+        sc.keys.extend(sc.next.iter().enumerate().map(|(i, h)| {
             let k = h.score + h.ctc.as_deref().map_or(0.0, |t| w * t.log_likelihood());
-            std::cmp::Reverse(total_order(k))
-        });
-        for h in sc.next.drain(beam..) {
+            (std::cmp::Reverse(total_order(k)), i)
+        }));
+        sc.keys.sort_unstable();
+        sc.slots.clear();
+        sc.slots.extend(sc.next.drain(..).map(Some));
+        for &(_, i) in &sc.keys[..beam] {
+            if let Some(h) = sc.slots[i].take() {
+                sc.next.push(h);
+            }
+        }
+        for h in sc.slots.drain(..).flatten() {
             sc.pool.recycle(h);
         }
     }
