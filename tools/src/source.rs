@@ -256,6 +256,7 @@ mod mic {
 }
 
 /// The message of a build without the `mic` feature.
+#[cfg(not(feature = "mic"))]
 pub const NO_MIC_BUILD: &str = "no input device: this sotto was built without microphone support; \
 rebuild it with `--features mic` (e.g. `cargo install --locked --path tools --features mic`, which \
 needs the ALSA headers: `apt-get install libasound2-dev pkg-config`), or give audio files";
