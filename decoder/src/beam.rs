@@ -49,8 +49,9 @@ impl<P, S> Default for Scratch<P, S> {
 
 /// Decode one encoder frame: the joiner runs once over the hypotheses (one row per distinct
 /// prediction state), every hypothesis is extended by blank or one token, the best `beam`
-/// extensions overall survive, and extensions that end up on the same path (same tokens; in word search also the same
-/// words) are merged (scores log-sum-exp'ed, the better one's timestamps kept). With CTC
+/// extensions overall survive, and extensions that end up on the same path (same tokens; in
+/// word search also the same words) are merged (scores log-sum-exp'ed, the better one's
+/// timestamps kept). With CTC
 /// scoring in the search (`ctc` given, `ctc_expand` > 1), `ctc_expand × beam` extensions are
 /// made and merged, and the `beam` best by score + `ctc_weight` × CTC log-likelihood survive.
 #[allow(clippy::too_many_arguments)]
