@@ -51,9 +51,9 @@ impl<P, S> Default for Scratch<P, S> {
 /// prediction state), every hypothesis is extended by blank or one token, the best `beam`
 /// extensions overall survive, and extensions that end up on the same path (same tokens; in
 /// word search also the same words) are merged (scores log-sum-exp'ed, the better one's
-/// timestamps kept). With CTC
-/// scoring in the search (`ctc` given, `ctc_expand` > 1), `ctc_expand × beam` extensions are
-/// made and merged, and the `beam` best by score + `ctc_weight` × CTC log-likelihood survive.
+/// timestamps kept). With CTC scoring in the search (`ctc` given, `ctc_expand` > 1),
+/// `ctc_expand × beam` extensions are made and merged, and the `beam` best by score +
+/// `ctc_weight` × CTC log-likelihood survive.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     s: &Scorer<L>,
@@ -169,9 +169,9 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     }
     if sc.next.len() > beam {
         // CTC scoring in the search: the beam keeps the best by score + weight × CTC
-        // log-likelihood (stable: ties keep the transducer's order).
-        // Each key computed once, in `f32::total_cmp`'s order; the index breaks ties, so the
-        // order is that of a stable sort. Buffers are reused: no allocation per frame.
+        // log-likelihood. Each key is computed once, in `f32::total_cmp`'s order; the index
+        // breaks ties, so they keep the transducer's order (a stable sort). The buffers are
+        // reused: no allocation per frame.
         let w = s.opts.ctc_weight;
         sc.keys.clear();
         sc.keys.extend(sc.next.iter().enumerate().map(|(i, h)| {

@@ -223,14 +223,9 @@ mod tests {
         let (vocab, blank) = (5, 0);
         let mut fr = CtcFrames::new(vocab, blank);
         let mut track = CtcTrack::start();
-        let mut s = 7u32;
+        let mut rng = crate::toy::SplitMix(7);
         for t in 0..40u32 {
-            let logits: Vec<f32> = (0..vocab)
-                .map(|_| {
-                    s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                    (s >> 8) as f32 / (1u32 << 24) as f32 * 6.0 - 3.0
-                })
-                .collect();
+            let logits: Vec<f32> = (0..vocab).map(|_| rng.uniform() * 3.0).collect();
             assert!(fr.push(&logits));
             let mut adv = CtcTrack::start();
             track.advance_into(&fr, &mut adv);

@@ -8,10 +8,11 @@
 //! search's hottest functions (the CTC prefix scores call [`log_add`] per state and frame; every
 //! joiner row goes through [`log_softmax`]).
 //!
-//! `exp(x)` (for `x ≤ 0`, all a log-softmax needs): Cody–Waite reduction `x = n·ln 2 + r`, |r| ≤ ln 2 / 2, a degree-7 Taylor polynomial
-//! for `exp(r)`, `2ⁿ` built in the exponent bits; within 4 units in the last place (tested over a
-//! dense sweep against `f64`). `ln(1 + eᵈ)` in [`log_add`]: a cubic Taylor expansion around the
-//! nearest of the points `d = −i/16`, coefficients tabled.
+//! `exp(x)` (for `x ≤ 0`, all a log-softmax needs): Cody–Waite reduction `x = n·ln 2 + r`,
+//! |r| ≤ ln 2 / 2, a degree-7 Taylor polynomial for `exp(r)`, `2ⁿ` built in the exponent bits;
+//! within 4 units in the last place (tested over a dense sweep against `f64`). `ln(1 + eᵈ)` in
+//! [`log_add`]: a cubic Taylor expansion around the nearest of the points `d = −i/16`,
+//! coefficients tabled.
 
 use std::sync::OnceLock;
 
@@ -118,11 +119,10 @@ fn log_softmax_avx2(x: &mut [f32]) -> bool {
     log_softmax_lanes(x)
 }
 
-/// Whether the AVX2 build of [`log_softmax`] may run (checked once).
+/// Whether the AVX2 build of [`log_softmax`] may run (std caches the CPU check).
 #[cfg(target_arch = "x86_64")]
 fn has_avx2() -> bool {
-    static AVX2: OnceLock<bool> = OnceLock::new();
-    *AVX2.get_or_init(|| std::arch::is_x86_feature_detected!("avx2"))
+    std::arch::is_x86_feature_detected!("avx2")
 }
 
 /// In-place log-softmax. Returns `false` if the logits contain NaN or `+inf` (then the
@@ -260,17 +260,10 @@ mod tests {
         assert!(!log_softmax(&mut long));
     }
 
-    /// A deterministic pseudo-random row of joiner-like logits.
-    fn row(seed: u32, len: usize) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-        (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s as f32 / u32::MAX as f32) * 40.0 - 25.0
-            })
-            .collect()
+    /// A deterministic pseudo-random row of joiner-like logits in [-25, 15).
+    fn row(seed: u64, len: usize) -> Vec<f32> {
+        let mut rng = crate::toy::SplitMix(seed);
+        (0..len).map(|_| rng.uniform() * 20.0 - 5.0).collect()
     }
 
     /// The lanes against a plain sequential log-softmax in f64: the order of the additions
@@ -308,7 +301,7 @@ mod tests {
             eprintln!("skipped: this CPU has no AVX2");
             return;
         }
-        for seed in 0..200u32 {
+        for seed in 0..200u64 {
             let len = 1 + (seed as usize * 37) % 600;
             let mut a = row(seed, len);
             if seed % 7 == 0 {

@@ -348,3 +348,55 @@ proptest! {
 fn add_tanh_rows_shape_mismatch_panics() {
     kernels::add_tanh_rows(&mut [0.0; 5], &[0.0; 2]);
 }
+
+/// LSTM gate pre-activations (`gx`, `gh`: `[4H]` each, wide enough to saturate every gate) and a
+/// cell state `[H]`, with H in 1..600 (vector tails).
+fn lstm_case() -> impl Strategy<Value = (Vec<f32>, Vec<f32>, Vec<f32>)> {
+    (1usize..600).prop_flat_map(|hd| {
+        let v = |len, r: f32| prop::collection::vec(-r..r, len);
+        (v(4 * hd, 15.0), v(4 * hd, 15.0), v(hd, 4.0))
+    })
+}
+
+proptest! {
+    /// The LSTM cell kernel against the textbook cell in f64.
+    #[test]
+    fn lstm_cell_matches_f64((gx, gh, c0) in lstm_case()) {
+        let hd = c0.len();
+        let (mut c, mut h) = (c0.clone(), vec![0.0; hd]);
+        kernels::lstm_cell_scalar(&gx, &gh, &mut c, &mut h);
+        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+        for j in 0..hd {
+            let g = |k: usize| gx[k * hd + j] as f64 + gh[k * hd + j] as f64;
+            let cw = sig(g(1)) * c0[j] as f64 + sig(g(0)) * g(2).tanh();
+            let hw = sig(g(3)) * cw.tanh();
+            prop_assert!((c[j] as f64 - cw).abs() < 2e-6, "c[{}] {} vs {}", j, c[j], cw);
+            prop_assert!((h[j] as f64 - hw).abs() < 2e-6, "h[{}] {} vs {}", j, h[j], hw);
+        }
+    }
+
+    /// Every variant of `lstm_cell` gives the scalar reference's bits.
+    #[test]
+    fn lstm_cell_variants_equal_scalar((gx, gh, c0) in lstm_case()) {
+        let hd = c0.len();
+        let (mut c_ref, mut h_ref) = (c0.clone(), vec![0.0; hd]);
+        kernels::lstm_cell_scalar(&gx, &gh, &mut c_ref, &mut h_ref);
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for v in kernels::available_variants() {
+            let (mut c, mut h) = (c0.clone(), vec![0.0; hd]);
+            kernels::lstm_cell_with(v, &gx, &gh, &mut c, &mut h);
+            prop_assert_eq!(bits(&c), bits(&c_ref), "{} c, H = {}", v, hd);
+            prop_assert_eq!(bits(&h), bits(&h_ref), "{} h, H = {}", v, hd);
+        }
+    }
+}
+
+/// A NaN gate input is not hidden.
+#[test]
+fn lstm_cell_keeps_nan() {
+    let mut gx = vec![0.0; 4];
+    gx[2] = f32::NAN;
+    let (mut c, mut h) = (vec![0.0], vec![0.0]);
+    kernels::lstm_cell_scalar(&gx, &[0.0; 4], &mut c, &mut h);
+    assert!(c[0].is_nan() && h[0].is_nan());
+}

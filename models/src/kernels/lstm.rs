@@ -7,7 +7,7 @@
 //!
 //! The SIMD variants are the same code compiled with AVX2 or AVX-512 enabled; every operation
 //! is element-wise and correctly rounded (Rust never fuses a multiply and an add on its own), so
-//! they are bit-identical to the scalar reference (tested) and to the WebAssembly build.
+//! they are bit-identical to the scalar reference and to the WebAssembly build (`tests/kernels.rs`).
 
 use super::tanh::tanh;
 use super::Variant;
@@ -94,67 +94,5 @@ pub fn lstm_cell_with(variant: Variant, gx: &[f32], gh: &[f32], c: &mut [f32], h
         #[cfg(target_arch = "x86_64")]
         Variant::Avx512Vnni => unsafe { lstm_cell_avx512(gx, gh, c, h) },
         _ => lstm_cell_scalar(gx, gh, c, h),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn data(seed: u32, len: usize, scale: f32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761) | 1;
-        (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s as f32 / u32::MAX as f32 * 2.0 - 1.0) * scale
-            })
-            .collect()
-    }
-
-    /// Against the textbook cell in f64.
-    #[test]
-    fn cell_matches_f64() {
-        let hd = 37;
-        let (gx, gh) = (data(1, 4 * hd, 12.0), data(2, 4 * hd, 12.0));
-        let c0 = data(3, hd, 3.0);
-        let (mut c, mut h) = (c0.clone(), vec![0.0; hd]);
-        lstm_cell_scalar(&gx, &gh, &mut c, &mut h);
-        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
-        for j in 0..hd {
-            let g = |k: usize| gx[k * hd + j] as f64 + gh[k * hd + j] as f64;
-            let cw = sig(g(1)) * c0[j] as f64 + sig(g(0)) * g(2).tanh();
-            let hw = sig(g(3)) * cw.tanh();
-            assert!((c[j] as f64 - cw).abs() < 2e-6, "c[{j}] {} vs {cw}", c[j]);
-            assert!((h[j] as f64 - hw).abs() < 2e-6, "h[{j}] {} vs {hw}", h[j]);
-        }
-    }
-
-    /// Every variant this CPU has gives the scalar reference's bits.
-    #[test]
-    fn variants_are_bit_identical() {
-        for hd in [1, 7, 16, 64, 513] {
-            let (gx, gh) = (data(hd as u32, 4 * hd, 15.0), data(9, 4 * hd, 15.0));
-            let c0 = data(4, hd, 4.0);
-            let (mut c_ref, mut h_ref) = (c0.clone(), vec![0.0; hd]);
-            lstm_cell_scalar(&gx, &gh, &mut c_ref, &mut h_ref);
-            for v in super::super::available_variants() {
-                let (mut c, mut h) = (c0.clone(), vec![0.0; hd]);
-                lstm_cell_with(v, &gx, &gh, &mut c, &mut h);
-                let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&c), bits(&c_ref), "{v}, H = {hd}");
-                assert_eq!(bits(&h), bits(&h_ref), "{v}, H = {hd}");
-            }
-        }
-    }
-
-    #[test]
-    fn nan_stays_nan() {
-        let mut gx = vec![0.0; 4];
-        gx[2] = f32::NAN;
-        let (mut c, mut h) = (vec![0.0], vec![0.0]);
-        lstm_cell_scalar(&gx, &[0.0; 4], &mut c, &mut h);
-        assert!(c[0].is_nan() && h[0].is_nan());
     }
 }

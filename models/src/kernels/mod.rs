@@ -1,7 +1,7 @@
 //! Matrix kernels, the joiner's `tanh` ([`add_tanh_rows`]) and the LSTM cell update
-//! ([`lstm_cell`]). Every public function here
-//! dispatches at run time to the best variant the CPU supports (detected once, cached);
-//! [`scalar`] is the portable reference that every variant is tested against.
+//! ([`lstm_cell`]). Every public function here dispatches at run time to the best variant the
+//! CPU supports (detected once, cached); [`scalar`] is the portable reference that every
+//! variant is tested against.
 //!
 //! Variants ([`Variant`], [`available_variants`], `*_with` entry points for tests/benchmarks):
 //! scalar; x86_64 AVX2+FMA; x86_64 AVX-512 F+BW+VNNI; aarch64 NEON; aarch64 NEON + dotprod.
