@@ -42,8 +42,9 @@ pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-
 /// Default beam size of modified beam search (see [`RecognizerConfig::beam`]): with the word
 /// LM and CTC scoring, wider beams keep finding better word sequences (dev WER at 16 to 256 in
 /// the README, "Words"). Since the search shares joiner rows between hypotheses and vectorizes
-/// its log-softmax (2026-12-04), the widest accepted beam, 256, runs at about 0.02 of real time
-/// on one core with CTC scoring in the search, inside the 0.05 budget of live captions.
+/// its log-softmax (2026-12-04), the widest accepted beam, 256, runs at about 0.015 of real time
+/// on one core with CTC scoring in the search (dev, README "Words"), inside the 0.05 budget of
+/// live captions.
 pub const DEFAULT_BEAM: usize = 256;
 
 /// Default weight of the word LM (tuned on dev together with the blank penalty, the LODR and CTC
