@@ -40,12 +40,12 @@ pub const MODEL_ENV: &str = "SOTTO_MODEL";
 pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-en.safetensors"];
 
 /// Default beam size of modified beam search (see [`RecognizerConfig::beam`]): with the word
-/// LM and CTC scoring, wider beams keep finding better word sequences (dev WER at 16 to 256 in
-/// the README, "Words"). Since the search shares joiner rows between hypotheses and vectorizes
-/// its log-softmax (2026-12-04), the widest accepted beam, 256, runs at about 0.015 of real time
-/// on one core with CTC scoring in the search (dev, README "Words"), inside the 0.05 budget of
-/// live captions.
-pub const DEFAULT_BEAM: usize = 256;
+/// LM and CTC scoring, wider beams keep finding better word sequences (dev WER at 16 to 1024 in
+/// the README, "Words": 256 → 512 → 1024 gave 40.80 → 40.40 → 40.12 % on the model of
+/// 2026-12-05 00:39). 512 runs at about 0.03 of real time on one core with CTC scoring in the
+/// search, inside the 0.05 budget of live captions, with `finish()` well under 50 ms; 1024 would
+/// not fit the budget.
+pub const DEFAULT_BEAM: usize = 512;
 
 /// Default weight of the word LM (tuned on dev together with the blank penalty, the LODR and CTC
 /// weights and the beam, as described in the README, "Words"; raised with the LODR weight for the
