@@ -49,15 +49,15 @@ pub const DEFAULT_BEAM: usize = 512;
 
 /// Default weight of the word LM (tuned on dev together with the blank penalty, the LODR and CTC
 /// weights and the beam, as described in the README, "Words"; raised with the LODR weight for the
-/// stronger model of 2026-12-04 19:05).
-pub const DEFAULT_LM_WEIGHT: f32 = 0.65;
+/// stronger models of 2026-12-04 19:05 and 2026-12-05 03:30).
+pub const DEFAULT_LM_WEIGHT: f32 = 0.8;
 /// Default per-word bonus of the word-level search (tuned on dev with
 /// [`DEFAULT_BLANK_PENALTY_WITH_LM`]).
 pub const DEFAULT_WORD_BONUS: f32 = 0.25;
 
 /// Default LODR weight (see [`RecognizerConfig::lodr_weight`]); chosen on dev with
 /// `tools/train/tune_search.py` together with [`DEFAULT_LM_WEIGHT`] (README, "Words").
-pub const DEFAULT_LODR_WEIGHT: f32 = 0.5;
+pub const DEFAULT_LODR_WEIGHT: f32 = 0.55;
 
 /// Default CTC scoring weight (see [`RecognizerConfig::ctc_weight`]) for modified beam search
 /// over a model with a CTC head; chosen on dev with `tools/train/tune_search.py` together with
