@@ -42,9 +42,9 @@ pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-
 /// Default beam size of modified beam search (see [`RecognizerConfig::beam`]): with the word
 /// LM and CTC scoring, wider beams keep finding better word sequences (dev WER at 16 to 1024 in
 /// the README, "Words": 256 → 512 → 1024 gave 40.80 → 40.40 → 40.12 % on the model of
-/// 2026-12-05 00:39). 512 runs at about 0.03 of real time on one core with CTC scoring in the
-/// search, inside the 0.05 budget of live captions, with `finish()` well under 50 ms; 1024 would
-/// not fit the budget.
+/// 2026-12-05 00:39). 512 runs at 0.026 of real time on one core with CTC scoring in the search
+/// (dev, the model of 03:10), inside the 0.05 budget of live captions, and `finish()` takes
+/// 11 ms (median; README, "Shipped model"); 1024 would not fit the budget.
 pub const DEFAULT_BEAM: usize = 512;
 
 /// Default weight of the word LM (tuned on dev together with the blank penalty, the LODR and CTC
