@@ -49,7 +49,7 @@ pub const DEFAULT_BEAM: usize = 512;
 
 /// Default weight of the word LM (tuned on dev together with the blank penalty, the LODR and CTC
 /// weights and the beam, as described in the README, "Words"; raised with the LODR weight for the
-/// stronger models of 2026-12-04 19:05 and 2026-12-05 03:30).
+/// stronger models of 2026-12-04 19:05 and 2026-12-05 03:10).
 pub const DEFAULT_LM_WEIGHT: f32 = 0.8;
 /// Default per-word bonus of the word-level search (tuned on dev with
 /// [`DEFAULT_BLANK_PENALTY_WITH_LM`]).

@@ -26,14 +26,14 @@ for m in f32 int8; do
     echo "$m beam $beam, no LM: $(tail -1 "$RUN/sotto_${m}_beam$beam.txt")"
   done
 done
-# What a user gets: the int8 model with the word LM beside it at the default search (beam 512, LM weight 0.8, LODR
-# 0.55, word bonus 0.25, blank penalty 1.5, CTC scoring in the search: `sotto transcribe --help`); the same without LODR, at beam 8,
-# without the blank penalty and without CTC rescoring. (Beam search without the LM above rescores with the CTC head too.)
+# What a user gets: the int8 model with the word LM beside it at the default search (its settings are the defaults
+# that `sotto transcribe --help` prints, not repeated here); the same without LODR, at beam 8, without the blank
+# penalty and without CTC rescoring. (Beam search without the LM above rescores with the CTC head too.)
 run_lm() {
   $SOTTO transcribe runs/dev_wav --ref runs/dev_wav/refs_all.tsv -m "$ZOO/$NAME-int8.safetensors" -j 2 "$@" 2> /dev/null || true
 }
 run_lm > "$RUN/sotto_int8_default.txt"
-echo "int8 default search (beam 512 + LM + LODR + CTC scoring): $(tail -1 "$RUN/sotto_int8_default.txt")"
+echo "int8 default search (word LM, LODR, CTC scoring): $(tail -1 "$RUN/sotto_int8_default.txt")"
 run_lm --lodr-weight 0 > "$RUN/sotto_int8_default_lodr0.txt"
 echo "int8 default search without LODR: $(tail -1 "$RUN/sotto_int8_default_lodr0.txt")"
 run_lm --beam 8 > "$RUN/sotto_int8_default_beam8.txt"
