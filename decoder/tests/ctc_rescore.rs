@@ -206,6 +206,46 @@ fn long_segments_stay_bounded_and_close() {
 }
 
 #[test]
+fn a_peaky_head_stays_exact() {
+    // A CTC head as sure as a trained one (the right token or blank 25 nats above the rest,
+    // the transducer's token one frame late or early): most lattice states and window start
+    // frames then lie far below the best, where the track stops following them to save time.
+    // What it keeps must still be the forward algorithm's value.
+    let (v, t) = (6, 30);
+    assert!(t < CTC_WINDOW);
+    let spell: Vec<Option<usize>> = (0..t)
+        .map(|i| (i % 3 == 1).then_some(1 + (i / 3) % 5))
+        .collect();
+    let inner = TableTransducer::spelling(v, &spell);
+    let mut ctc = random_rows(t, v, 1.0, 41);
+    for i in 0..t {
+        ctc[i * v] += 25.0;
+    }
+    for (i, s) in spell.iter().enumerate() {
+        if let Some(tok) = s {
+            let at = if (i / 3) % 2 == 0 { i + 1 } else { i - 1 };
+            ctc[at * v] -= 25.0;
+            ctc[at * v + tok] += 25.0;
+        }
+    }
+    let net = WithCtc { inner };
+    let frames = net.frames(net.inner.frames(), &ctc);
+    let dec = run(&net, &frames, beam(4, 0.3));
+    let mut checked = 0;
+    for h in dec.hypotheses() {
+        let ids = h.ids();
+        let want = ctc_forward(&ctc, v, &ids, 0);
+        let got = h.ctc_logprob.unwrap() as f64;
+        assert!(
+            (got - want).abs() < 1e-4 * want.abs().max(1.0),
+            "{ids:?}: {got} vs {want}"
+        );
+        checked += usize::from(ids.len() == 10);
+    }
+    assert!(checked > 0, "the spelled hypothesis fell out of the beam");
+}
+
+#[test]
 fn chunking_and_segments_do_not_change_it() {
     let (v, t) = (5, 90);
     let net = WithCtc {
