@@ -301,12 +301,13 @@ fn blank_penalty_turns_a_close_blank_into_a_token() {
 
 /// Modified beam search written out plainly (f64 scores, every extension of every hypothesis
 /// collected and sorted, equal token sequences merged by log-sum-exp): the beam after each
-/// frame, best first, as (tokens, score).
+/// frame, best first, as (tokens, score), and the smallest gap seen at a cut between the last
+/// candidate taken and the first one left (where it is tiny, f32 and f64 may cut differently).
 fn reference_beam<N: TransducerNet>(
     net: &N,
     frames: &[f32],
     beam: usize,
-) -> Vec<(Vec<usize>, f64)> {
+) -> (Vec<(Vec<usize>, f64)>, f64) {
     struct H<P> {
         ids: Vec<usize>,
         score: f64,
@@ -322,6 +323,7 @@ fn reference_beam<N: TransducerNet>(
         out,
     }];
     let mut logits = vec![0.0f32; v];
+    let mut gap = f64::INFINITY;
     for enc in frames.chunks_exact(net.encoder_dim()) {
         let mut cands = Vec::new();
         for (hi, h) in hyps.iter().enumerate() {
@@ -331,6 +333,9 @@ fn reference_beam<N: TransducerNet>(
             }
         }
         cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        if cands.len() > beam {
+            gap = gap.min(cands[beam - 1].0 - cands[beam].0);
+        }
         let mut next: Vec<H<N::PredState>> = Vec::new();
         for &(score, hi, t) in cands.iter().take(beam) {
             let p = &hyps[hi];
@@ -356,7 +361,7 @@ fn reference_beam<N: TransducerNet>(
         next.sort_by(|a, b| b.score.total_cmp(&a.score));
         hyps = next;
     }
-    hyps.into_iter().map(|h| (h.ids, h.score)).collect()
+    (hyps.into_iter().map(|h| (h.ids, h.score)).collect(), gap)
 }
 
 proptest! {
@@ -367,7 +372,11 @@ proptest! {
     fn beam_equals_the_plain_algorithm(seed in 0u64..10_000, k in 1usize..40, blank_bias in 0.0f32..3.0) {
         let net = RandomTransducer::new(12, 5, blank_bias, seed);
         let frames = net.random_frames(30, seed ^ 0x5eed);
-        let want = reference_beam(&net, &frames, k);
+        let (want, gap) = reference_beam(&net, &frames, k);
+        // A near tie at some frame's cut may go either way in f32 (seed 7849, k 9, blank_bias
+        // 0.033 failed once that way); the beams then differ by design, not by a bug. About
+        // 4 % of cases have a cut closer than 1e-4; 2,000 cases passed past it.
+        prop_assume!(gap > 1e-4);
         let mut dec = Decoder::new(&net, beam(k)).unwrap();
         dec.accept_frames(&net, &frames).unwrap();
         let got = dec.hypotheses();
