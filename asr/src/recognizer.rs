@@ -40,12 +40,18 @@ pub const MODEL_ENV: &str = "SOTTO_MODEL";
 pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-en.safetensors"];
 
 /// Default beam size of modified beam search (see [`RecognizerConfig::beam`]): with the word
-/// LM and CTC scoring, wider beams keep finding better word sequences (dev WER at 16 to 1024 in
-/// the README, "Words": 256 → 512 → 1024 gave 40.80 → 40.40 → 40.12 % on the model of
-/// 2026-12-05 00:39). 512 runs at 0.026 of real time on one core with CTC scoring in the search
-/// (dev, the model of 03:10), inside the 0.05 budget of live captions, and `finish()` takes
-/// 11 ms (median; README, "Shipped model"); 1024 would not fit the budget.
-pub const DEFAULT_BEAM: usize = 512;
+/// LM and CTC scoring, wider beams keep finding better word sequences (dev WER at 16 to 2048 in
+/// the README, "Words": on the model of 2026-12-05 03:10, 512 → 1024 gave 39.37 → 39.12 %).
+/// Since the CTC states stopped following hopeless paths (2026-12-05 05:00), 1024 runs at
+/// about 0.04 of real time on one core (dev, README "Shipped model"), inside the 0.05 budget
+/// of live captions, and `finish()` stays far inside 50 ms.
+pub const DEFAULT_BEAM: usize = 1024;
+
+/// Beam (prefixes) of CTC prefix beam search that the CLI uses with `--ctc` when no `--beam`
+/// is given: that search's cost grows faster than the transducer's with the beam (five dev
+/// files, 62 s of speech: 2.2 s at 64 prefixes, 18 s at 512, 50 s at 1024, one core beside
+/// training).
+pub const DEFAULT_CTC_BEAM: usize = 64;
 
 /// Default weight of the word LM (tuned on dev together with the blank penalty, the LODR and CTC
 /// weights and the beam, as described in the README, "Words"; raised with the LODR weight for the

@@ -12,9 +12,9 @@ use crate::{
 };
 use std::sync::Arc;
 
-/// Largest beam accepted: the work per frame grows with the beam; 1024 already ran at 0.0875
-/// of real time on one core beside training (README, "Words", step 7).
-pub const MAX_BEAM: usize = 1024;
+/// Largest beam accepted: the work per frame grows with the beam; 2048 ran at 0.185 of real
+/// time on one core beside training (README, "Words", step 8), so 4096 is for batch work only.
+pub const MAX_BEAM: usize = 4096;
 
 /// Largest [`DecoderOptions::ctc_expand`] accepted.
 pub const MAX_CTC_EXPAND: usize = 8;

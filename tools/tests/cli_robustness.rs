@@ -290,6 +290,13 @@ fn help_texts() {
     let t = help(&["transcribe", "--help"]);
     assert!(t.contains(&format!("default boost {boost}")), "{t}");
     assert!(t.contains("wall-RTF") && t.contains("compute time"), "{t}");
+    // The beam's default is written by hand (it depends on --ctc): it must name the constants.
+    let beams = format!(
+        "[default: {}; {} with --ctc]",
+        sotto_asr::recognizer::DEFAULT_BEAM,
+        sotto_asr::recognizer::DEFAULT_CTC_BEAM
+    );
+    assert!(t.contains(&beams), "{beams} not in: {t}");
     let w = help(&["wake-eval", "--help"]);
     assert!(w.contains(".tflite"), "{w}");
     let top = String::from_utf8(sotto(&["--help"], dir.path()).stdout).unwrap();

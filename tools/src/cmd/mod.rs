@@ -17,9 +17,10 @@ pub struct RecognizerArgs {
     /// Model file (default: $SOTTO_MODEL, else the shipped model in models/zoo).
     #[arg(long, short = 'm', value_name = "M")]
     pub model: Option<std::path::PathBuf>,
-    /// Beam size of modified beam search (1 = greedy).
-    #[arg(long, value_name = "K", default_value_t = sotto_asr::recognizer::DEFAULT_BEAM)]
-    pub beam: usize,
+    /// Beam size of modified beam search (1 = greedy); with --ctc, the prefixes of CTC prefix
+    /// beam search [default: 1024; 64 with --ctc]
+    #[arg(long, value_name = "K")]
+    pub beam: Option<usize>,
     /// Greedy search (--beam 1): most symbols emitted per encoder frame.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub max_symbols: u32,
@@ -75,7 +76,14 @@ impl RecognizerArgs {
             None => sotto_asr::recognizer::Recognizer::default_model()?,
         };
         Ok(sotto_asr::recognizer::RecognizerConfig {
-            beam: self.beam.max(1),
+            beam: self
+                .beam
+                .unwrap_or(if self.ctc {
+                    sotto_asr::recognizer::DEFAULT_CTC_BEAM
+                } else {
+                    sotto_asr::recognizer::DEFAULT_BEAM
+                })
+                .max(1),
             max_symbols_per_frame: self.max_symbols as usize,
             lm: self.lm,
             no_lm: self.no_lm,
