@@ -42,9 +42,10 @@ pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-
 /// Default beam size of modified beam search (see [`RecognizerConfig::beam`]): with the word
 /// LM and CTC scoring, wider beams keep finding better word sequences (dev WER at 16 to 2048 in
 /// the README, "Words": on the model of 2026-12-05 03:10, 512 → 1024 gave 39.37 → 39.12 %).
-/// Since the CTC states stopped following hopeless paths (2026-12-05 05:00), 1024 runs at
-/// about 0.04 of real time on one core (dev, README "Shipped model"), inside the 0.05 budget
-/// of live captions, and `finish()` stays far inside 50 ms.
+/// Since the CTC states stopped following hopeless paths (2026-12-05), 1024 runs at 0.048 of
+/// real time on one core (dev, the model of 05:50; README "Shipped model"): inside the 0.05
+/// budget of live captions, with little room (512 halves it for 0.3 point of WER); `finish()`
+/// takes 29 ms (median, max 40 ms).
 pub const DEFAULT_BEAM: usize = 1024;
 
 /// Beam (prefixes) of CTC prefix beam search that the CLI uses with `--ctc` when no `--beam`
