@@ -48,11 +48,20 @@ pub const DEFAULT_MODEL_NAMES: [&str; 2] = ["sotto-en-int8.safetensors", "sotto-
 /// takes 29 ms (median, max 40 ms).
 pub const DEFAULT_BEAM: usize = 1024;
 
-/// Beam (prefixes) of CTC prefix beam search that the CLI uses with `--ctc` when no `--beam`
-/// is given: that search's cost grows faster than the transducer's with the beam (five dev
-/// files, 62 s of speech: 2.2 s at 64 prefixes, 18 s at 512, 50 s at 1024, one core beside
-/// training).
+/// Beam (prefixes) of CTC prefix beam search when none is given (see [`default_beam`]): that
+/// search's cost grows faster than the transducer's with the beam (five dev files, 62 s of
+/// speech: 2.2 s at 64 prefixes, 18 s at 512, 50 s at 1024, one core beside training).
 pub const DEFAULT_CTC_BEAM: usize = 64;
+
+/// The beam a front end uses when the user gives none: [`DEFAULT_CTC_BEAM`] for CTC prefix
+/// beam search (`ctc`), else [`DEFAULT_BEAM`]. One place, so the CLI and the bindings agree.
+pub fn default_beam(ctc: bool) -> usize {
+    if ctc {
+        DEFAULT_CTC_BEAM
+    } else {
+        DEFAULT_BEAM
+    }
+}
 
 /// Default weight of the word LM (tuned on dev together with the blank penalty, the LODR and CTC
 /// weights and the beam, as described in the README, "Words"; raised with the LODR weight for the

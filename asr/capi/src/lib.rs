@@ -11,7 +11,7 @@
 //!   thread at a time.
 
 use serde::Serialize;
-use sotto_asr::recognizer::{Recognizer, RecognizerConfig, Stream, Transcript};
+use sotto_asr::recognizer::{default_beam, Recognizer, RecognizerConfig, Stream, Transcript};
 use sotto_asr::vad::{Vad, VadConfig, VadEvent, VadModel};
 use sotto_asr::wakeword::{Detection, WakeWord, WakeWordModel};
 use std::cell::RefCell;
@@ -230,7 +230,6 @@ pub unsafe extern "C" fn sotto_recognizer_new(
             "options_json",
         )?;
         let mut c = RecognizerConfig::new(model);
-        c.beam = o.beam.unwrap_or(c.beam);
         c.no_lm = o.no_lm.unwrap_or(c.no_lm);
         c.lm = o.lm.or(c.lm);
         c.lexicon = o.lexicon.or(c.lexicon);
@@ -244,6 +243,8 @@ pub unsafe extern "C" fn sotto_recognizer_new(
         c.ctc_expand = o.ctc_expand.or(c.ctc_expand);
         c.file_cmn = o.file_cmn.unwrap_or(c.file_cmn);
         c.ctc = o.ctc.unwrap_or(c.ctc);
+        // Left out, the beam is the default for the search asked for (CTC prefix or transducer).
+        c.beam = o.beam.unwrap_or(default_beam(c.ctc));
         c.stop_at_endpoints = o.stop_at_endpoints.unwrap_or(c.stop_at_endpoints);
         let rec = Recognizer::new(c).map_err(|e| e.to_string())?;
         Ok(Box::into_raw(Box::new(SottoRecognizer { rec })))

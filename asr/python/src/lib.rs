@@ -126,7 +126,7 @@ impl Recognizer {
             None => r::Recognizer::default_model().map_err(err)?,
         };
         let mut c = RecognizerConfig::new(model);
-        c.beam = beam.unwrap_or(c.beam);
+        c.beam = beam.unwrap_or(r::default_beam(ctc));
         c.no_lm = no_lm;
         c.lm = lm;
         c.lexicon = lexicon;

@@ -78,11 +78,7 @@ impl RecognizerArgs {
         Ok(sotto_asr::recognizer::RecognizerConfig {
             beam: self
                 .beam
-                .unwrap_or(if self.ctc {
-                    sotto_asr::recognizer::DEFAULT_CTC_BEAM
-                } else {
-                    sotto_asr::recognizer::DEFAULT_BEAM
-                })
+                .unwrap_or(sotto_asr::recognizer::default_beam(self.ctc))
                 .max(1),
             max_symbols_per_frame: self.max_symbols as usize,
             lm: self.lm,
