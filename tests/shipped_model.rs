@@ -200,3 +200,26 @@ fn the_shipped_word_lm_is_used_by_default() {
     .expect("load");
     assert!(off.word_graph().is_none());
 }
+
+/// The README's quickstart states what `sotto transcribe examples/audio/fox.wav` prints with the
+/// shipped defaults ("(today: `…`)"); the claim is read from the README, so a new model or a
+/// new default that changes the output fails here until the README says what users will see.
+#[test]
+fn the_readme_quickstart_output_is_what_the_default_recognizer_gives() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let start = readme
+        .find("(today: `")
+        .expect("README quickstart: \"(today: `…`\"")
+        + "(today: `".len();
+    let len = readme[start..].find('`').expect("closing backtick");
+    let claimed = readme[start..start + len]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let model = root().join("models/zoo/sotto-en-int8.safetensors");
+    let rec = Recognizer::new(RecognizerConfig::new(&model)).expect("load the default model");
+    let got = rec
+        .transcribe_file(root().join("examples/audio/fox.wav"))
+        .expect("transcribe the example");
+    assert_eq!(got.transcript.text, claimed);
+}
