@@ -84,6 +84,11 @@ pub const DEFAULT_CTC_WEIGHT: f32 = 0.6;
 /// extensions and keeps the beam's best by transducer + CTC score (README, "Words").
 pub const DEFAULT_CTC_EXPAND: usize = 2;
 
+/// Default [`RecognizerConfig::mbr_scale`] for modified beam search: the final result is the
+/// minimum-Bayes-risk choice among the beam's likeliest texts, with posteriors
+/// `softmax(2 × score)`; chosen on dev (README, "Words").
+pub const DEFAULT_MBR_SCALE: f32 = 2.0;
+
 /// Default [`RecognizerConfig::file_cmn`]: [`Recognizer::transcribe_file`] normalizes a file's
 /// features with the mean halfway between the model's (training) mean and the file's own
 /// (README, "Words": 1.1 points of greedy dev WER on the shipped model, more than 0.3 or 0.7).
@@ -169,6 +174,12 @@ pub struct RecognizerConfig {
     /// takes the segment with [`Stream::finish_segment`] and calls `decode` again). When false,
     /// `decode` runs through all available frames and endpoints are only reported.
     pub stop_at_endpoints: bool,
+    /// Final results also list up to this many distinct alternative texts with their scores
+    /// ([`Transcript::alternatives`]; beam search; 0: none, the default).
+    pub alternatives: usize,
+    /// Minimum-Bayes-risk final choice ([`DecoderOptions::mbr_scale`]); 0: off, the best
+    /// path. `None`: [`DEFAULT_MBR_SCALE`] for modified beam search (beam > 1), else off.
+    pub mbr_scale: Option<f32>,
 }
 
 impl RecognizerConfig {
@@ -194,6 +205,8 @@ impl RecognizerConfig {
             ctc_weight: None,
             ctc_expand: None,
             file_cmn: DEFAULT_FILE_CMN,
+            alternatives: 0,
+            mbr_scale: None,
             endpoint: EndpointConfig::default(),
             stop_at_endpoints: false,
         }
@@ -428,6 +441,11 @@ impl Recognizer {
             blank_penalty,
             ctc_weight,
             ctc_expand: config.ctc_expand.unwrap_or(DEFAULT_CTC_EXPAND),
+            alternatives: config.alternatives,
+            mbr_scale: config.mbr_scale.unwrap_or(match method {
+                SearchMethod::ModifiedBeam { beam } if beam > 1 => DEFAULT_MBR_SCALE,
+                _ => 0.0,
+            }),
             ..Default::default()
         };
         let net = Net {

@@ -43,6 +43,7 @@ mod hyp;
 pub mod lexicon;
 pub mod lm;
 mod logmath;
+mod mbr;
 pub mod ngram;
 mod search;
 pub mod toy;
@@ -61,6 +62,6 @@ pub use ngram::{LmState, NgramError, NgramLm, WordId};
 pub use search::{
     Decoder, DecoderOptions, Hypothesis, SearchMethod, Token, MAX_BEAM, MAX_CTC_EXPAND,
 };
-pub use transcript::{TokenInfo, Transcript, Vocab, Word, WORD_START};
+pub use transcript::{Alternative, TokenInfo, Transcript, Vocab, Word, WORD_START};
 pub use transducer::TransducerNet;
 pub use words::{Spelling, TokenBigram, WordGraph, WordScoring, SPELLED};

@@ -7,8 +7,8 @@ use crate::hyp::{Hyp, Scorer};
 use crate::logmath::log_add;
 use crate::words::{WordGraph, SPELLED};
 use crate::{
-    ContextGraph, DecoderError, EndpointConfig, EndpointRule, LanguageModel, NoLm, Transcript,
-    TransducerNet, Vocab, Word, WORD_START,
+    Alternative, ContextGraph, DecoderError, EndpointConfig, EndpointRule, LanguageModel, NoLm,
+    Transcript, TransducerNet, Vocab, Word, WORD_START,
 };
 use std::sync::Arc;
 
@@ -80,6 +80,16 @@ pub struct DecoderOptions {
     /// head then rescues paths the transducer alone would have pruned, not only reorders the
     /// final beam. 1: the CTC term is used in the final choice only. Must be ≥ 1.
     pub ctc_expand: usize,
+    /// Final results also list up to this many alternative texts in
+    /// [`Transcript::alternatives`] (distinct texts of the final beam, each with the log-sum of
+    /// its hypotheses' final scores, best first), as Vosk's `SetMaxAlternatives`. 0: none.
+    pub alternatives: usize,
+    /// Minimum-Bayes-risk final choice (beam search): among the beam's most likely distinct
+    /// texts (words in word search, else tokens), the final result is the one with the least
+    /// expected word (token) edit distance to the others, their posteriors being
+    /// `softmax(mbr_scale × final score)`; it trades sentence probability for fewer expected
+    /// word errors. Partial results stay the best path. 0: off, the best path's text.
+    pub mbr_scale: f32,
 }
 
 impl Default for DecoderOptions {
@@ -93,6 +103,8 @@ impl Default for DecoderOptions {
             blank_penalty: 0.0,
             ctc_weight: 0.0,
             ctc_expand: 1,
+            alternatives: 0,
+            mbr_scale: 0.0,
         }
     }
 }
@@ -227,6 +239,12 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
             return bad(format!(
                 "ctc_weight {} must be a finite number ≥ 0",
                 opts.ctc_weight
+            ));
+        }
+        if !(opts.mbr_scale.is_finite() && opts.mbr_scale >= 0.0) {
+            return bad(format!(
+                "mbr_scale {} must be a finite number ≥ 0",
+                opts.mbr_scale
             ));
         }
         if opts.ctc_expand == 0 || opts.ctc_expand > MAX_CTC_EXPAND {
@@ -453,6 +471,80 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
         best
     }
 
+    /// The hypothesis the final result comes from: the best by final score, or with
+    /// [`DecoderOptions::mbr_scale`] the best-scored hypothesis of the minimum-Bayes-risk text.
+    fn final_choice(&self) -> (usize, f32, Option<u32>) {
+        let scale = self.scorer.opts.mbr_scale;
+        if scale <= 0.0 || self.hyps.len() < 2 {
+            return self.best_final();
+        }
+        // Final scores without the CTC search's path bonus: equal prefixes held twice merge
+        // below like any equal texts.
+        let bonus = self.path_bonus();
+        let mut scored: Vec<(f32, usize, Option<u32>)> = self
+            .hyps
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let (s, w) = self.scorer.final_score(h);
+                (s + self.ctc_term(h), i, w)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        // Distinct texts in the order of their best hypothesis, each with the log-sum of its
+        // hypotheses' scores and that best hypothesis's place in `scored`.
+        let mut entries: Vec<(crate::mbr::Entry, usize)> = Vec::new();
+        let mut index: std::collections::HashMap<Vec<u64>, usize> = Default::default();
+        for (at, &(s, i, w)) in scored.iter().enumerate() {
+            let units = self.units(&self.hyps[i], w);
+            match index.get(&units) {
+                Some(&k) => entries[k].0.score = log_add(entries[k].0.score, s),
+                None if entries.len() < crate::mbr::EVIDENCE => {
+                    index.insert(units.clone(), entries.len());
+                    entries.push((crate::mbr::Entry { score: s, units }, at));
+                }
+                None => {}
+            }
+        }
+        entries.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
+        let (list, at): (Vec<crate::mbr::Entry>, Vec<usize>) = entries.into_iter().unzip();
+        let (s, i, w) = scored[at[crate::mbr::choose(&list, scale)]];
+        (i, s + bonus[i], w)
+    }
+
+    /// What the minimum-Bayes-risk choice compares: word ids in word search (a spelled word by
+    /// a hash of its tokens), token ids otherwise. `last_word` finishes the word in progress.
+    fn units(&self, h: &Hyp<N::PredState, L::State>, last_word: Option<u32>) -> Vec<u64> {
+        let Some(pos) = &h.word else {
+            return h.tokens.to_vec().iter().map(|t| t.id as u64).collect();
+        };
+        let items = pos.words.to_vec();
+        let spelled = items.iter().any(|w| w.word == SPELLED) || last_word == Some(SPELLED);
+        let tokens = if spelled {
+            h.tokens.to_vec()
+        } else {
+            Vec::new()
+        };
+        let mut next = 0usize;
+        let mut unit = |w: u32, n: u32| {
+            let span = next.min(tokens.len())..(next + n as usize).min(tokens.len());
+            next += n as usize;
+            if w != SPELLED {
+                return u64::from(w);
+            }
+            // FNV-1a over the token ids, top bit set so it cannot equal a word id.
+            let hash = tokens[span].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, t| {
+                (h ^ t.id as u64).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+            hash | 1 << 63
+        };
+        let mut out: Vec<u64> = items.iter().map(|w| unit(w.word, w.tokens)).collect();
+        if let (Some(w), true) = (last_word, pos.tokens > 0) {
+            out.push(unit(w, pos.tokens));
+        }
+        out
+    }
+
     /// CTC rescoring's term of the final score: weight × the CTC log-likelihood.
     fn ctc_term(&self, h: &Hyp<N::PredState, L::State>) -> f32 {
         h.ctc
@@ -491,7 +583,7 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
     /// word in progress is finished, best homophone first). Does not change the decoder;
     /// call [`reset`](Self::reset) to go on with a new segment.
     pub fn finish_hypothesis(&self) -> Hypothesis {
-        let (i, score, _) = self.best_final();
+        let (i, score, _) = self.final_choice();
         let h = &self.hyps[i];
         Hypothesis {
             tokens: h.tokens.to_vec(),
@@ -509,8 +601,46 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
 
     /// The final result of the segment (see [`finish_hypothesis`](Self::finish_hypothesis)).
     pub fn finish(&self, vocab: &Vocab) -> Transcript {
-        let (i, _, w) = self.best_final();
-        self.transcript(&self.hyps[i], w, vocab)
+        let (i, _, w) = self.final_choice();
+        let mut t = self.transcript(&self.hyps[i], w, vocab);
+        if self.scorer.opts.alternatives > 0 {
+            t.alternatives = self.alternatives(vocab, self.scorer.opts.alternatives);
+        }
+        t
+    }
+
+    /// The `n` most likely distinct texts of the final beam. Hypotheses that spell the same
+    /// words (different tokens or timings) are one alternative whose score is the log-sum of
+    /// theirs, so the first need not be the single best path's text.
+    fn alternatives(&self, vocab: &Vocab, n: usize) -> Vec<Alternative> {
+        let bonus = self.path_bonus();
+        let mut scored: Vec<(f32, usize, Option<u32>)> = self
+            .hyps
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let (s, w) = self.scorer.final_score(h);
+                (s + bonus[i] + self.ctc_term(h), i, w)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut out: Vec<Alternative> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = Default::default();
+        for (score, i, w) in scored {
+            let text = self.transcript(&self.hyps[i], w, vocab).text;
+            match index.get(&text) {
+                Some(&k) => out[k].score = log_add(out[k].score, score),
+                // Lower-scored texts beyond `n` cannot overtake: each adds at most its own
+                // mass to a listed one, never starts one.
+                None if out.len() < n => {
+                    index.insert(text.clone(), out.len());
+                    out.push(Alternative { text, score });
+                }
+                None => {}
+            }
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score));
+        out
     }
 
     fn transcript(

@@ -205,6 +205,21 @@ pub struct Transcript {
     pub words: Vec<Word>,
     /// The tokens.
     pub tokens: Vec<TokenInfo>,
+    /// Final results with [`DecoderOptions::alternatives`](crate::DecoderOptions::alternatives)
+    /// > 0: the most likely distinct texts, best first; empty otherwise (and not serialized).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Alternative>,
+}
+
+/// One alternative text of a final result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Alternative {
+    /// Words separated by single spaces.
+    pub text: String,
+    /// Natural-log score of the search (acoustic + LM and the other terms of the final
+    /// choice), summed over the beam's hypotheses with this text; only differences between
+    /// alternatives of one result mean something.
+    pub score: f32,
 }
 
 impl Transcript {
@@ -237,6 +252,7 @@ impl Transcript {
             text,
             words,
             tokens,
+            alternatives: Vec::new(),
         }
     }
 

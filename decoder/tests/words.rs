@@ -279,6 +279,61 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// The minimum-Bayes-risk final result is one of the listed alternatives (the same
+    /// distinct texts it chooses among), a sharp posterior picks the likeliest text, and
+    /// chunking does not change it.
+    #[test]
+    fn mbr_chooses_among_the_alternatives(seed in 0u64..1000, scale in 0.2f32..4.0) {
+        let net = RandomTransducer::new(UNITS.len(), 16, 0.5, seed);
+        let frames = net.random_frames(30, seed + 1);
+        let g = graph("I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\nDAB D AH B\n",
+                      Some(HOMOPHONES_ARPA), WordScoring::default());
+        let with = |mbr_scale: f32| DecoderOptions { alternatives: 50, mbr_scale, ..opts(g.clone(), 8) };
+        let t = decode(&net, &frames, with(scale));
+        prop_assert!(!t.alternatives.is_empty());
+        prop_assert!(t.alternatives.iter().any(|a| a.text == t.text), "{} not in {:?}", t.text, t.alternatives);
+        for w in t.alternatives.windows(2) {
+            prop_assert!(w[0].score >= w[1].score && w[0].text != w[1].text);
+        }
+        let sharp = decode(&net, &frames, with(1e4));
+        prop_assert_eq!(&sharp.text, &sharp.alternatives[0].text);
+        let dim = TransducerNet::encoder_dim(&net);
+        let mut d = Decoder::new(&net, with(scale)).unwrap();
+        for chunk in frames.chunks(7 * dim) {
+            d.accept_frames(&net, chunk).unwrap();
+        }
+        prop_assert_eq!(d.finish(&vocab()), t);
+    }
+}
+
+/// Without MBR the final text is the best path's, whatever the alternatives say; with it the
+/// choice can differ, and it never has more expected errors under its own posteriors (checked
+/// in `mbr.rs`). Here: off means the plain best path.
+#[test]
+fn mbr_off_is_the_best_path() {
+    let net = RandomTransducer::new(UNITS.len(), 16, 0.5, 3);
+    let frames = net.random_frames(30, 4);
+    let g = graph(
+        "I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n",
+        Some(HOMOPHONES_ARPA),
+        WordScoring::default(),
+    );
+    let plain = decode(&net, &frames, opts(g.clone(), 8));
+    let listed = decode(
+        &net,
+        &frames,
+        DecoderOptions {
+            alternatives: 5,
+            ..opts(g, 8)
+        },
+    );
+    assert_eq!(plain.text, listed.text);
+    assert!(plain.alternatives.is_empty());
+    assert!(!listed.alternatives.is_empty());
+}
+
 /// A BPE-like vocabulary for the spelling tests: ZORG is in no lexicon.
 const PIECES: [&str; 7] = ["<blk>", "<unk>", "▁HI", "▁TH", "ERE", "▁ZO", "RG"];
 

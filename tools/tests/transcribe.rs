@@ -293,3 +293,42 @@ fn malformed_references_name_the_line() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// `--alternatives N` lists up to N distinct texts, best first, the final text among them
+/// (with the default minimum-Bayes-risk choice too); it needs `--json`.
+#[test]
+fn alternatives_in_json() {
+    let Some(model) = tiny_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write_tone_wav(&dir.path().join("a.wav"), 1.5, 5);
+    let m = model.to_str().unwrap();
+    for extra in [&[][..], &["--mbr-scale", "0"][..]] {
+        let mut args = vec![
+            "transcribe",
+            "-m",
+            m,
+            "--no-lm",
+            "--beam",
+            "8",
+            "--json",
+            "--alternatives",
+            "3",
+        ];
+        args.extend_from_slice(extra);
+        args.push("a.wav");
+        let stdout = sotto_ok(&args, dir.path());
+        let d: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+        let alts = d["alternatives"].as_array().expect("alternatives listed");
+        assert!((1..=3).contains(&alts.len()), "{d}");
+        let texts: Vec<&str> = alts.iter().map(|a| a["text"].as_str().unwrap()).collect();
+        assert!(texts.contains(&d["text"].as_str().unwrap()), "{d}");
+        let scores: Vec<f64> = alts.iter().map(|a| a["score"].as_f64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    }
+    let out = sotto(
+        &["transcribe", "-m", m, "--alternatives", "3", "a.wav"],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--json"));
+}

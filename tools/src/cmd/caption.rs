@@ -474,6 +474,7 @@ mod tests {
                     prob: 1.0,
                 })
                 .collect(),
+            alternatives: Vec::new(),
         }
     }
 

@@ -66,6 +66,11 @@ pub struct RecognizerArgs {
     /// hypothesis
     #[arg(long, value_name = "N", default_value_t = sotto_asr::recognizer::DEFAULT_CTC_EXPAND)]
     pub ctc_expand: usize,
+    /// Final results: the minimum-Bayes-risk choice among the beam's likeliest texts (the
+    /// fewest expected word errors), posteriors softmax(S × score); 0 = the best path
+    /// [default: 2 with --beam > 1, else off]
+    #[arg(long, value_name = "S")]
+    pub mbr_scale: Option<f32>,
 }
 
 impl RecognizerArgs {
@@ -92,6 +97,7 @@ impl RecognizerArgs {
             blank_penalty: self.blank_penalty,
             ctc_weight: self.ctc_weight,
             ctc_expand: Some(self.ctc_expand),
+            mbr_scale: self.mbr_scale,
             ..sotto_asr::recognizer::RecognizerConfig::new(model)
         })
     }

@@ -50,6 +50,16 @@ pub struct Args {
     /// JSON lines with words, times and confidences instead of `file<TAB>text`.
     #[arg(long)]
     pub json: bool,
+    /// With --json: also list up to N distinct alternative texts per file, best first, each with
+    /// the search's natural-log score (`"alternatives": [{"text", "score"}]`; beam search)
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "json",
+        conflicts_with = "vad",
+        default_value_t = 0
+    )]
+    pub alternatives: usize,
     /// Hotwords file: one phrase per line, optional ` :boost` (default boost 1.5 per token).
     #[arg(long, value_name = "FILE")]
     pub hotwords: Option<PathBuf>,
@@ -295,6 +305,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = RecognizerConfig {
         hotwords: args.hotwords,
         file_cmn: args.file_cmn,
+        alternatives: args.alternatives,
         ..args.recognizer.config().map_err(bad_input)?
     };
     let rec = Recognizer::new(config).map_err(bad_input)?;
@@ -365,6 +376,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                             });
                             if args.vad {
                                 j["segments"] = done.segments.into();
+                            }
+                            if !done.transcript.alternatives.is_empty() {
+                                j["alternatives"] = done
+                                    .transcript
+                                    .alternatives
+                                    .iter()
+                                    .map(|a| serde_json::json!({"text": a.text, "score": (a.score as f64 * 1000.0).round() / 1000.0}))
+                                    .collect();
                             }
                             j.to_string()
                         } else {

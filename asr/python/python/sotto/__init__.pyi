@@ -63,6 +63,7 @@ class Recognizer:
         ctc_weight: Optional[float] = None,
         ctc_expand: Optional[int] = None,
         file_cmn: Optional[float] = None,
+        mbr_scale: Optional[float] = None,
     ) -> None: ...
     @property
     def model_path(self) -> str: ...
