@@ -190,6 +190,25 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
             sc.pool.recycle(h);
         }
     }
+    // Survivors far below the best (by the beam's key) are dropped: they almost never come
+    // back, and the next frame's work grows with the beam's size.
+    let margin = s.opts.score_beam;
+    if margin.is_finite() && sc.next.len() > 1 {
+        let w = s.opts.ctc_weight;
+        let key = |h: &Hyp<N::PredState, L::State>| {
+            h.score + h.ctc.as_deref().map_or(0.0, |t| w * t.log_likelihood())
+        };
+        let best = sc.next.iter().map(key).fold(f32::NEG_INFINITY, f32::max);
+        let mut i = 0;
+        while i < sc.next.len() {
+            if key(&sc.next[i]) < best - margin {
+                let h = sc.next.swap_remove(i);
+                sc.pool.recycle(h);
+            } else {
+                i += 1;
+            }
+        }
+    }
     // Only survivors that emitted a token on this frame need a new prediction output.
     for h in &mut sc.next {
         if h.trailing_blanks == 0 && h.tokens.last().is_some_and(|t| t.frame == frame) {

@@ -90,6 +90,10 @@ pub struct DecoderOptions {
     /// `softmax(mbr_scale × final score)`; it trades sentence probability for fewer expected
     /// word errors. Partial results stay the best path. 0: off, the best path's text.
     pub mbr_scale: f32,
+    /// Modified beam search: hypotheses more than this (natural log) below the best, by the
+    /// beam's own ranking, are dropped each frame, however many the beam could hold.
+    /// Infinite: off (the beam size alone bounds the search).
+    pub score_beam: f32,
 }
 
 impl Default for DecoderOptions {
@@ -105,6 +109,7 @@ impl Default for DecoderOptions {
             ctc_expand: 1,
             alternatives: 0,
             mbr_scale: 0.0,
+            score_beam: f32::INFINITY,
         }
     }
 }
@@ -245,6 +250,12 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
             return bad(format!(
                 "mbr_scale {} must be a finite number ≥ 0",
                 opts.mbr_scale
+            ));
+        }
+        if opts.score_beam.is_nan() || opts.score_beam <= 0.0 {
+            return bad(format!(
+                "score_beam {} must be a number > 0 (infinity: off)",
+                opts.score_beam
             ));
         }
         if opts.ctc_expand == 0 || opts.ctc_expand > MAX_CTC_EXPAND {

@@ -308,6 +308,30 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// A score beam leaves no hypothesis more than its margin below the best after a frame,
+    /// does not depend on chunking, and a margin wider than any gap changes nothing.
+    #[test]
+    fn score_beam_bounds_the_beam(seed in 0u64..1000, margin in 0.5f32..8.0) {
+        let net = RandomTransducer::new(UNITS.len(), 16, 0.5, seed);
+        let frames = net.random_frames(30, seed + 1);
+        let g = graph("I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n",
+                      Some(HOMOPHONES_ARPA), WordScoring::default());
+        let with = |score_beam: f32| DecoderOptions { score_beam, ..opts(g.clone(), 16) };
+        let dim = TransducerNet::encoder_dim(&net);
+        let mut d = Decoder::new(&net, with(margin)).unwrap();
+        for f in frames.chunks(dim) {
+            d.accept_frames(&net, f).unwrap();
+            let hyps = d.hypotheses();
+            let best = hyps[0].score;
+            prop_assert!(hyps.iter().all(|h| h.score >= best - margin), "{:?}", hyps.iter().map(|h| h.score).collect::<Vec<_>>());
+        }
+        prop_assert_eq!(d.finish(&vocab()), decode(&net, &frames, with(margin)));
+        prop_assert_eq!(decode(&net, &frames, with(1e9)), decode(&net, &frames, with(f32::INFINITY)));
+    }
+}
+
 /// Without MBR the final text is the best path's, whatever the alternatives say; with it the
 /// choice can differ, and it never has more expected errors under its own posteriors (checked
 /// in `mbr.rs`). Here: off means the plain best path.

@@ -47,7 +47,8 @@ void sotto_string_free(char *s);
  * of "beam", "no_lm", "lm", "lexicon", "hotwords", "hotword_boost", "lm_weight",
  * "word_bonus", "lodr_weight", "blank_penalty", "ctc_weight", "ctc_expand", "file_cmn"
  * (per-file mean normalization of sotto_transcribe_file, 0-1), "mbr_scale" (0: the best
- * path instead of the minimum-Bayes-risk final choice), "ctc", "stop_at_endpoints"
+ * path instead of the minimum-Bayes-risk final choice), "score_beam" (natural log; a large value
+ * keeps hypotheses however far below the best), "ctc", "stop_at_endpoints"
  * (unknown keys are an error). */
 SottoRecognizer *sotto_recognizer_new(const char *model_path, const char *options_json);
 /* Frees a recognizer (its streams stay valid). */

@@ -157,6 +157,7 @@ struct RecognizerOptions {
     ctc_expand: Option<usize>,
     file_cmn: Option<f32>,
     mbr_scale: Option<f32>,
+    score_beam: Option<f32>,
     ctc: Option<bool>,
     stop_at_endpoints: Option<bool>,
 }
@@ -211,7 +212,7 @@ pub unsafe extern "C" fn sotto_string_free(s: *mut c_char) {
 /// `models/zoo` next to the executable or in the source tree). `options_json` NULL or a JSON
 /// object with any of `beam`, `no_lm`, `lm`, `lexicon`, `hotwords`, `hotword_boost`,
 /// `lm_weight`, `word_bonus`, `lodr_weight`, `blank_penalty`, `ctc_weight`, `ctc_expand`,
-/// `file_cmn` (per-file mean normalization of `sotto_transcribe_file`), `mbr_scale`, `ctc`,
+/// `file_cmn` (per-file mean normalization of `sotto_transcribe_file`), `mbr_scale`, `score_beam`, `ctc`,
 /// `stop_at_endpoints`.
 ///
 /// # Safety
@@ -244,6 +245,7 @@ pub unsafe extern "C" fn sotto_recognizer_new(
         c.ctc_expand = o.ctc_expand.or(c.ctc_expand);
         c.file_cmn = o.file_cmn.unwrap_or(c.file_cmn);
         c.mbr_scale = o.mbr_scale.or(c.mbr_scale);
+        c.score_beam = o.score_beam.or(c.score_beam);
         c.ctc = o.ctc.unwrap_or(c.ctc);
         // Left out, the beam is the default for the search asked for (CTC prefix or transducer).
         c.beam = o.beam.unwrap_or(default_beam(c.ctc));

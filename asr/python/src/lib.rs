@@ -100,7 +100,7 @@ struct Recognizer {
 #[pymethods]
 impl Recognizer {
     #[new]
-    #[pyo3(signature = (model=None, *, beam=None, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None, lodr_weight=None, ctc_weight=None, ctc_expand=None, file_cmn=None, mbr_scale=None))]
+    #[pyo3(signature = (model=None, *, beam=None, no_lm=false, lm=None, lexicon=None, hotwords=None, hotword_boost=1.5, ctc=false, stop_at_endpoints=false, lm_weight=None, word_bonus=None, blank_penalty=None, lodr_weight=None, ctc_weight=None, ctc_expand=None, file_cmn=None, mbr_scale=None, score_beam=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -121,6 +121,7 @@ impl Recognizer {
         ctc_expand: Option<usize>,
         file_cmn: Option<f32>,
         mbr_scale: Option<f32>,
+        score_beam: Option<f32>,
     ) -> PyResult<Self> {
         let model = match model {
             Some(m) => m,
@@ -144,6 +145,7 @@ impl Recognizer {
         c.ctc_expand = ctc_expand.or(c.ctc_expand);
         c.file_cmn = file_cmn.unwrap_or(c.file_cmn);
         c.mbr_scale = mbr_scale.or(c.mbr_scale);
+        c.score_beam = score_beam.or(c.score_beam);
         let rec = py.allow_threads(|| r::Recognizer::new(c)).map_err(err)?;
         Ok(Recognizer { rec })
     }

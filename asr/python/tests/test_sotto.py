@@ -67,6 +67,7 @@ def test_transcribe_matches_cli(rec):
     ({"blank_penalty": 2.0, "word_bonus": 0.5, "lm_weight": 0.4},
      ["--blank-penalty", "2", "--word-bonus", "0.5", "--lm-weight", "0.4"]),
     ({"mbr_scale": 0.0, "blank_penalty": 0.5}, ["--mbr-scale", "0", "--blank-penalty", "0.5"]),
+    ({"score_beam": 4.0}, ["--score-beam", "4"]),
 ])
 def test_search_options_match_cli(opts, flags):
     out = subprocess.run([cli(), "transcribe", "--json", "-m", str(MODEL), *flags, str(FOX)],

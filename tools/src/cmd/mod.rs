@@ -71,6 +71,10 @@ pub struct RecognizerArgs {
     /// [default: 2 with --beam > 1, else off]
     #[arg(long, value_name = "S")]
     pub mbr_scale: Option<f32>,
+    /// Beam search: drop hypotheses more than M (natural log) below the best each frame, however
+    /// many the beam could hold; inf = off [default: 15 with --beam > 1]
+    #[arg(long, value_name = "M")]
+    pub score_beam: Option<f32>,
 }
 
 impl RecognizerArgs {
@@ -98,6 +102,7 @@ impl RecognizerArgs {
             ctc_weight: self.ctc_weight,
             ctc_expand: Some(self.ctc_expand),
             mbr_scale: self.mbr_scale,
+            score_beam: self.score_beam,
             ..sotto_asr::recognizer::RecognizerConfig::new(model)
         })
     }

@@ -80,9 +80,10 @@ class Recognizer:
 
     ``model`` None: the default model (``$SOTTO_MODEL``, else ``models/zoo`` of the checkout).
     ``beam``, ``lm_weight``, ``word_bonus``, ``blank_penalty``, ``lodr_weight``, ``ctc_weight``, ``ctc_expand``,
-    ``file_cmn``, ``mbr_scale`` None: the library's defaults (those of ``sotto transcribe``). ``file_cmn`` (0-1) is the
+    ``file_cmn``, ``mbr_scale``, ``score_beam`` None: the library's defaults (those of ``sotto transcribe``). ``file_cmn`` (0-1) is the
     per-file mean normalization of :meth:`transcribe` (streams use the model's mean); ``mbr_scale`` 0 makes
-    final results the best path instead of the minimum-Bayes-risk choice.
+    final results the best path instead of the minimum-Bayes-risk choice; ``score_beam`` ``float('inf')`` keeps
+    hypotheses however far below the best.
     The recognizer also has one built-in stream, so that ``accept``/``partial``/``finish``
     can be called on it directly; :meth:`stream` makes independent ones.
     """
@@ -91,13 +92,14 @@ class Recognizer:
                  hotwords=None, hotword_boost: float = 1.5, ctc: bool = False,
                  stop_at_endpoints: bool = False, lm_weight=None, word_bonus=None,
                  blank_penalty=None, lodr_weight=None, ctc_weight=None, ctc_expand=None,
-                 file_cmn=None, mbr_scale=None):
+                 file_cmn=None, mbr_scale=None, score_beam=None):
         self._r = _sotto.Recognizer(model, beam=beam, no_lm=no_lm, lm=lm, lexicon=lexicon,
                                     hotwords=hotwords, hotword_boost=hotword_boost, ctc=ctc,
                                     stop_at_endpoints=stop_at_endpoints, lm_weight=lm_weight,
                                     word_bonus=word_bonus, blank_penalty=blank_penalty,
                                     lodr_weight=lodr_weight, ctc_weight=ctc_weight,
-                                    ctc_expand=ctc_expand, file_cmn=file_cmn, mbr_scale=mbr_scale)
+                                    ctc_expand=ctc_expand, file_cmn=file_cmn, mbr_scale=mbr_scale,
+                                    score_beam=score_beam)
         self._default = None
 
     @property

@@ -64,6 +64,7 @@ class Recognizer:
         ctc_expand: Optional[int] = None,
         file_cmn: Optional[float] = None,
         mbr_scale: Optional[float] = None,
+        score_beam: Optional[float] = None,
     ) -> None: ...
     @property
     def model_path(self) -> str: ...
