@@ -35,15 +35,41 @@ pub(crate) fn choose(entries: &[Entry], scale: f32) -> usize {
         .collect();
     let z: f64 = post.iter().sum();
     post.iter_mut().for_each(|p| *p /= z);
+    // The beam's texts share most of a long segment: a prefix and a suffix common to all do
+    // not change any distance, so only the parts between are compared (a 10-minute segment
+    // would otherwise cost seconds).
+    let first = &entries[0].units;
+    let prefix = entries.iter().fold(first.len(), |n, e| {
+        n.min(
+            first
+                .iter()
+                .zip(&e.units)
+                .take_while(|(a, b)| a == b)
+                .count(),
+        )
+    });
+    let suffix = entries.iter().fold(first.len() - prefix, |n, e| {
+        let rest = &e.units[prefix.min(e.units.len())..];
+        n.min(
+            first[prefix..]
+                .iter()
+                .rev()
+                .zip(rest.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        )
+    });
+    let core = |u: &[u64]| -> std::ops::Range<usize> { prefix..u.len() - suffix };
     let mut row = Vec::new();
     let mut best = (0, f64::INFINITY);
     for (j, cand) in entries.iter().take(CANDIDATES).enumerate() {
+        let c = &cand.units[core(&cand.units)];
         let mut risk = 0.0;
         for (e, p) in entries.iter().zip(&post) {
             // Pairs that barely count are skipped: their distance cannot change the choice
             // by more than p × the longest length.
             if *p > 1e-9 {
-                risk += p * edit_distance(&cand.units, &e.units, &mut row) as f64;
+                risk += p * edit_distance(c, &e.units[core(&e.units)], &mut row) as f64;
             }
         }
         if risk < best.1 - 1e-9 {
@@ -131,6 +157,52 @@ mod tests {
         assert_eq!(choose(&entries, 1.0), 1);
         // A sharp posterior makes the most likely text certain.
         assert_eq!(choose(&entries, 100.0), 0);
+    }
+
+    /// The choice over trimmed texts equals the choice by full edit distances.
+    #[test]
+    fn common_prefix_and_suffix_do_not_change_the_choice() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for _ in 0..300 {
+            let head: Vec<u64> = (0..next() % 5).map(|_| next() % 3).collect();
+            let tail: Vec<u64> = (0..next() % 5).map(|_| next() % 3).collect();
+            let entries: Vec<Entry> = (0..1 + next() % 12)
+                .map(|_| {
+                    let mid: Vec<u64> = (0..next() % 5).map(|_| next() % 3).collect();
+                    let units: Vec<u64> = head.iter().chain(&mid).chain(&tail).copied().collect();
+                    e(-((next() % 100) as f32) / 30.0, &units)
+                })
+                .collect();
+            let mut entries = entries;
+            entries.sort_by(|a, b| b.score.total_cmp(&a.score));
+            let scale = 0.5 + (next() % 4) as f32;
+            // Brute force: full distances, the same posteriors and tie rule.
+            let top = entries[0].score;
+            let post: Vec<f64> = entries
+                .iter()
+                .map(|x| f64::from(scale * (x.score - top)).exp())
+                .collect();
+            let z: f64 = post.iter().sum();
+            let mut want = (0, f64::INFINITY);
+            for (j, c) in entries.iter().take(CANDIDATES).enumerate() {
+                let r: f64 = entries
+                    .iter()
+                    .zip(&post)
+                    .map(|(x, p)| p / z * reference_distance(&c.units, &x.units) as f64)
+                    .sum();
+                if r < want.1 - 1e-9 {
+                    want = (j, r);
+                }
+            }
+            let units: Vec<&Vec<u64>> = entries.iter().map(|x| &x.units).collect();
+            assert_eq!(choose(&entries, scale), want.0, "{units:?}");
+        }
     }
 
     #[test]
