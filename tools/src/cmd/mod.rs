@@ -68,11 +68,11 @@ pub struct RecognizerArgs {
     pub ctc_expand: usize,
     /// Final results: the minimum-Bayes-risk choice among the beam's likeliest texts (the
     /// fewest expected word errors), posteriors softmax(S × score); 0 = the best path
-    /// [default: 2 with --beam > 1, else off]
+    /// [default: 2 for transducer beam search (--beam > 1 without --ctc), else off]
     #[arg(long, value_name = "S")]
     pub mbr_scale: Option<f32>,
     /// Beam search: drop hypotheses more than M (natural log) below the best each frame, however
-    /// many the beam could hold; inf = off [default: 15 with --beam > 1]
+    /// many the beam could hold; inf = off [default: 15 for transducer beam search, else off]
     #[arg(long, value_name = "M")]
     pub score_beam: Option<f32>,
 }
