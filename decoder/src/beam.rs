@@ -167,46 +167,35 @@ pub(crate) fn step<N: TransducerNet, L: LanguageModel>(
     for t in sc.advanced.iter_mut().filter_map(Option::take) {
         sc.pool.recycle_ctc(t);
     }
-    if sc.next.len() > beam {
-        // CTC scoring in the search: the beam keeps the best by score + weight × CTC
-        // log-likelihood. Each key is computed once, in `f32::total_cmp`'s order; the index
-        // breaks ties, so they keep the transducer's order (a stable sort). The buffers are
-        // reused: no allocation per frame.
+    // The beam keeps the best `beam` by its key, score + CTC weight × CTC log-likelihood, and
+    // none more than the score beam below the best: those almost never come back, and the
+    // next frame's work grows with the beam. Each key is computed once, in `f32::total_cmp`'s
+    // order; the index breaks ties, so they keep the transducer's order (a stable sort). The
+    // buffers are reused: no allocation per frame.
+    let margin = s.opts.score_beam;
+    if sc.next.len() > beam || (margin.is_finite() && sc.next.len() > 1) {
         let w = s.opts.ctc_weight;
+        let mut best = f32::NEG_INFINITY;
         sc.keys.clear();
         sc.keys.extend(sc.next.iter().enumerate().map(|(i, h)| {
             let k = h.score + h.ctc.as_deref().map_or(0.0, |t| w * t.log_likelihood());
+            best = best.max(k);
             (std::cmp::Reverse(total_order(k)), i)
         }));
         sc.keys.sort_unstable();
+        let floor = total_order(best - margin);
         sc.slots.clear();
         sc.slots.extend(sc.next.drain(..).map(Some));
-        for &(_, i) in &sc.keys[..beam] {
+        for &(std::cmp::Reverse(k), i) in sc.keys.iter().take(beam) {
+            if k < floor {
+                break;
+            }
             if let Some(h) = sc.slots[i].take() {
                 sc.next.push(h);
             }
         }
         for h in sc.slots.drain(..).flatten() {
             sc.pool.recycle(h);
-        }
-    }
-    // Survivors far below the best (by the beam's key) are dropped: they almost never come
-    // back, and the next frame's work grows with the beam's size.
-    let margin = s.opts.score_beam;
-    if margin.is_finite() && sc.next.len() > 1 {
-        let w = s.opts.ctc_weight;
-        let key = |h: &Hyp<N::PredState, L::State>| {
-            h.score + h.ctc.as_deref().map_or(0.0, |t| w * t.log_likelihood())
-        };
-        let best = sc.next.iter().map(key).fold(f32::NEG_INFINITY, f32::max);
-        let mut i = 0;
-        while i < sc.next.len() {
-            if key(&sc.next[i]) < best - margin {
-                let h = sc.next.swap_remove(i);
-                sc.pool.recycle(h);
-            } else {
-                i += 1;
-            }
         }
     }
     // Only survivors that emitted a token on this frame need a new prediction output.

@@ -106,6 +106,16 @@ mod tests {
         }
     }
 
+    /// A small deterministic generator (a 64-bit LCG's high bits).
+    fn lcg(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        }
+    }
+
     /// The textbook definition, by full matrix.
     fn reference_distance(a: &[u64], b: &[u64]) -> usize {
         let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
@@ -125,13 +135,7 @@ mod tests {
     #[test]
     fn edit_distance_equals_the_full_matrix() {
         let mut row = Vec::new();
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            seed >> 33
-        };
+        let mut next = lcg(7);
         for _ in 0..500 {
             let a: Vec<u64> = (0..next() % 9).map(|_| next() % 4).collect();
             let b: Vec<u64> = (0..next() % 9).map(|_| next() % 4).collect();
@@ -162,13 +166,7 @@ mod tests {
     /// The choice over trimmed texts equals the choice by full edit distances.
     #[test]
     fn common_prefix_and_suffix_do_not_change_the_choice() {
-        let mut seed = 11u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            seed >> 33
-        };
+        let mut next = lcg(11);
         for _ in 0..300 {
             let head: Vec<u64> = (0..next() % 5).map(|_| next() % 3).collect();
             let tail: Vec<u64> = (0..next() % 5).map(|_| next() % 3).collect();

@@ -489,9 +489,21 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
         if scale <= 0.0 || self.hyps.len() < 2 {
             return self.best_final();
         }
-        // Final scores without the CTC search's path bonus: equal prefixes held twice merge
-        // below like any equal texts.
-        let bonus = self.path_bonus();
+        let scored = self.final_scores();
+        let (entries, at): (Vec<crate::mbr::Entry>, Vec<usize>) =
+            Self::distinct(&scored, crate::mbr::EVIDENCE, |i, w| {
+                self.units(&self.hyps[i], w)
+            })
+            .into_iter()
+            .map(|(units, score, at)| (crate::mbr::Entry { score, units }, at))
+            .unzip();
+        let (s, i, w) = scored[at[crate::mbr::choose(&entries, scale)]];
+        (i, s + self.path_bonus()[i], w)
+    }
+
+    /// Each hypothesis's final score (and final word), best first, without the CTC search's
+    /// path bonus: a prefix held twice then counts once when equal results are summed.
+    fn final_scores(&self) -> Vec<(f32, usize, Option<u32>)> {
         let mut scored: Vec<(f32, usize, Option<u32>)> = self
             .hyps
             .iter()
@@ -502,25 +514,33 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
             })
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        // Distinct texts in the order of their best hypothesis, each with the log-sum of its
-        // hypotheses' scores and that best hypothesis's place in `scored`.
-        let mut entries: Vec<(crate::mbr::Entry, usize)> = Vec::new();
-        let mut index: std::collections::HashMap<Vec<u64>, usize> = Default::default();
+        scored
+    }
+
+    /// The distinct results of `scored` by `key` (of a hypothesis and its final word),
+    /// likeliest first: each with the log-sum of its hypotheses' scores and the place in
+    /// `scored` of its best one. Keys first met after `n` others are left out, so these are
+    /// the texts of the likeliest paths, summed.
+    fn distinct<K: Eq + std::hash::Hash + Clone>(
+        scored: &[(f32, usize, Option<u32>)],
+        n: usize,
+        mut key: impl FnMut(usize, Option<u32>) -> K,
+    ) -> Vec<(K, f32, usize)> {
+        let mut out: Vec<(K, f32, usize)> = Vec::new();
+        let mut index: std::collections::HashMap<K, usize> = Default::default();
         for (at, &(s, i, w)) in scored.iter().enumerate() {
-            let units = self.units(&self.hyps[i], w);
-            match index.get(&units) {
-                Some(&k) => entries[k].0.score = log_add(entries[k].0.score, s),
-                None if entries.len() < crate::mbr::EVIDENCE => {
-                    index.insert(units.clone(), entries.len());
-                    entries.push((crate::mbr::Entry { score: s, units }, at));
+            let k = key(i, w);
+            match index.get(&k) {
+                Some(&e) => out[e].1 = log_add(out[e].1, s),
+                None if out.len() < n => {
+                    index.insert(k.clone(), out.len());
+                    out.push((k, s, at));
                 }
                 None => {}
             }
         }
-        entries.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
-        let (list, at): (Vec<crate::mbr::Entry>, Vec<usize>) = entries.into_iter().unzip();
-        let (s, i, w) = scored[at[crate::mbr::choose(&list, scale)]];
-        (i, s + bonus[i], w)
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out
     }
 
     /// What the minimum-Bayes-risk choice compares: word ids in word search (a spelled word by
@@ -624,34 +644,12 @@ impl<N: TransducerNet, L: LanguageModel> Decoder<N, L> {
     /// words (different tokens or timings) are one alternative whose score is the log-sum of
     /// theirs, so the first need not be the single best path's text.
     fn alternatives(&self, vocab: &Vocab, n: usize) -> Vec<Alternative> {
-        let bonus = self.path_bonus();
-        let mut scored: Vec<(f32, usize, Option<u32>)> = self
-            .hyps
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let (s, w) = self.scorer.final_score(h);
-                (s + bonus[i] + self.ctc_term(h), i, w)
-            })
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut out: Vec<Alternative> = Vec::new();
-        let mut index: std::collections::HashMap<String, usize> = Default::default();
-        for (score, i, w) in scored {
-            let text = self.transcript(&self.hyps[i], w, vocab).text;
-            match index.get(&text) {
-                Some(&k) => out[k].score = log_add(out[k].score, score),
-                // Lower-scored texts beyond `n` cannot overtake: each adds at most its own
-                // mass to a listed one, never starts one.
-                None if out.len() < n => {
-                    index.insert(text.clone(), out.len());
-                    out.push(Alternative { text, score });
-                }
-                None => {}
-            }
-        }
-        out.sort_by(|a, b| b.score.total_cmp(&a.score));
-        out
+        Self::distinct(&self.final_scores(), n, |i, w| {
+            self.transcript(&self.hyps[i], w, vocab).text
+        })
+        .into_iter()
+        .map(|(text, score, _)| Alternative { text, score })
+        .collect()
     }
 
     fn transcript(

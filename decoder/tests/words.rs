@@ -79,6 +79,9 @@ fn opts(words: Arc<WordGraph>, beam: usize) -> DecoderOptions {
 
 const RED_LEX: &str = "I AY\nRED R EH D\nREAD R EH D\n";
 
+/// The random-network tests' lexicon: homophones, a one-unit word and words sharing units.
+const SIX_WORDS: &str = "I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n";
+
 #[test]
 fn lm_picks_the_homophone() {
     let g = graph(RED_LEX, Some(HOMOPHONES_ARPA), WordScoring::default());
@@ -257,11 +260,11 @@ proptest! {
     fn chunked_equals_offline(seed in 0u64..1000, cuts in proptest::collection::vec(1usize..7, 1..10)) {
         let net = RandomTransducer::new(UNITS.len(), 16, 1.0, seed);
         let frames = net.random_frames(40, seed + 1);
-        let g = graph("I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n",
+        let g = graph(SIX_WORDS,
                       Some(HOMOPHONES_ARPA), WordScoring::default());
         // Half the cases with LODR, whose term depends on each hypothesis' previous token.
         let g = match seed % 2 {
-            0 => lodr_graph("I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n",
+            0 => lodr_graph(SIX_WORDS,
                             HOMOPHONES_ARPA, TokenBigram::new(UNITS.len(), bigram_table(seed)).unwrap(), 0.3),
             _ => g,
         };
@@ -316,7 +319,7 @@ proptest! {
     fn score_beam_bounds_the_beam(seed in 0u64..1000, margin in 0.5f32..8.0) {
         let net = RandomTransducer::new(UNITS.len(), 16, 0.5, seed);
         let frames = net.random_frames(30, seed + 1);
-        let g = graph("I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n",
+        let g = graph(SIX_WORDS,
                       Some(HOMOPHONES_ARPA), WordScoring::default());
         let with = |score_beam: f32| DecoderOptions { score_beam, ..opts(g.clone(), 16) };
         let dim = TransducerNet::encoder_dim(&net);
@@ -339,11 +342,7 @@ proptest! {
 fn mbr_off_is_the_best_path() {
     let net = RandomTransducer::new(UNITS.len(), 16, 0.5, 3);
     let frames = net.random_frames(30, 4);
-    let g = graph(
-        "I AY\nRED R EH D\nREAD R EH D\nBED B EH D\nCAB K AH B\nA AH\n",
-        Some(HOMOPHONES_ARPA),
-        WordScoring::default(),
-    );
+    let g = graph(SIX_WORDS, Some(HOMOPHONES_ARPA), WordScoring::default());
     let plain = decode(&net, &frames, opts(g.clone(), 8));
     let listed = decode(
         &net,
