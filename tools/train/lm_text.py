@@ -5,13 +5,18 @@ spelled out), one sentence per line on stdout.
   python lm_text.py --no-train > other.txt        # only ../shared/text
   python lm_text.py --no-shared --heldout exclude > train9.txt   # train text of 9/10 of the speakers
   python lm_text.py --no-shared --heldout only > heldout.txt     # the other tenth's: held-out text to weigh a mix on
+  python lm_text.py --no-shared --gcide --train-source librispeech > lit.txt   # literary quotations + LS transcripts
 
 Sources: every file of `shared/text/` (permissive licences, see its README) and the transcripts of
-`shared/corpus/train.tsv`. Never dev.tsv, never LibriSpeech test text: the LM is scored on dev.
+`shared/corpus/train.tsv`; with `--gcide`, the quotations of the 1913 Webster in Debian's `dict-gcide`
+(`/usr/share/dictd/gcide.dict.dz`): only blocks tagged `[1913 Webster]`, the public-domain part of GCIDE (its
+later additions are GPL), about 54 k sentences of 17th–19th century literary English, as LibriSpeech's books are.
+Never dev.tsv, never LibriSpeech test text: the LM is scored on dev.
 """
 
 import argparse
 import csv
+import gzip
 import zlib
 import lzma
 import os
@@ -56,10 +61,38 @@ def normalize(line: str) -> str:
     return " ".join(s.split())
 
 
+GCIDE = Path("/usr/share/dictd/gcide.dict.dz")
+
+
+def gcide_quotes(path=GCIDE):
+    """Quotations of the 1913 Webster (indented blocks followed by a `[1913 Webster]` tag), one sentence each."""
+    cur = []
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            t = line.strip()
+            if t == "[1913 Webster]":
+                if cur:
+                    q = " ".join(cur)
+                    q = re.sub(r"--\s*[A-Z][\w.\s]*$", "", q)  # the author
+                    q = re.sub(r"\{([^}]*)\}", r"\1", q)  # cross-reference braces
+                    q = re.sub(r"\[[^\]]*\]", "", q).replace("--", " ")
+                    for sent in re.split(r"(?<=[.!?;:])\s+", q):
+                        yield sent
+                cur = []
+            elif t and line.startswith(" " * 9):
+                cur.append(t)
+            else:
+                cur = []
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-train", action="store_true", help="leave out the train.tsv transcripts")
     ap.add_argument("--no-shared", action="store_true", help="leave out ../shared/text")
+    ap.add_argument("--gcide", action="store_true",
+                    help="add the 1913 Webster's quotations (Debian dict-gcide; public-domain part only)")
+    ap.add_argument("--train-source", default=None,
+                    help="only the train.tsv transcripts of this source (e.g. librispeech)")
     ap.add_argument("--heldout", choices=("all", "exclude", "only"), default="all",
                     help="train transcripts: all, or without / only the held-out tenth of the speakers (chosen by a "
                          "CRC-32 of the speaker id, as dev holds out speakers; 'exclude' also drops every sentence a "
@@ -74,6 +107,12 @@ def main():
                 if t:
                     out.write(t + "\n")
                     n += 1
+    if a.gcide:
+        for sent in gcide_quotes():
+            t = normalize(sent)
+            if len(t.split()) >= 3:
+                out.write(t + "\n")
+                n += 1
     if not a.no_train:
         with open(SHARED / "corpus/train.tsv", newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
@@ -81,6 +120,8 @@ def main():
             for r in rows:
                 held = zlib.crc32(r["speaker"].encode()) % 10 == 0
                 if (a.heldout == "exclude" and r["text"] in held_text) or (a.heldout == "only" and not held):
+                    continue
+                if a.train_source and r["source"] != a.train_source:
                     continue
                 out.write(r["text"] + "\n")
                 n += 1
